@@ -1,0 +1,164 @@
+"""The one vector format: a batch of images, each drawn with N straight strokes.
+
+Units are canvas units: the canvas is the unit square, origin top-left, y pointing down, so the same
+numbers draw the same picture at 28x28 or 1024x1024.
+
+- ``lines``   float32 [B, N, 4]: endpoints (x0, y0, x1, y1)
+- ``widths``  float32 [B, N]:    full stroke width (a stroke is the segment thickened by width / 2, round caps)
+- ``opacity`` float32 [B, N]:    in [0, 1]; 0 switches a stroke off
+- ``names``   list[str] of B, optional: where each item came from
+- ``frames``  float64 [B, 6], optional: the source frame (width, height, scale, offset_x, offset_y, inverted)
+  that maps canvas units c to the source image's pixels, ``offset + c * scale``
+
+On disk (``.npz``): the arrays above plus ``meta``, a JSON string with the format version, N and the id of
+the model that made them.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_path
+
+FORMAT_VERSION = 1
+FRAME_FIELDS = ("width", "height", "scale", "offset_x", "offset_y", "inverted")
+
+
+class LinesError(ValueError):
+    """Vectors that cannot be used: wrong shape or dtype, non-finite values, unreadable file."""
+
+
+@dataclass
+class Lines:
+    """A batch of stroke drawings (see the module docstring for shapes and units)."""
+
+    lines: np.ndarray
+    widths: np.ndarray
+    opacity: np.ndarray
+    names: list[str] | None = None
+    frames: np.ndarray | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.lines = _float_array("lines", self.lines, 3)
+        self.widths = _float_array("widths", self.widths, 2)
+        self.opacity = _float_array("opacity", self.opacity, 2)
+        batch, n_lines = self.lines.shape[:2]
+        if self.lines.shape[2] != 4:
+            raise LinesError(f"lines must have shape [B, N, 4], got {list(self.lines.shape)}")
+        for name, arr in (("widths", self.widths), ("opacity", self.opacity)):
+            if arr.shape != (batch, n_lines):
+                raise LinesError(f"{name} must have shape [B, N] = {[batch, n_lines]}, got {list(arr.shape)}")
+        if self.names is not None:
+            self.names = [str(n) for n in self.names]
+            if len(self.names) != batch:
+                raise LinesError(f"names has {len(self.names)} entries for {batch} items")
+        if self.frames is not None:
+            self.frames = np.asarray(self.frames, dtype=np.float64)
+            if self.frames.shape != (batch, len(FRAME_FIELDS)):
+                raise LinesError(f"frames must have shape [B, 6], got {list(self.frames.shape)}")
+
+    def __len__(self) -> int:
+        return self.lines.shape[0]
+
+    @property
+    def n_lines(self) -> int:
+        return self.lines.shape[1]
+
+    def name(self, index: int) -> str:
+        """The item's name, or ``item-00042`` when the batch has none."""
+        return self.names[index] if self.names is not None else f"item-{index:05d}"
+
+    def subset(self, index) -> "Lines":
+        """The items selected by a slice, an integer array or a boolean mask, names and frames kept."""
+        idx = np.arange(len(self))[index]
+        return Lines(
+            self.lines[idx],
+            self.widths[idx],
+            self.opacity[idx],
+            names=None if self.names is None else [self.names[i] for i in idx],
+            frames=None if self.frames is None else self.frames[idx],
+            meta=dict(self.meta),
+        )
+
+    def bad_items(self) -> list[tuple[int, str]]:
+        """Every item that cannot be drawn, with the reason: non-finite values or opacity outside [0, 1]."""
+        problems: list[tuple[int, str]] = []
+        for label, arr in (("lines", self.lines), ("widths", self.widths), ("opacity", self.opacity)):
+            flat = arr.reshape(len(self), -1)
+            for i in np.flatnonzero(~np.isfinite(flat).all(axis=1)):
+                k = int(np.flatnonzero(~np.isfinite(flat[i]))[0])
+                problems.append((int(i), f"{label} has a non-finite value ({flat[i, k]}) at position {k}"))
+        for i in np.flatnonzero(((self.widths < 0)).any(axis=1)):
+            problems.append((int(i), "widths has a negative value"))
+        outside = (self.opacity < 0) | (self.opacity > 1)
+        for i in np.flatnonzero(outside.any(axis=1)):
+            problems.append((int(i), "opacity outside [0, 1]"))
+        seen: dict[int, str] = {}
+        for i, reason in problems:
+            seen.setdefault(i, reason)
+        return sorted(seen.items())
+
+    def validate(self) -> "Lines":
+        """Raise LinesError naming the first bad item; return self when all items are drawable."""
+        bad = self.bad_items()
+        if bad:
+            i, reason = bad[0]
+            more = f" (and {len(bad) - 1} more bad items)" if len(bad) > 1 else ""
+            raise LinesError(f"item {i} ({self.name(i)}): {reason}{more}")
+        return self
+
+    def save(self, path: str | Path) -> None:
+        """Write an ``.npz`` atomically (temp file, then rename)."""
+        meta = {"format_version": FORMAT_VERSION, "n_lines": self.n_lines, **self.meta}
+        arrays = {
+            "lines": self.lines,
+            "widths": self.widths,
+            "opacity": self.opacity,
+            "names": np.array([self.name(i) for i in range(len(self))], dtype=str),
+            "meta": np.array(json.dumps(meta)),
+        }
+        if self.frames is not None:
+            arrays["frames"] = self.frames
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Lines":
+        """Read an ``.npz`` written by `save`; LinesError names the file and the problem."""
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                missing = [k for k in ("lines", "widths", "opacity") if k not in data.files]
+                if missing:
+                    raise LinesError(f"{path}: missing array(s) {', '.join(missing)}")
+                meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
+                version = meta.get("format_version", FORMAT_VERSION)
+                if version > FORMAT_VERSION:
+                    raise LinesError(f"{path}: format version {version} is newer than this mnistvec reads")
+                names = [str(n) for n in data["names"]] if "names" in data.files else None
+                frames = data["frames"] if "frames" in data.files else None
+                return cls(data["lines"], data["widths"], data["opacity"], names, frames, meta)
+        except LinesError as err:
+            if str(path) in str(err):
+                raise
+            raise LinesError(f"{path}: {err}") from None
+        except FileNotFoundError:
+            raise LinesError(f"{path}: no such file") from None
+        except (OSError, ValueError, zipfile.BadZipFile, json.JSONDecodeError) as err:
+            raise LinesError(f"{path}: not a readable vectors .npz ({err})") from None
+
+
+def _float_array(name: str, value, ndim: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "fiu":
+        raise LinesError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim != ndim:
+        raise LinesError(f"{name} must have {ndim} dimensions, got shape {list(arr.shape)}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
