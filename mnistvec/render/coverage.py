@@ -5,9 +5,13 @@ A stroke is a capsule: the segment A-B thickened by a radius r = width / 2, with
 
 Coverage of one pixel by one stroke (the fraction of the pixel's area inside the stroke):
 
-    q   = the point of segment A-B nearest to c        (t = clamp((c-A).(B-A) / |B-A|^2, 0, 1))
+    t   = (c-A).(B-A) / |B-A|^2                        (t = 0 for a zero-length segment)
+    q   = A + clamp(t, 0, 1) (B - A)                   (the point of segment A-B nearest to c)
     d   = |c - q|                                      (distance from the pixel centre to the segment)
-    u   = (B - A) / |B - A|                            (u = (1, 0) for a zero-length segment)
+    u   = the direction the stroke's edge runs across the pixel:
+          (B - A) / |B - A|        beside the segment body (0 < t < 1), or when d = 0
+          (c - q) / d rotated 90   beside a round cap (t <= 0 or t >= 1); only |u_x|, |u_y| matter
+          (1, 0)                   for a zero-length segment with d = 0
     a   = max(|u_x|, |u_y|),  b = max(min(|u_x|, |u_y|), B_MIN)
     cov = F(r - d) - F(-r - d)
 
@@ -20,8 +24,9 @@ seen across a direction at angle theta is the sum of two uniform variables of wi
          = 1/2 + x / a              -m < x <= 0
          = 1 - F(-x)                x > 0
 
-For a straight stroke edge this is the exact area of the pixel inside the stroke; near the round caps the
-edge is taken as straight across the pixel, which is within a few hundredths of the true area. B_MIN = 1/64 keeps
+For a straight stroke edge this is the exact area of the pixel inside the stroke; beside a round cap the
+circular edge is taken as straight across the pixel (its tangent), which is within a few hundredths of the
+true area. B_MIN = 1/64 keeps
 the division finite for axis-aligned strokes (it widens their footprint by 1/64 of a pixel, which moves a
 pixel's value by at most 1/512, below 8-bit precision).
 
@@ -62,34 +67,39 @@ def footprint_cdf(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Te
 def segment_geometry(
     lines_px: torch.Tensor, centres: torch.Tensor, eps: float = 0.0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Distance from pixel centres to segments, and the footprint widths (a, b) of each segment.
+    """Distance from pixel centres to segments, and the footprint widths (a, b) at each pixel.
 
     lines_px: [..., N, 4] endpoints in pixels; centres: [P, 2] pixel centres (x, y).
-    Returns d [..., N, P], a [..., N, 1], b [..., N, 1].
-    eps > 0 smooths |B - A| near zero length (the soft renderer needs finite gradients there).
+    Returns d, a, b, each [..., N, P].
+    eps > 0 smooths |B - A| and d near zero (the soft renderer needs finite gradients there).
     """
-    ax, ay, bx, by = lines_px.unbind(-1)
+    ax, ay, bx, by = (v.unsqueeze(-1) for v in lines_px.unbind(-1))
     vx, vy = bx - ax, by - ay
     len2 = vx * vx + vy * vy
     cx, cy = centres[:, 0], centres[:, 1]
-    wx = cx - ax.unsqueeze(-1)  # [..., N, P]
-    wy = cy - ay.unsqueeze(-1)
-    safe_len2 = torch.where(len2 > 0, len2, torch.ones_like(len2)).unsqueeze(-1)
-    t = ((wx * vx.unsqueeze(-1) + wy * vy.unsqueeze(-1)) / safe_len2).clamp(0.0, 1.0)
-    t = torch.where(len2.unsqueeze(-1) > 0, t, torch.zeros_like(t))
-    dx = wx - t * vx.unsqueeze(-1)
-    dy = wy - t * vy.unsqueeze(-1)
-    d = torch.sqrt(dx * dx + dy * dy + eps * eps)
+    wx, wy = cx - ax, cy - ay  # [..., N, P]
+    has_length = len2 > 0
+    t_raw = (wx * vx + wy * vy) / torch.where(has_length, len2, torch.ones_like(len2))
+    t_raw = torch.where(has_length, t_raw, torch.zeros_like(t_raw))
+    t = t_raw.clamp(0.0, 1.0)
+    dx, dy = wx - t * vx, wy - t * vy
+    d2 = dx * dx + dy * dy
+    d = torch.sqrt(d2 + eps * eps)
 
     length = torch.sqrt(len2 + eps * eps)
-    safe_length = torch.where(length > 0, length, torch.ones_like(length))
-    ux, uy = vx.abs() / safe_length, vy.abs() / safe_length
-    degenerate = length <= 0
-    a = torch.where(degenerate, torch.ones_like(ux), torch.maximum(ux, uy))
-    b = torch.where(degenerate, torch.full_like(ux, B_MIN), torch.minimum(ux, uy).clamp(min=B_MIN))
-    # a >= 1/sqrt(2) for any unit direction; the clamp only guards the eps-smoothed near-zero length.
-    a = a.clamp(min=0.5)
-    return d, a.unsqueeze(-1), b.unsqueeze(-1)
+    seg_x = torch.where(length > 0, vx.abs() / torch.where(length > 0, length, torch.ones_like(length)),
+                        torch.ones_like(vx))
+    seg_y = torch.where(length > 0, vy.abs() / torch.where(length > 0, length, torch.ones_like(length)),
+                        torch.zeros_like(vy))
+    beside_cap = ((t_raw <= 0) | (t_raw >= 1)) & (d2 > 0)
+    # Beside a cap the edge runs perpendicular to (c - q): |u| = (|dy|, |dx|) / d.
+    safe_d = torch.where(beside_cap, d, torch.ones_like(d))
+    ux = torch.where(beside_cap, dy.abs() / safe_d, seg_x)
+    uy = torch.where(beside_cap, dx.abs() / safe_d, seg_y)
+    # a >= 1/sqrt(2) for a unit direction; the clamp only guards eps-smoothed near-zero vectors.
+    a = torch.maximum(ux, uy).clamp(min=0.5)
+    b = torch.minimum(ux, uy).clamp(min=B_MIN)
+    return d, a, b
 
 
 def pixel_centres(height: int, width: int, device=None, dtype=torch.float32) -> torch.Tensor:

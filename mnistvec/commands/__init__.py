@@ -1,0 +1,1 @@
+"""What each CLI subcommand does, kept apart from option parsing (`mnistvec/cli.py`)."""

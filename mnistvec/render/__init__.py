@@ -1,0 +1,100 @@
+"""Renderers: strokes in canvas units -> grey images, all drawing the pixel formula of `coverage.py`.
+
+- ``native``: the compiled Rust library (fast, exact, no gradients); falls back to ``exact`` with one
+  warning when the library was not built.
+- ``exact``: the same formula in torch (reference and fallback).
+- ``soft``: a Gaussian-blurred version of the formula, differentiable, CPU or CUDA (`soft.py`).
+
+Canvas units c become pixels as ``c * scale`` (scale = the output size for a square canvas); widths are full
+stroke widths, so the capsule radius in pixels is ``width * scale / 2``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from .exact import render_exact_px
+from .native import native_available, render_native
+from .soft import DEFAULT_TEMPERATURE, render_soft_px
+
+RENDERERS = ("native", "exact", "soft")
+
+_warned_fallback = False
+
+
+def _warn_native_missing_once() -> None:
+    global _warned_fallback
+    if not _warned_fallback:
+        _warned_fallback = True
+        warnings.warn(
+            "the native renderer library is not built; using the torch exact renderer (same images, slower). "
+            "Reinstall mnistvec with a Rust toolchain available to build it.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def resolve_renderer(name: str) -> str:
+    """The renderer that will actually run: ``native`` becomes ``exact`` (with one warning) when missing."""
+    if name not in RENDERERS:
+        raise ValueError(f"unknown renderer {name!r}; choose one of {', '.join(RENDERERS)}")
+    if name == "native" and not native_available():
+        _warn_native_missing_once()
+        return "exact"
+    return name
+
+
+def render_torch(
+    lines: torch.Tensor,
+    widths: torch.Tensor,
+    opacity: torch.Tensor,
+    size: int,
+    renderer: str = "soft",
+    temperature: float = DEFAULT_TEMPERATURE,
+) -> torch.Tensor:
+    """Render canvas-unit tensors [B,N,4], [B,N], [B,N] to [B,size,size] on their device.
+
+    ``soft`` keeps gradients; ``exact`` and ``native`` do not (native runs on the CPU and is copied back).
+    """
+    name = resolve_renderer(renderer)
+    if name == "native":
+        images = render_native(
+            lines.detach().float().cpu().numpy(),
+            widths.detach().float().cpu().numpy(),
+            opacity.detach().float().cpu().numpy(),
+            size,
+            size,
+            float(size),
+        )
+        return torch.from_numpy(images).to(lines.device)
+    lines_px = lines * size
+    radius = widths * (size / 2.0)
+    if name == "exact":
+        return render_exact_px(lines_px, radius, opacity, size, size)
+    return render_soft_px(lines_px, radius.clamp(min=0.0), opacity.clamp(0.0, 1.0), size, size, temperature)
+
+
+def render_numpy(
+    lines: np.ndarray,
+    widths: np.ndarray,
+    opacity: np.ndarray,
+    height: int,
+    width: int,
+    scale: float,
+    renderer: str = "native",
+    temperature: float = DEFAULT_TEMPERATURE,
+) -> np.ndarray:
+    """Render canvas-unit arrays to float32 [B, height, width] images at `scale` pixels per canvas unit."""
+    name = resolve_renderer(renderer)
+    if name == "native":
+        return render_native(lines, widths, opacity, height, width, scale)
+    lines_px = torch.as_tensor(np.asarray(lines, dtype=np.float32)) * scale
+    radius = torch.as_tensor(np.asarray(widths, dtype=np.float32)).clamp(min=0.0) * (scale / 2.0)
+    alpha = torch.as_tensor(np.asarray(opacity, dtype=np.float32))
+    if name == "exact":
+        return render_exact_px(lines_px, radius, alpha, height, width).numpy()
+    with torch.no_grad():
+        return render_soft_px(lines_px, radius, alpha.clamp(0.0, 1.0), height, width, temperature).numpy()

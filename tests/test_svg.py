@@ -1,0 +1,64 @@
+"""SVG files are honest: rasterised by an independent SVG renderer, they match the native image."""
+
+import io
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import EXAMPLE_VECTORS, random_strokes
+from mnistvec.lines import Lines
+from mnistvec.render import render_numpy
+from mnistvec.svg import canvas_frame, svg_drawing
+
+SVG_NS = "{http://www.w3.org/2000/svg}"
+needs_rsvg = pytest.mark.skipif(shutil.which("rsvg-convert") is None,
+                                reason="rsvg-convert not installed (Debian package librsvg2-bin)")
+
+
+def rasterise(svg_text: str, size: int) -> np.ndarray:
+    png = subprocess.run(["rsvg-convert", "-w", str(size), "-h", str(size), "-f", "png"],
+                         input=svg_text.encode(), capture_output=True, check=True).stdout
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32)[..., 0] / 255.0
+
+
+@needs_rsvg
+@pytest.mark.parametrize("size", [28, 112])
+@pytest.mark.parametrize("source", ["random", "examples"])
+def test_rsvg_matches_native(size, source):
+    if source == "random":
+        lines, widths, opacity = random_strokes(7, 12, 16)
+    else:
+        ex = Lines.load(EXAMPLE_VECTORS)
+        lines, widths, opacity = ex.lines, ex.widths, ex.opacity
+    native = render_numpy(lines, widths, opacity, size, size, float(size))
+    for i in range(len(lines)):
+        svg = svg_drawing(lines[i], widths[i], opacity[i], canvas_frame(28))
+        diff = np.abs(rasterise(svg, size) - native[i]).mean()
+        assert diff <= 0.01, f"item {i}: mean abs diff {diff:.4f}"
+
+
+@needs_rsvg
+def test_inverted_frame_draws_black_ink_on_white():
+    lines, widths, opacity = random_strokes(8, 1, 6)
+    native = render_numpy(lines, widths, opacity, 28, 28, 28.0)[0]
+    svg = svg_drawing(lines[0], widths[0], opacity[0], (28, 28, 28, 0, 0, 1))
+    assert np.abs(rasterise(svg, 28) - (1.0 - native)).mean() <= 0.01
+
+
+def test_svg_structure_and_source_frame():
+    lines = np.array([[0.0, 0.0, 1.0, 0.5], [0.5, 0.5, 0.5, 0.5]], np.float32)
+    svg = svg_drawing(lines, np.array([0.1, 0.2]), np.array([1.0, 0.25]), (200, 100, 50, 10, 5, 0),
+                      title='a <b> & "c"')
+    root = ET.fromstring(svg)
+    assert root.get("viewBox") == "0 0 200 100"
+    assert root.find(f"{SVG_NS}title").text == 'a <b> & "c"'
+    assert root.find(f"{SVG_NS}rect").get("fill") == "black"
+    group = root.find(f"{SVG_NS}g")
+    assert group.get("stroke") == "white" and group.get("stroke-linecap") == "round"
+    first, second = group.findall(f"{SVG_NS}line")
+    assert [first.get(k) for k in ("x1", "y1", "x2", "y2", "stroke-width")] == ["10", "5", "60", "30", "5"]
+    assert second.get("stroke-opacity") == "0.25"
