@@ -1,0 +1,57 @@
+"""Data readers: every source becomes an :class:`ImageSet` of 28×28 white-on-black digits.
+
+Sources are the MNIST dataset by name (``mnist``, ``mnist:train``,
+``mnist:test``), a folder of images, a single image, an ``.npz`` archive, or an
+IDX file; see :mod:`mnistvec.data.sources`.  Each image keeps a
+:class:`SourceFrame` mapping its canvas back to the source pixels:
+``source = offset + c · scale`` for canvas units ``c`` in the unit square.
+"""
+
+from .arrays import images_from_array
+from .download import download_verified, file_md5
+from .errors import DataError, Failure, OnFailure, warn_on_stderr
+from .folder import IMAGE_EXTENSIONS, iter_folder_batches, list_image_files, read_image_file
+from .grayscale import WORKING_MAX_SIDE
+from .idx import load_idx_images, read_idx, read_idx_images, read_idx_labels, write_idx
+from .imageset import CANVAS_PIXELS, ImageSet, SourceFrame
+from .mnist import MD5, MIRRORS, load_mnist, mnist_dir, mnist_files
+from .normalise import Canvas, NoInk, to_canvas
+from .npz import read_npz
+from .sources import DEFAULT_BATCH_SIZE, Source, iter_batches, load_images, resolve_source
+
+__all__ = [
+    "CANVAS_PIXELS",
+    "DEFAULT_BATCH_SIZE",
+    "IMAGE_EXTENSIONS",
+    "MD5",
+    "MIRRORS",
+    "WORKING_MAX_SIDE",
+    "Canvas",
+    "DataError",
+    "Failure",
+    "ImageSet",
+    "NoInk",
+    "OnFailure",
+    "Source",
+    "SourceFrame",
+    "download_verified",
+    "file_md5",
+    "images_from_array",
+    "iter_batches",
+    "iter_folder_batches",
+    "list_image_files",
+    "load_idx_images",
+    "load_images",
+    "load_mnist",
+    "mnist_dir",
+    "mnist_files",
+    "read_idx",
+    "read_idx_images",
+    "read_idx_labels",
+    "read_image_file",
+    "read_npz",
+    "resolve_source",
+    "to_canvas",
+    "warn_on_stderr",
+    "write_idx",
+]

@@ -1,0 +1,155 @@
+"""Images on disk: one file, or a folder searched recursively.
+
+A folder is walked recursively in sorted order (by path components; hidden
+files and folders, whose names start with ``.``, are skipped; symbolic links
+to folders are not followed).  Files whose extension is one of
+:data:`IMAGE_EXTENSIONS` (case-insensitive) are read; each becomes the name of
+its path relative to the folder, without the extension, with ``/`` between
+components (``7/img_001.png`` → ``7/img_001``).  When two files would get the
+same name (``a.png`` and ``a.jpg``), both keep their extension instead.
+
+Each file is decoded to gray (:mod:`.grayscale`) and normalised
+(:mod:`.normalise`).  A file that cannot be read, or has no ink, is a
+:class:`Failure`: reported through ``on_failure`` and recorded in the batch's
+``failures``; the other files are still read.  A folder in which no image at
+all can be read raises :class:`DataError` (after every failure has been
+reported), as do a missing folder and a folder without image files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, Failure, OnFailure, warn_on_stderr
+from .grayscale import UnreadableImage, read_gray
+from .imageset import ImageSet
+from .normalise import Canvas, NoInk, to_canvas
+
+IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
+
+
+def is_image_path(path: str | Path) -> bool:
+    """True when the file name has one of :data:`IMAGE_EXTENSIONS` (any case)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """An image file found in a folder and the name it is known by."""
+
+    path: Path
+    name: str
+
+
+@dataclass
+class FolderListing:
+    """The image files of a folder in reading order, and the subfolders that could not be listed."""
+
+    files: list[ImageFile]
+    failures: list[Failure] = field(default_factory=list)
+
+
+def list_image_files(folder: str | Path) -> FolderListing:
+    """Find the image files under ``folder`` (see the module docstring for order, names and skipping)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: not a folder")
+    found: list[Path] = []
+    failures: list[Failure] = []
+
+    def unlistable(error: OSError) -> None:
+        failures.append(Failure(str(error.filename or folder), f"cannot list folder: {error.strerror or error}"))
+
+    for directory, subfolders, files in os.walk(folder, onerror=unlistable):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        base = Path(directory)
+        found.extend(base / name for name in files if not name.startswith(".") and is_image_path(name))
+    relative = sorted((path.relative_to(folder) for path in found), key=lambda p: p.parts)
+    plain = [p.with_suffix("").as_posix() for p in relative]
+    taken = Counter(plain)
+    names = [name if taken[name] == 1 else p.as_posix() for name, p in zip(plain, relative)]
+    return FolderListing([ImageFile(folder / p, n) for p, n in zip(relative, names)], failures)
+
+
+def read_canvas(path: str | Path) -> Canvas:
+    """Decode and normalise one image file; raise ``UnreadableImage`` or ``NoInk`` with a one-line reason."""
+    gray = read_gray(path)
+    return to_canvas(gray.pixels, gray.source_width, gray.source_height, gray.factor, (gray.shift_x, gray.shift_y))
+
+
+def read_image_file(path: str | Path, name: str | None = None) -> ImageSet:
+    """A single image file as a set of one; any problem with it raises :class:`DataError`."""
+    path = Path(path)
+    try:
+        canvas = read_canvas(path)
+    except (UnreadableImage, NoInk) as error:
+        raise DataError(f"{path}: {error}") from error
+    return ImageSet(canvas.image[None], [name or path.stem], [canvas.frame])
+
+
+def iter_folder_batches(
+    folder: str | Path,
+    batch_size: int,
+    on_failure: OnFailure | None = None,
+    limit: int | None = None,
+    listing: FolderListing | None = None,
+) -> Iterator[ImageSet]:
+    """Read a folder lazily, ``batch_size`` images at a time (the last batch may be smaller).
+
+    Only one batch of canvases and one decoded image are held at a time.  Every
+    failure is reported when it is met and recorded in exactly one batch's
+    ``failures``: the earliest batch not yet yielded at that moment (so
+    failures after the last image join the last batch).  ``limit`` stops after
+    that many images.  A missing folder or one without image files raises
+    :class:`DataError` at once; a folder in which nothing could be read raises
+    it when the iteration ends.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    listing = listing or list_image_files(folder)
+    if not listing.files:
+        raise DataError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in this folder")
+    return _read_batches(folder, listing, batch_size, on_failure or warn_on_stderr, limit)
+
+
+def _read_batches(
+    folder: str | Path, listing: FolderListing, batch_size: int, report: OnFailure, limit: int | None
+) -> Iterator[ImageSet]:
+    images: list[np.ndarray] = []
+    names: list[str] = []
+    frames = []
+    failures: list[Failure] = []
+    read = 0
+
+    for failure in listing.failures:
+        report(failure)
+        failures.append(failure)
+    for item in listing.files:
+        if limit is not None and read >= limit:
+            break
+        try:
+            canvas = read_canvas(item.path)
+        except (UnreadableImage, NoInk) as error:
+            failure = Failure(str(item.path), str(error))
+            report(failure)
+            failures.append(failure)
+            continue
+        if len(images) == batch_size:
+            yield ImageSet(np.stack(images), names, frames, None, failures)
+            images, names, frames, failures = [], [], [], []
+        images.append(canvas.image)
+        names.append(item.name)
+        frames.append(canvas.frame)
+        read += 1
+    if read == 0 and (limit is None or limit > 0):
+        raise DataError(
+            f"{folder}: none of its {len(listing.files)} image files could be read (each failure is listed above)"
+        )
+    if images or failures:
+        yield ImageSet(np.stack(images) if images else ImageSet.empty().images, names, frames, None, failures)

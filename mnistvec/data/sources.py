@@ -1,0 +1,192 @@
+"""From a user-given source to images: dispatch on the string or path.
+
+A source is, in this order:
+
+* the string ``mnist`` or ``mnist:train`` (the 60,000 training images) or
+  ``mnist:test`` (the 10,000 test images), see :mod:`.mnist`; these names are
+  recognised only for ``str`` sources, so ``./mnist`` or ``Path("mnist")``
+  means a file or folder of that name;
+* a folder: every image under it, recursively (:mod:`.folder`);
+* an ``.npz`` archive (:mod:`.npz`);
+* an image file (by extension, see :data:`~.folder.IMAGE_EXTENSIONS`): a batch of one;
+* an IDX images file: a name like ``*-idx3-ubyte[.gz]``, or any file whose
+  content (gunzipped if need be) starts with the IDX images magic 2051
+  (:mod:`.idx`);
+* any other file that Pillow can open, as an image.
+
+A whole-source problem raises :class:`DataError`; a source that yields no
+image at all (every item failed) is one too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from .errors import DataError, OnFailure
+from .folder import FolderListing, is_image_path, iter_folder_batches, list_image_files, read_image_file
+from .idx import IDX_NAME, IMAGES_MAGIC, LABELS_MAGIC, idx_count, load_idx_images, peek_magic
+from .imageset import ImageSet
+from .mnist import load_mnist, named_split
+from .npz import npz_count, read_npz
+
+DEFAULT_BATCH_SIZE = 256
+
+MNIST_SIZES = {"train": 60_000, "test": 10_000}
+
+
+@dataclass
+class Source:
+    """A resolved source: ``kind`` is ``"mnist"``, ``"folder"``, ``"npz"``, ``"idx"`` or ``"image"``."""
+
+    kind: str
+    path: Path | None = None
+    split: str | None = None
+    _listing: FolderListing | None = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return f"mnist:{self.split}" if self.kind == "mnist" else str(self.path)
+
+    def listing(self) -> FolderListing:
+        """The folder's image files (listed once, then remembered)."""
+        if self._listing is None:
+            self._listing = list_image_files(self.path)
+        return self._listing
+
+    def count(self) -> int:
+        """How many items the source holds, failures included (for progress bars)."""
+        if self.kind == "mnist":
+            return MNIST_SIZES[self.split]
+        if self.kind == "folder":
+            return len(self.listing().files)
+        if self.kind == "image":
+            return 1
+        if self.kind == "npz":
+            return npz_count(self.path)
+        return idx_count(self.path)
+
+    def iter_batches(
+        self,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        mirror: str | Sequence[str] | None = None,
+        on_failure: OnFailure | None = None,
+        limit: int | None = None,
+    ) -> Iterator[ImageSet]:
+        """Batches of at most ``batch_size`` images in source order.
+
+        Folders are listed at once and read lazily; other sources are read
+        whole at once and sliced (their item failures all go with the first batch).
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if self.kind == "folder":
+            return iter_folder_batches(self.path, batch_size, on_failure, limit, self.listing())
+        return _slices(self._read_all(mirror, on_failure), batch_size, limit)
+
+    def load(
+        self,
+        mirror: str | Sequence[str] | None = None,
+        on_failure: OnFailure | None = None,
+        limit: int | None = None,
+    ) -> ImageSet:
+        """Every image of the source in one set."""
+        if self.kind == "folder":
+            return ImageSet.concat(self.iter_batches(DEFAULT_BATCH_SIZE, mirror, on_failure, limit))
+        whole = self._read_all(mirror, on_failure)
+        if limit is None or limit >= len(whole):
+            return whole
+        part = whole[:limit]
+        part.failures = whole.failures
+        return part
+
+    def _read_all(self, mirror, on_failure) -> ImageSet:
+        readers: dict[str, Callable[[], ImageSet]] = {
+            "mnist": lambda: load_mnist(self.split, mirror=mirror, on_failure=on_failure),
+            "npz": lambda: read_npz(self.path, on_failure),
+            "idx": lambda: load_idx_images(self.path, on_failure=on_failure),
+            "image": lambda: read_image_file(self.path),
+        }
+        images = readers[self.kind]()
+        if len(images) == 0:
+            if images.failures:
+                raise DataError(f"{self}: none of its {len(images.failures)} images could be read (each failure is listed above)")
+            raise DataError(f"{self}: holds no images")
+        return images
+
+
+def _slices(whole: ImageSet, batch_size: int, limit: int | None) -> Iterator[ImageSet]:
+    end = len(whole) if limit is None else min(limit, len(whole))
+    for start in range(0, max(end, 1), batch_size):
+        batch = whole[start:min(start + batch_size, end)]
+        if start == 0:
+            batch.failures = list(whole.failures)
+        yield batch
+
+
+def resolve_source(source: str | Path) -> Source:
+    """Decide what kind of source ``source`` is (see the module docstring); nothing is downloaded yet."""
+    if isinstance(source, str):
+        split = named_split(source)
+        if split is not None:
+            return Source("mnist", split=split)
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder")
+    if path.is_dir():
+        return Source("folder", path)
+    if path.suffix.lower() == ".npz":
+        return Source("npz", path)
+    if is_image_path(path):
+        return Source("image", path)
+    magic = peek_magic(path)
+    if magic == LABELS_MAGIC:
+        raise DataError(f"{path}: this is an IDX labels file (magic {LABELS_MAGIC}); give the images file (magic {IMAGES_MAGIC})")
+    if magic == IMAGES_MAGIC or IDX_NAME.search(path.name):
+        return Source("idx", path)
+    if _pillow_can_open(path):
+        return Source("image", path)
+    raise DataError(
+        f"{path}: unrecognised file: expected a folder, an image, an .npz archive or an IDX images file"
+    )
+
+
+def _pillow_can_open(path: Path) -> bool:
+    try:
+        with Image.open(path):
+            return True
+    except Exception:  # any failure to identify means "not an image" here
+        return False
+
+
+def iter_batches(
+    source: str | Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    *,
+    mirror: str | Sequence[str] | None = None,
+    on_failure: OnFailure | None = None,
+    limit: int | None = None,
+) -> Iterator[ImageSet]:
+    """Read ``source`` in batches of at most ``batch_size`` images.
+
+    Folders are read lazily, so memory stays flat however many files they hold;
+    other sources are read whole and then sliced.  Item failures are passed to
+    ``on_failure`` (default: one ``warning:`` line on stderr) as they are met
+    and recorded in the batches' ``failures``.  ``mirror`` (a base URL, or a
+    list of them) replaces the MNIST download mirrors.  ``limit`` stops after
+    that many images.
+    """
+    return resolve_source(source).iter_batches(batch_size, mirror=mirror, on_failure=on_failure, limit=limit)
+
+
+def load_images(
+    source: str | Path,
+    *,
+    mirror: str | Sequence[str] | None = None,
+    on_failure: OnFailure | None = None,
+    limit: int | None = None,
+) -> ImageSet:
+    """Read every image of ``source`` into one :class:`ImageSet` (arguments as for :func:`iter_batches`)."""
+    return resolve_source(source).load(mirror=mirror, on_failure=on_failure, limit=limit)
