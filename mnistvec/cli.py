@@ -16,6 +16,7 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 EXIT_NOT_AVAILABLE = 4
+EXIT_INTERRUPTED = 130
 
 EXIT_CODES_HELP = f"""\b
 Exit codes:
@@ -24,6 +25,7 @@ Exit codes:
   {EXIT_USAGE}  the command line itself was wrong
   {EXIT_PARTIAL}  some items failed (each named in a warning line); all the others were written
   {EXIT_NOT_AVAILABLE}  the command is not available in this version
+  {EXIT_INTERRUPTED}  stopped by Ctrl-C or SIGTERM (what was finished is saved)
 """
 
 
@@ -41,11 +43,13 @@ def user_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        from .checkpoint import CheckpointError
+        from .data import DataError
         from .lines import LinesError
 
         try:
             return func(*args, **kwargs)
-        except (LinesError, ValueError) as err:
+        except (LinesError, CheckpointError, DataError, ValueError) as err:
             raise UserError(str(err)) from None
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
@@ -132,7 +136,63 @@ def _not_available(name: str, what: str):
     return command
 
 
-train = _not_available("train", "Train a vectoriser (autoencoder, VAE or likelihood-free)")
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--method", type=click.Choice(["ae", "vae", "lfi"]), default="ae", show_default=True,
+              help="ae: autoencoder through the soft renderer. (vae and lfi are not available yet.)")
+@click.option("--data", default="mnist", show_default=True, metavar="SOURCE",
+              help="Training images: mnist (downloaded on first use), a folder, an image, an IDX file or an .npz.")
+@click.option("--lines", type=click.IntRange(1, 256), default=16, show_default=True, help="Strokes per image.")
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
+              help="Peak learning rate (Adam, cosine decay to a tenth).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, data and device: same model.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Run folder for model.pt, metrics.csv and the per-epoch grids [default: runs/METHOD].")
+@click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
+@click.option("--overwrite", is_flag=True, help="Start again even if --out already holds a model.")
+@click.option("--val-fraction", type=click.FloatRange(0, 0.9, min_open=True), default=0.1, show_default=True,
+              help="Share of the images held out for validation (never trained on).")
+@click.option("--temperature-start", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Soft-renderer blur (pixels) at the start; it falls geometrically to --temperature-end.")
+@click.option("--temperature-end", type=click.FloatRange(min=0, min_open=True), default=0.3, show_default=True)
+@click.option("--reconstruction", type=click.Choice(["bce", "mse"]), default="bce", show_default=True,
+              help="Reconstruction loss: Bernoulli likelihood (bce) or squared error.")
+@click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
+@click.pass_context
+@user_errors
+def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_dir, resume, overwrite,
+          val_fraction, temperature_start, temperature_end, reconstruction, mirror):
+    """Train a vectoriser: images in, a model that draws each image with N strokes out.
+
+    Every epoch appends a row to RUN/metrics.csv (train and validation loss, validation MSE through the
+    native renderer), writes RUN/recon-epoch-NNN.png (originals above their reconstructions) and saves
+    RUN/model.pt atomically. Ctrl-C stops after the current step with the checkpoint saved; --resume
+    continues exactly. Labels are never read.
+
+    \b
+    Example:
+      mnistvec train --method ae --data mnist --epochs 30 --out runs/ae
+    """
+    from .commands.train import run_training
+    from .train import TrainConfig, TrainingInterrupted
+
+    if method != "ae":
+        click.echo(f"error: --method {method} is not available in mnistvec {__version__} yet (available: ae)",
+                   err=True)
+        sys.exit(EXIT_NOT_AVAILABLE)
+    run_dir = run_dir or Path("runs") / method
+    config = TrainConfig(method=method, data=str(data), lines=lines, epochs=epochs, batch_size=batch_size, lr=lr,
+                         seed=seed, val_fraction=val_fraction, temperature_start=temperature_start,
+                         temperature_end=temperature_end, reconstruction=reconstruction)
+    explicit = {name for name in ctx.params
+                if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    try:
+        run_training(config, run_dir, device, resume, overwrite, mirror, explicit)
+    except TrainingInterrupted as stop:
+        click.echo(f"{stop}: {stop.run_dir / 'model.pt'}; continue with --resume --out {stop.run_dir}", err=True)
+        sys.exit(EXIT_INTERRUPTED)
 encode = _not_available("encode", "Vectorise images with a trained model")
 sample = _not_available("sample", "Draw new digits from a model's prior")
 evaluate = _not_available("eval", "Measure a model or a classical baseline")

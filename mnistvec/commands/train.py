@@ -1,0 +1,33 @@
+"""`mnistvec train`: read the data, then run the training loop of `mnistvec.train`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..console import info, warn
+from ..train import CHECKPOINT_NAME, TrainConfig, train
+
+
+def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, overwrite: bool,
+                 mirror: str | None, explicit: set[str]) -> dict:
+    """Check the run folder, load the images (labels are never used), train, return the last metrics."""
+    from ..checkpoint import load_checkpoint
+    from ..data import load_images
+
+    ckpt = run_dir / CHECKPOINT_NAME
+    if resume:
+        if not ckpt.exists():
+            raise ValueError(f"{ckpt}: nothing to resume (no checkpoint); drop --resume to start a new run")
+        stored = TrainConfig.from_dict(load_checkpoint(ckpt)["config"])
+        ignored = sorted(k for k in explicit if getattr(stored, k, None) != getattr(config, k, None))
+        if ignored:
+            warn(f"--resume continues with the settings stored in {ckpt}; ignoring "
+                 + ", ".join(f"--{k.replace('_', '-')}" for k in ignored))
+        config = stored
+    elif ckpt.exists() and not overwrite:
+        raise ValueError(f"{ckpt} already exists: use --resume to continue it, --overwrite to start again, "
+                         "or choose another --out")
+    images = load_images(config.data, mirror=mirror).images
+    info(f"training {config.method} with {config.lines} lines on {len(images):,} images from {config.data} "
+         f"({config.epochs} epochs) -> {run_dir}")
+    return train(config, images, run_dir, device=device, resume=resume)

@@ -1,0 +1,1 @@
+"""Models: an image encoder to strokes, wrapped by each training method (`ae`, ...)."""

@@ -1,0 +1,54 @@
+"""Method 1, the autoencoder: image -> encoder -> N strokes -> soft renderer -> reconstruction.
+
+Loss (summed over pixels, averaged over the batch):
+
+    L = BCE(soft_T(strokes(x)), x)
+
+The reconstruction term is the Bernoulli negative log-likelihood of the input pixels under the rendered
+image (the default) or the squared error. The soft renderer's temperature T (pixels of blur) follows a
+schedule from `temperature_start` to `temperature_end`, so early gradients reach strokes far from the ink
+and late ones sharpen them to what the exact renderer draws.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..render import render_torch
+from .encoder import StrokeEncoder
+from .strokes import PARAMS_PER_LINE, squash
+
+EPS = 1e-5
+
+
+class AutoEncoder(nn.Module):
+    """Encoder + stroke squashing; rendering is done by the caller's choice of renderer."""
+
+    method = "ae"
+
+    def __init__(self, n_lines: int = 16, hidden: int = 512):
+        super().__init__()
+        self.n_lines = n_lines
+        self.encoder = StrokeEncoder(n_lines, PARAMS_PER_LINE, hidden=hidden)
+
+    def strokes(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """images [B, 28, 28] in [0, 1] -> lines [B, N, 4], widths [B, N], opacity [B, N]."""
+        return squash(self.encoder(images))
+
+    def loss(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce") -> torch.Tensor:
+        """Mean reconstruction loss of a batch through the soft renderer at `temperature`."""
+        recon = render_torch(*self.strokes(images), 28, "soft", temperature)
+        return reconstruction_loss(recon, images, reconstruction)
+
+
+def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """Per-pixel Bernoulli NLL (`bce`) or squared error (`mse`), summed over pixels, mean over images."""
+    if kind == "bce":
+        per_pixel = F.binary_cross_entropy(recon.clamp(EPS, 1 - EPS), target, reduction="none")
+    elif kind == "mse":
+        per_pixel = (recon - target) ** 2
+    else:
+        raise ValueError(f"unknown reconstruction loss {kind!r}; choose bce or mse")
+    return per_pixel.flatten(1).sum(1).mean()

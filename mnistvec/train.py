@@ -1,0 +1,231 @@
+"""One training loop for every method: data split, schedules, progress, metrics, grids, checkpoints, resume.
+
+Reproducibility: the model is initialised from `seed`, the validation split is a permutation drawn from
+`seed`, and epoch e visits the training images in a permutation drawn from (seed, e). A checkpoint records
+the epoch and how many batches of it are done, so `--resume` replays the same permutation from the next
+batch: an interrupted and resumed run takes exactly the steps an uninterrupted one takes.
+
+Schedules, with progress p = step / total_steps in [0, 1]:
+
+    temperature(p)   = T_start * (T_end / T_start) ** p          (soft-renderer blur, pixels)
+    learning_rate(p) = lr * (0.1 + 0.9 * (1 + cos(pi p)) / 2)     (cosine decay to a tenth)
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .atomic import write_text_atomic
+from .checkpoint import load_checkpoint, save_checkpoint
+from .console import console
+from .images import make_grid, save_png
+from .interrupt import graceful_stop
+from .render import render_torch
+
+CHECKPOINT_NAME = "model.pt"
+METRICS_NAME = "metrics.csv"
+GRID_ITEMS = 16
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (stored in the checkpoint)."""
+
+    method: str = "ae"
+    data: str = "mnist"
+    lines: int = 16
+    epochs: int = 30
+    batch_size: int = 64
+    lr: float = 2e-3
+    seed: int = 0
+    val_fraction: float = 0.1
+    temperature_start: float = 1.0
+    temperature_end: float = 0.3
+    reconstruction: str = "bce"
+    hidden: int = 512
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped by the user; the checkpoint holds every completed step."""
+
+    def __init__(self, run_dir: Path, epoch: int, step: int):
+        super().__init__(f"interrupted in epoch {epoch + 1} after {step} batch(es); checkpoint saved")
+        self.run_dir, self.epoch, self.step = run_dir, epoch, step
+
+
+def build_model(config: TrainConfig) -> torch.nn.Module:
+    """The model a config describes (weights freshly initialised from the global torch seed)."""
+    if config.method == "ae":
+        from .models.ae import AutoEncoder
+
+        return AutoEncoder(config.lines, config.hidden)
+    raise ValueError(f"method {config.method!r} is not available in this version (available: ae)")
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA when present; `cuda` without a device is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def split_indices(count: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, validation) indices: a seeded permutation, the last `val_fraction` held out (at least 1)."""
+    if count < 2:
+        raise ValueError(f"need at least 2 images to train (one for validation), got {count}")
+    perm = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
+    n_val = min(count - 1, max(1, int(round(count * val_fraction))))
+    return perm[: count - n_val], perm[count - n_val :]
+
+
+def epoch_order(n_train: int, seed: int, epoch: int) -> torch.Tensor:
+    return torch.randperm(n_train, generator=torch.Generator().manual_seed(seed * 100_003 + epoch + 1))
+
+
+def schedules(config: TrainConfig, progress: float) -> tuple[float, float]:
+    """(temperature, learning rate) at training progress in [0, 1] (module docstring)."""
+    t0, t1 = config.temperature_start, config.temperature_end
+    temperature = t0 * (t1 / t0) ** progress
+    lr = config.lr * (0.1 + 0.9 * (1 + math.cos(math.pi * progress)) / 2)
+    return temperature, lr
+
+
+@torch.no_grad()
+def validate(model, images: torch.Tensor, config: TrainConfig, temperature: float, device) -> dict:
+    """Validation loss through the soft renderer, and pixel MSE through the native renderer."""
+    model.eval()
+    losses, sq_err = [], 0.0
+    for lo in range(0, len(images), 256):
+        batch = images[lo : lo + 256].to(device)
+        losses.append(float(model.loss(batch, temperature, config.reconstruction)) * len(batch))
+        recon = render_torch(*model.strokes(batch), 28, "native")
+        sq_err += float(((recon - batch) ** 2).mean(dim=(1, 2)).sum())
+    model.train()
+    return {"val_loss": sum(losses) / len(images), "val_mse_native": sq_err / len(images)}
+
+
+@torch.no_grad()
+def save_recon_grid(model, images: torch.Tensor, path: Path, device) -> None:
+    """Originals (top row) above their native-rendered reconstructions (bottom row)."""
+    model.eval()
+    originals = images[:GRID_ITEMS].to(device)
+    recon = render_torch(*model.strokes(originals), 28, "native")
+    model.train()
+    save_png(path, make_grid(torch.cat([originals, recon]).cpu().numpy(), columns=len(originals)))
+
+
+def write_metrics(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(path, buffer.getvalue())
+
+
+def train(
+    config: TrainConfig,
+    images: np.ndarray,
+    run_dir: Path,
+    device: str = "auto",
+    resume: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
+) -> dict:
+    """Train `config.method` on `images` [B, 28, 28]; write checkpoint, metrics and grids to `run_dir`.
+
+    `on_step(epoch, step)` is called after every optimiser step (a hook for tests and tooling).
+    Returns the last epoch's metrics row.
+    """
+    dev = resolve_device(device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / CHECKPOINT_NAME
+    state = load_checkpoint(ckpt_path) if resume else None
+    if state is not None:
+        config = TrainConfig.from_dict(state["config"])
+
+    torch.manual_seed(config.seed)
+    model = build_model(config).to(dev)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    start_epoch, start_step, rows, partial = 0, 0, [], (0.0, 0)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start_epoch, start_step, rows = state["epoch"], state["step"], list(state["metrics"])
+        partial = (state["epoch_loss_sum"], state["epoch_seen"])
+
+    data = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
+    train_images, val_images = data[train_idx], data[val_idx]
+    steps_per_epoch = math.ceil(len(train_images) / config.batch_size)
+    total_steps = steps_per_epoch * config.epochs
+
+    def checkpoint(epoch: int, step: int, loss_sum: float = 0.0, seen: int = 0) -> None:
+        save_checkpoint(ckpt_path, {
+            "method": config.method, "config": asdict(config), "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "metrics": rows,
+            "epoch_loss_sum": loss_sum, "epoch_seen": seen, "complete": epoch >= config.epochs,
+        })
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                        TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True)
+    model.train()
+    with progress, graceful_stop() as stop:
+        task = progress.add_task("training", total=total_steps, info="",
+                                 completed=start_epoch * steps_per_epoch + start_step)
+        for epoch in range(start_epoch, config.epochs):
+            epoch_start = time.perf_counter()
+            order = epoch_order(len(train_images), config.seed, epoch)
+            done = start_step if epoch == start_epoch else 0
+            loss_sum, seen = partial if epoch == start_epoch else (0.0, 0)
+            try:
+                for step in range(done, steps_per_epoch):
+                    temperature, lr = schedules(config, (epoch * steps_per_epoch + step) / total_steps)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                    batch = train_images[order[step * config.batch_size : (step + 1) * config.batch_size]].to(dev)
+                    loss = model.loss(batch, temperature, config.reconstruction)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    done = step + 1
+                    loss_sum, seen = loss_sum + loss.item() * len(batch), seen + len(batch)
+                    progress.update(task, advance=1, description=f"epoch {epoch + 1}/{config.epochs}",
+                                    info=f"loss {loss_sum / seen:.2f}  T {temperature:.2f}")
+                    if on_step is not None:
+                        on_step(epoch, done)
+                    if stop.requested:
+                        raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                checkpoint(epoch, done, loss_sum, seen)
+                raise TrainingInterrupted(run_dir, epoch, done) from None
+            temperature, _ = schedules(config, (epoch + 1) * steps_per_epoch / total_steps)
+            row = {"epoch": epoch + 1, "train_loss": round(loss_sum / max(seen, 1), 5),
+                   **{k: round(v, 6) for k, v in validate(model, val_images, config, temperature, dev).items()},
+                   "temperature": round(temperature, 4), "seconds": round(time.perf_counter() - epoch_start, 2)}
+            rows.append(row)
+            save_recon_grid(model, val_images, run_dir / f"recon-epoch-{epoch + 1:03d}.png", dev)
+            write_metrics(run_dir / METRICS_NAME, rows)
+            checkpoint(epoch + 1, 0)
+            console.print(f"epoch {epoch + 1}/{config.epochs}: train loss {row['train_loss']:.3f}, "
+                          f"val loss {row['val_loss']:.3f}, val MSE (native) {row['val_mse_native']:.4f}, "
+                          f"{row['seconds']:.0f} s", highlight=False)
+    return rows[-1] if rows else {}
