@@ -193,7 +193,53 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
     except TrainingInterrupted as stop:
         click.echo(f"{stop}: {stop.run_dir / 'model.pt'}; continue with --resume --out {stop.run_dir}", err=True)
         sys.exit(EXIT_INTERRUPTED)
-encode = _not_available("encode", "Vectorise images with a trained model")
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("source", metavar="INPUT")
+@click.argument("out_dir", metavar="OUTPUT", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="A checkpoint written by `mnistvec train` (RUN/model.pt).")
+@click.option("--png", is_flag=True, help="Also write OUTPUT/png/NAME.png, rendered by the native renderer.")
+@click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True, help="PNG size in pixels.")
+@click.option("--refine", "refine_steps", type=click.IntRange(0), default=0, show_default=True, metavar="K",
+              help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer).")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Encode everything again instead of skipping finished items.")
+@click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
+@user_errors
+def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite, mirror):
+    """Vectorise the images of INPUT into OUTPUT.
+
+    INPUT is a folder of images (searched recursively), an image, an IDX file, an .npz with an `images`
+    array, or mnist / mnist:test. OUTPUT gets vectors.npz (all items, names kept), svg/NAME.svg for each
+    image (in the source image's frame and polarity) and, with --png, png/NAME.png.
+
+    Unreadable files get one warning line each and are listed in OUTPUT/errors.txt; everything else is
+    encoded (exit code 3 when some failed). Re-running skips items already done unless --overwrite.
+    Every file is written atomically.
+
+    \b
+    Example:
+      mnistvec encode my-digits/ out/ --model runs/ae/model.pt --png --size 112
+    """
+    from rich.table import Table
+
+    from .commands.encode import encode_source
+
+    summary = encode_source(source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite,
+                            mirror)
+    table = Table(title=f"encoded into {out_dir}", title_justify="left")
+    for column in ("images", "skipped (done)", "failed", "time", "images/s", "mean MSE (native)"):
+        table.add_column(column, justify="right")
+    rate = summary.encoded / summary.seconds if summary.seconds > 0 else 0.0
+    table.add_row(f"{summary.encoded:,}", f"{summary.skipped:,}", f"{len(summary.failures):,}",
+                  f"{summary.seconds:.2f} s", f"{rate:,.0f}", f"{summary.mean_mse:.4f}")
+    console.print(table)
+    if summary.interrupted:
+        click.echo(f"interrupted: finished items are saved in {out_dir}; run the same command to finish", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if summary.failures:
+        sys.exit(EXIT_PARTIAL)
 sample = _not_available("sample", "Draw new digits from a model's prior")
 evaluate = _not_available("eval", "Measure a model or a classical baseline")
 

@@ -14,11 +14,15 @@ def safe_relative_path(name: str, fallback: str) -> str:
     return "/".join(cleaned) or fallback
 
 
-def output_stems(names: list[str]) -> list[str]:
-    """Safe, unique relative stems for a batch of names (a repeated stem gets '-1', '-2', ...)."""
-    seen: dict[str, int] = {}
+def output_stems(names: list[str], seen: dict[str, int] | None = None, start: int = 0) -> list[str]:
+    """Safe, unique relative stems for names (a repeated stem gets '-1', '-2', ...).
+
+    Pass the same `seen` dict to successive calls to keep stems unique across the batches of a stream;
+    `start` is the index of the first name in the stream (used for unnamed items).
+    """
+    seen = {} if seen is None else seen
     stems = []
-    for i, name in enumerate(names):
+    for i, name in enumerate(names, start):
         stem = safe_relative_path(name, f"item-{i:05d}")
         count = seen.get(stem, 0)
         seen[stem] = count + 1

@@ -29,6 +29,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .console import console
 from .images import make_grid, save_png
 from .interrupt import graceful_stop
+from .models.registry import build_model
 from .render import render_torch
 
 CHECKPOINT_NAME = "model.pt"
@@ -65,15 +66,6 @@ class TrainingInterrupted(Exception):
     def __init__(self, run_dir: Path, epoch: int, step: int):
         super().__init__(f"interrupted in epoch {epoch + 1} after {step} batch(es); checkpoint saved")
         self.run_dir, self.epoch, self.step = run_dir, epoch, step
-
-
-def build_model(config: TrainConfig) -> torch.nn.Module:
-    """The model a config describes (weights freshly initialised from the global torch seed)."""
-    if config.method == "ae":
-        from .models.ae import AutoEncoder
-
-        return AutoEncoder(config.lines, config.hidden)
-    raise ValueError(f"method {config.method!r} is not available in this version (available: ae)")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -161,7 +153,7 @@ def train(
         config = TrainConfig.from_dict(state["config"])
 
     torch.manual_seed(config.seed)
-    model = build_model(config).to(dev)
+    model = build_model(config.method, config.lines, config.hidden).to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     start_epoch, start_step, rows, partial = 0, 0, [], (0.0, 0)
     if state is not None:

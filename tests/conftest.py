@@ -23,3 +23,29 @@ def random_strokes(seed: int, batch: int, n_lines: int, lo: float = 0.1, hi: flo
 @pytest.fixture
 def strokes():
     return random_strokes(0, 8, 16)
+
+
+def synthetic_digits(count: int, seed: int = 0) -> np.ndarray:
+    """[count, 28, 28] float32 images of 3 random thick strokes each, drawn by the exact renderer."""
+    import torch
+
+    from mnistvec.render import render_torch
+
+    lines, widths, opacity = random_strokes(seed, count, 3, lo=0.2, hi=0.8)
+    return render_torch(torch.from_numpy(lines), torch.from_numpy(widths * 1.5), torch.ones(count, 3),
+                        28, "exact").numpy()
+
+
+@pytest.fixture(scope="session")
+def tiny_images():
+    return synthetic_digits(96)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, tiny_images):
+    """A checkpoint trained for one short epoch on synthetic images (seconds)."""
+    from mnistvec.train import TrainConfig, train
+
+    run_dir = tmp_path_factory.mktemp("run")
+    train(TrainConfig(epochs=1, batch_size=32, lines=4), tiny_images, run_dir, device="cpu")
+    return run_dir / "model.pt"

@@ -33,9 +33,13 @@ class AutoEncoder(nn.Module):
         self.n_lines = n_lines
         self.encoder = StrokeEncoder(n_lines, PARAMS_PER_LINE, hidden=hidden)
 
+    def raw_strokes(self, images: torch.Tensor) -> torch.Tensor:
+        """images [B, 28, 28] in [0, 1] -> unconstrained stroke parameters [B, N, 6]."""
+        return self.encoder(images)
+
     def strokes(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """images [B, 28, 28] in [0, 1] -> lines [B, N, 4], widths [B, N], opacity [B, N]."""
-        return squash(self.encoder(images))
+        return squash(self.raw_strokes(images))
 
     def loss(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce") -> torch.Tensor:
         """Mean reconstruction loss of a batch through the soft renderer at `temperature`."""

@@ -1,0 +1,162 @@
+"""`mnistvec encode`: images in, strokes out (vectors.npz, one SVG per image, optional PNGs).
+
+Streaming: images are read, encoded and written one batch at a time, so memory stays flat on large
+folders. Re-running skips items already done (present in vectors.npz with their files on disk) unless
+`overwrite`; unreadable inputs are listed in OUTPUT/errors.txt.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..atomic import write_text_atomic
+from ..console import progress_bar, warn
+from ..data import Failure, iter_batches, resolve_source
+from ..images import save_png
+from ..interrupt import graceful_stop
+from ..lines import Lines, LinesError
+from ..models.registry import load_model
+from ..models.strokes import squash
+from ..names import output_stems
+from ..refine import refine
+from ..render import render_numpy, render_torch
+from ..svg import svg_drawing
+from ..train import resolve_device
+
+VECTORS_NAME = "vectors.npz"
+ERRORS_NAME = "errors.txt"
+
+
+@dataclass
+class EncodeSummary:
+    encoded: int = 0
+    skipped: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    seconds: float = 0.0
+    squared_error_sum: float = 0.0
+    interrupted: bool = False
+
+    @property
+    def mean_mse(self) -> float:
+        return self.squared_error_sum / self.encoded if self.encoded else float("nan")
+
+
+@dataclass
+class _Collected:
+    """The output batch, in input order: arrays per item, reused from a previous run or freshly encoded."""
+
+    lines: list = field(default_factory=list)
+    widths: list = field(default_factory=list)
+    opacity: list = field(default_factory=list)
+    names: list = field(default_factory=list)
+    frames: list = field(default_factory=list)
+
+    def add(self, lines, widths, opacity, name, frame) -> None:
+        for store, value in zip((self.lines, self.widths, self.opacity, self.names, self.frames),
+                                (lines, widths, opacity, name, frame)):
+            store.append(value)
+
+    def to_lines(self, meta: dict) -> Lines:
+        return Lines(np.stack(self.lines), np.stack(self.widths), np.stack(self.opacity), self.names,
+                     np.stack(self.frames), meta)
+
+
+def frame_tuple(frame) -> tuple:
+    return (frame.width, frame.height, frame.scale, frame.offset_x, frame.offset_y, float(frame.inverted))
+
+
+def _previous(out_dir: Path, overwrite: bool) -> dict[str, tuple]:
+    """name -> (lines, widths, opacity) of items a previous run finished."""
+    path = out_dir / VECTORS_NAME
+    if overwrite or not path.exists():
+        return {}
+    try:
+        old = Lines.load(path)
+    except LinesError as err:
+        raise ValueError(f"{err}; use --overwrite to replace it") from None
+    return {old.name(i): (old.lines[i], old.widths[i], old.opacity[i]) for i in range(len(old))}
+
+
+def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int, refine_steps: int,
+                  batch_size: int, device: str, overwrite: bool, mirror: str | None = None) -> EncodeSummary:
+    """Encode everything `source` names into `out_dir` (module docstring)."""
+    start = time.perf_counter()
+    dev = resolve_device(device)
+    model, config = load_model(model_path, dev)
+    previous = _previous(out_dir, overwrite)
+    summary = EncodeSummary()
+    collected = _Collected()
+    seen_stems: dict[str, int] = {}
+
+    def on_failure(failure: Failure) -> None:
+        warn(f"{failure.path}: {failure.reason}")
+        summary.failures.append(failure)
+
+    total = resolve_source(source).count() if not str(source).startswith("mnist") else 0
+    with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop:
+        for batch in iter_batches(source, batch_size, mirror=mirror, on_failure=on_failure):
+            stems = output_stems(batch.names, seen_stems, start=len(collected.names))
+            todo = []
+            for i, (name, stem) in enumerate(zip(batch.names, stems)):
+                done = name in previous and (out_dir / "svg" / f"{stem}.svg").exists() and (
+                    not png or (out_dir / "png" / f"{stem}.png").exists())
+                if done:
+                    collected.add(*previous[name], name, frame_tuple(batch.frames[i]))
+                    summary.skipped += 1
+                else:
+                    todo.append(i)
+                    collected.add(None, None, None, name, frame_tuple(batch.frames[i]))
+            if todo:
+                _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps, dev, summary)
+            advance(len(batch.names))
+            if stop.requested:
+                summary.interrupted = True
+                break
+    _write_results(collected, out_dir, summary, model_path, config)
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps, dev, summary) -> None:
+    """Encode the items `todo` of `batch`, write their SVG/PNG files, fill their slots in `collected`."""
+    images = torch.from_numpy(batch.images[todo]).to(dev)
+    with torch.no_grad():
+        raw = model.raw_strokes(images)
+    if refine_steps > 0:
+        raw = refine(raw, images, refine_steps)
+    lines, widths, opacity = (t.detach().float().cpu().numpy() for t in squash(raw))
+    recon = render_torch(*squash(raw.detach()), 28, "native").cpu().numpy()
+    summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
+    pngs = render_numpy(lines, widths, opacity, size, size, float(size)) if png else None
+    offset = len(collected.names) - len(batch.names)
+    for k, i in enumerate(todo):
+        frame = frame_tuple(batch.frames[i])
+        slot = offset + i
+        collected.lines[slot], collected.widths[slot], collected.opacity[slot] = lines[k], widths[k], opacity[k]
+        write_text_atomic(out_dir / "svg" / f"{stems[i]}.svg",
+                          svg_drawing(lines[k], widths[k], opacity[k], frame, title=batch.names[i]))
+        if png:
+            save_png(out_dir / "png" / f"{stems[i]}.png", pngs[k], inverted=bool(frame[5]))
+    summary.encoded += len(todo)
+
+
+def _write_results(collected: _Collected, out_dir: Path, summary: EncodeSummary, model_path: Path,
+                   config: dict) -> None:
+    """vectors.npz with every finished item, and errors.txt listing the failures (removed when none)."""
+    finished = [i for i, value in enumerate(collected.lines) if value is not None]
+    if finished:
+        keep = _Collected()
+        for i in finished:
+            keep.add(collected.lines[i], collected.widths[i], collected.opacity[i], collected.names[i],
+                     collected.frames[i])
+        keep.to_lines({"model": str(model_path), "method": config["method"]}).save(out_dir / VECTORS_NAME)
+    errors = out_dir / ERRORS_NAME
+    if summary.failures:
+        write_text_atomic(errors, "".join(f"{f.path}\t{f.reason}\n" for f in summary.failures))
+    elif errors.exists():
+        errors.unlink()

@@ -1,0 +1,37 @@
+"""Which model a method name builds, and loading a trained one from its checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import CheckpointError, load_checkpoint
+
+METHODS = ("ae",)
+
+
+def build_model(method: str, n_lines: int, hidden: int) -> torch.nn.Module:
+    """A freshly initialised model (weights drawn from the global torch seed)."""
+    if method == "ae":
+        from .ae import AutoEncoder
+
+        return AutoEncoder(n_lines, hidden)
+    raise ValueError(f"method {method!r} is not available in this version (available: {', '.join(METHODS)})")
+
+
+def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """(model in eval mode on `device`, its checkpoint's config) from a checkpoint file."""
+    state = load_checkpoint(path)
+    config = state.get("config")
+    if not isinstance(config, dict) or "method" not in config or "model" not in state:
+        raise CheckpointError(f"{path}: checkpoint has no model (not written by mnistvec train?)")
+    if config["method"] not in METHODS:
+        raise CheckpointError(f"{path}: a {config['method']!r} model, which this version cannot load")
+    model = build_model(config["method"], config["lines"], config.get("hidden", 512))
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: weights do not fit a {config['method']} model with {config['lines']} "
+                              f"lines ({str(err).splitlines()[0]})") from None
+    return model.to(device).eval(), config

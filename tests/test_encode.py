@@ -1,0 +1,113 @@
+"""`mnistvec encode` as a user runs it: outputs, bad files, skipping finished work, refinement."""
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, cli
+from mnistvec.lines import Lines
+from mnistvec.models.registry import load_model
+from mnistvec.refine import native_mse, refine
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def digit_folder(tmp_path, tiny_images):
+    folder = tmp_path / "in"
+    (folder / "sub").mkdir(parents=True)
+    for i in range(6):
+        Image.fromarray((tiny_images[i] * 255).astype(np.uint8)).save(folder / ("sub" if i > 3 else "") / f"d{i}.png")
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    (folder / "notes.png").write_text("this is text")
+    return folder
+
+
+def test_encode_writes_vectors_svgs_pngs_and_errors(tmp_path, digit_folder, tiny_model):
+    out = tmp_path / "out"
+    result = run("encode", digit_folder, out, "--model", tiny_model, "--png", "--size", 56, "--device", "cpu")
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    vectors = Lines.load(out / "vectors.npz")
+    assert sorted(vectors.names) == ["d0", "d1", "d2", "d3", "sub/d4", "sub/d5"]
+    assert vectors.lines.shape == (6, 4, 4) and vectors.frames.shape == (6, 6)
+    for name in vectors.names:
+        root = ET.parse(out / "svg" / f"{name}.svg").getroot()
+        assert root.get("viewBox") == "0 0 28 28"
+        assert len(root.findall(".//{http://www.w3.org/2000/svg}line")) == 4
+        assert Image.open(out / "png" / f"{name}.png").size == (56, 56)
+    errors = (out / "errors.txt").read_text().splitlines()
+    assert sorted(line.split("\t")[0].rsplit("/", 1)[-1] for line in errors) == ["corrupt.png", "notes.png"]
+    assert "corrupt.png" in result.output and "notes.png" in result.output
+    assert "mean MSE" in result.output
+
+
+def test_rerun_skips_finished_items_unless_overwrite(tmp_path, digit_folder, tiny_model):
+    out = tmp_path / "out"
+    run("encode", digit_folder, out, "--model", tiny_model, "--device", "cpu")
+    before = (out / "svg" / "d0.svg").stat().st_mtime_ns
+    (out / "svg" / "d1.svg").unlink()  # an item whose output went missing is redone
+    second = run("encode", digit_folder, out, "--model", tiny_model, "--device", "cpu")
+    assert "│      1 │              5 │" in second.output  # 1 encoded, 5 skipped
+    assert (out / "svg" / "d0.svg").stat().st_mtime_ns == before and (out / "svg" / "d1.svg").exists()
+    assert len(Lines.load(out / "vectors.npz")) == 6
+    third = run("encode", digit_folder, out, "--model", tiny_model, "--device", "cpu", "--overwrite")
+    assert "│      6 │              0 │" in third.output
+
+
+def test_encoded_vectors_match_the_model(tmp_path, tiny_images, tiny_model):
+    data = tmp_path / "x.npz"
+    np.savez(data, images=tiny_images[:5])
+    assert run("encode", data, tmp_path / "out", "--model", tiny_model, "--device", "cpu").exit_code == 0
+    model, _ = load_model(tiny_model)
+    with torch.no_grad():
+        lines, _, _ = model.strokes(torch.from_numpy(tiny_images[:5]))
+    np.testing.assert_allclose(Lines.load(tmp_path / "out" / "vectors.npz").lines, lines.numpy(), atol=1e-6)
+
+
+def test_refine_recovers_perturbed_strokes_and_never_worsens():
+    """Images drawn from known strokes; refinement from a perturbed start gets much closer to them."""
+    from mnistvec.models.strokes import MARGIN, W_MAX, W_MIN
+    from mnistvec.render import render_torch
+
+    g = torch.Generator().manual_seed(0)
+    lines = torch.rand(8, 3, 4, generator=g) * 0.5 + 0.25
+    widths = torch.full((8, 3), 0.08)
+    images = render_torch(lines, widths, torch.ones(8, 3), 28, "exact")
+    logit = lambda p: torch.log(p / (1 - p))
+    true_raw = torch.cat([logit((lines - MARGIN) / (1 - 2 * MARGIN)),
+                          logit((widths - W_MIN) / (W_MAX - W_MIN)).unsqueeze(-1),
+                          torch.full((8, 3, 1), 4.0)], dim=-1)
+    start = true_raw + 0.15 * torch.randn(true_raw.shape, generator=g) * torch.tensor([1, 1, 1, 1, 0, 0])
+    before = native_mse(start, images)
+    after = native_mse(refine(start, images, steps=40), images)
+    assert (after <= before + 1e-7).all()
+    assert after.mean() < 0.5 * before.mean()
+
+
+def test_cli_refine_is_no_worse_than_the_encoder(tmp_path, tiny_images, tiny_model):
+    data = tmp_path / "x.npz"
+    np.savez(data, images=tiny_images[:6])
+    plain = run("encode", data, tmp_path / "a", "--model", tiny_model, "--device", "cpu")
+    refined = run("encode", data, tmp_path / "b", "--model", tiny_model, "--device", "cpu", "--refine", 10)
+    mse = lambda out: float(out.output.split("│")[-2])
+    assert refined.exit_code == 0 and mse(refined) <= mse(plain)
+
+
+def test_user_mistakes_are_one_line(tmp_path, digit_folder, tiny_model):
+    not_a_model = tmp_path / "model.pt"
+    not_a_model.write_text("hello")
+    result = run("encode", digit_folder, tmp_path / "o1", "--model", not_a_model)
+    assert result.exit_code == EXIT_ERROR and "not a mnistvec checkpoint" in result.output
+    assert "Traceback" not in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("encode", empty, tmp_path / "o2", "--model", tiny_model)
+    assert result.exit_code == EXIT_ERROR and str(empty) in result.output and "Traceback" not in result.output
+    missing = run("encode", digit_folder, tmp_path / "o3", "--model", tmp_path / "nope.pt")
+    assert missing.exit_code == EXIT_ERROR and "no such checkpoint" in missing.output
