@@ -1,0 +1,120 @@
+"""Measuring vectorisers: pixel metrics and a digit classifier that reads reconstructions.
+
+Metrics for an original x and its reconstruction y (both [28, 28] in [0, 1]), averaged over images:
+
+    MSE  = mean_pixels (x - y)^2
+    IoU  = |{x > 0.5} ∩ {y > 0.5}| / |{x > 0.5} ∪ {y > 0.5}|        (1 when both are empty)
+    classifier accuracy = share of reconstructions the classifier reads as the original's label
+
+The classifier is a small CNN trained on labelled training images with small random shifts. Labels are
+used here, to score, and nowhere in a vectoriser.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .checkpoint import load_checkpoint, save_checkpoint
+
+
+class DigitClassifier(nn.Module):
+    """28x28 grey image -> 10 logits: two conv blocks and two linear layers with dropout."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10),
+        )
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.net(images.unsqueeze(1) if images.dim() == 3 else images)
+
+
+def random_shift(images: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> torch.Tensor:
+    """Shift each image by up to `max_shift` pixels in x and y (zero fill)."""
+    padded = F.pad(images, (max_shift,) * 4)
+    shifts = torch.randint(0, 2 * max_shift + 1, (len(images), 2), generator=generator)
+    size = images.shape[-1]
+    return torch.stack([padded[i, dy : dy + size, dx : dx + size] for i, (dy, dx) in enumerate(shifts.tolist())])
+
+
+def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 12, seed: int = 0,
+                     batch_size: int = 64, lr: float = 1e-3) -> DigitClassifier:
+    """Fit the classifier with Adam, cosine learning-rate decay and random shifts."""
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    model = DigitClassifier()
+    x = torch.from_numpy(np.asarray(images, np.float32))
+    y = torch.from_numpy(np.asarray(labels, np.int64))
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    steps = epochs * math.ceil(len(x) / batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(x), generator=generator)
+        for lo in range(0, len(x), batch_size):
+            idx = order[lo : lo + batch_size]
+            loss = F.cross_entropy(model(random_shift(x[idx], generator)), y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+    return model.eval()
+
+
+def save_classifier(model: DigitClassifier, path: str | Path, accuracy: dict | None = None) -> None:
+    save_checkpoint(path, {"method": "classifier", "model": model.state_dict(), "accuracy": accuracy or {}})
+
+
+def load_classifier(path: str | Path) -> DigitClassifier:
+    state = load_checkpoint(path)
+    model = DigitClassifier()
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: DigitClassifier, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
+    """Class probabilities [B, 10]."""
+    x = torch.from_numpy(np.asarray(images, np.float32))
+    return torch.cat([F.softmax(model(x[lo : lo + batch_size]), -1) for lo in range(0, len(x), batch_size)]).numpy()
+
+
+@dataclass
+class ReconstructionScores:
+    mse: float
+    iou: float
+    accuracy: float | None
+    original_accuracy: float | None
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def iou_at_half(originals: np.ndarray, recon: np.ndarray) -> np.ndarray:
+    """Per-image IoU of the pixels above 0.5 (1 where both images have none)."""
+    a, b = originals > 0.5, recon > 0.5
+    inter = (a & b).reshape(len(a), -1).sum(1)
+    union = (a | b).reshape(len(a), -1).sum(1)
+    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
+
+
+def score_reconstructions(originals: np.ndarray, recon: np.ndarray, labels: np.ndarray | None = None,
+                          classifier: DigitClassifier | None = None) -> ReconstructionScores:
+    """MSE, IoU at 0.5 and (with labels and a classifier) accuracy on reconstructions and on originals."""
+    mse = float(((originals - recon) ** 2).mean())
+    iou = float(iou_at_half(originals, recon).mean())
+    accuracy = original_accuracy = None
+    if labels is not None and classifier is not None:
+        accuracy = float((predict(classifier, recon).argmax(1) == labels).mean())
+        original_accuracy = float((predict(classifier, originals).argmax(1) == labels).mean())
+    return ReconstructionScores(mse, iou, accuracy, original_accuracy)
