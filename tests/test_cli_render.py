@@ -78,7 +78,7 @@ def test_version_and_help_list_the_subcommands():
         assert f"  {name} " in help_text
 
 
-@pytest.mark.parametrize("name", ["train", "encode", "sample", "eval"])
+@pytest.mark.parametrize("name", ["train", "sample", "eval"])
 def test_commands_not_built_yet_say_so_and_fail(name, tmp_path):
     result = run(name, "--method", "vae")
     assert result.exit_code == EXIT_NOT_AVAILABLE
