@@ -11,6 +11,9 @@ without a source frame the canvas is `size` x `size` pixels (scale = size, offse
 
 from __future__ import annotations
 
+import functools
+from xml.sax.saxutils import escape
+
 import numpy as np
 import svgwrite
 
@@ -23,6 +26,7 @@ def canvas_frame(size: int) -> FrameTuple:
 
 
 _LINES_PLACEHOLDER = "mnistvec-lines"
+_TITLE_PLACEHOLDER = "mnistvec-title"
 _LINE = '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke-width="{}" stroke-opacity="{}" />'
 
 
@@ -38,6 +42,22 @@ def _line_elements(pts: np.ndarray, widths_px: np.ndarray, opacity: np.ndarray) 
     return "".join(_LINE.format(*map(_fmt, row)) for row in rows.tolist())
 
 
+@functools.lru_cache(maxsize=256)
+def _skeleton(width: str, height: str, inverted: bool, with_title: bool) -> tuple[str, str, str]:
+    """The document around the strokes, built by svgwrite, split where the title and the strokes go."""
+    ink, paper = ("black", "white") if inverted else ("white", "black")
+    dwg = svgwrite.Drawing(size=(width, height), viewBox=f"0 0 {width} {height}", debug=False)
+    if with_title:
+        dwg.set_desc(title=_TITLE_PLACEHOLDER)
+    dwg.add(dwg.rect(insert=(0, 0), size=(width, height), fill=paper))
+    dwg.add(dwg.g(id=_LINES_PLACEHOLDER, stroke=ink, stroke_linecap="round", fill="none"))
+    text = dwg.tostring()
+    head, tail = text.split(f' id="{_LINES_PLACEHOLDER}"', 1)
+    tail = tail.replace(" />", ">", 1).removesuffix("</svg>")
+    before_title, _, after_title = head.partition(_TITLE_PLACEHOLDER)
+    return before_title, after_title + tail, "</g></svg>"
+
+
 def svg_drawing(
     lines: np.ndarray,
     widths: np.ndarray,
@@ -47,22 +67,13 @@ def svg_drawing(
 ) -> str:
     """The SVG text of one item: lines [N, 4], widths [N], opacity [N] in canvas units.
 
-    svgwrite builds the document (root, viewBox, escaped title, background, the stroke group and its
-    shared attributes); the strokes' numeric `<line>` elements are then formatted in one pass, which keeps
-    writing thousands of files fast.
+    svgwrite builds the document (root, viewBox, background, the stroke group and its shared attributes)
+    once per canvas size and polarity; the title is escaped for XML and the strokes' numeric `<line>`
+    elements are formatted in one pass, which keeps writing thousands of files fast.
     """
     width, height, scale, off_x, off_y, inverted = (float(v) for v in frame)
-    ink, paper = ("black", "white") if inverted else ("white", "black")
-    dwg = svgwrite.Drawing(
-        size=(_fmt(width), _fmt(height)), viewBox=f"0 0 {_fmt(width)} {_fmt(height)}", debug=False
-    )
-    if title:
-        dwg.set_desc(title=title)  # svgwrite escapes the text
-    dwg.add(dwg.rect(insert=(0, 0), size=(_fmt(width), _fmt(height)), fill=paper))
-    dwg.add(dwg.g(id=_LINES_PLACEHOLDER, stroke=ink, stroke_linecap="round", fill="none"))
+    before_title, before_lines, end = _skeleton(_fmt(width), _fmt(height), bool(inverted), bool(title))
     pts = np.asarray(lines, np.float64).reshape(-1, 4) * scale + np.array([off_x, off_y, off_x, off_y])
     body = _line_elements(pts, np.asarray(widths, np.float64).reshape(-1) * scale,
                           np.asarray(opacity, np.float64).reshape(-1))
-    head, tail = dwg.tostring().split(f'id="{_LINES_PLACEHOLDER}"', 1)
-    tail = tail.replace(" />", f">{body}</g>", 1)
-    return head.rstrip() + tail
+    return before_title + (escape(title) if title else "") + before_lines + body + end
