@@ -24,7 +24,8 @@ from ..models.registry import load_model
 from ..models.strokes import squash
 from ..names import output_stems
 from ..refine import refine
-from ..render import render_numpy, render_torch
+from ..pipeline import WriteBehind, prefetch
+from ..render import render_numpy
 from ..svg import svg_drawing
 from ..train import resolve_device
 
@@ -98,8 +99,8 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
         summary.failures.append(failure)
 
     total = resolve_source(source).count() if not str(source).startswith("mnist") else 0
-    with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop:
-        for batch in iter_batches(source, batch_size, mirror=mirror, on_failure=on_failure):
+    with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop, WriteBehind() as writer:
+        for batch in prefetch(iter_batches(source, batch_size, mirror=mirror, on_failure=on_failure)):
             stems = output_stems(batch.names, seen_stems, start=len(collected.names))
             todo = []
             for i, (name, stem) in enumerate(zip(batch.names, stems)):
@@ -112,7 +113,8 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
                     todo.append(i)
                     collected.add(None, None, None, name, frame_tuple(batch.frames[i]))
             if todo:
-                _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps, dev, summary)
+                writer.submit(_encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps,
+                                            dev, summary))
             advance(len(batch.names))
             if stop.requested:
                 summary.interrupted = True
@@ -122,27 +124,35 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     return summary
 
 
-def _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps, dev, summary) -> None:
-    """Encode the items `todo` of `batch`, write their SVG/PNG files, fill their slots in `collected`."""
+def _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps, dev, summary):
+    """Encode the items `todo` of `batch` and fill their slots in `collected`; return the job that writes
+    their SVG (and PNG) files, to run in the background while the next batch is encoded."""
     images = torch.from_numpy(batch.images[todo]).to(dev)
     with torch.no_grad():
         raw = model.raw_strokes(images)
     if refine_steps > 0:
         raw = refine(raw, images, refine_steps)
     lines, widths, opacity = (t.detach().float().cpu().numpy() for t in squash(raw))
-    recon = render_torch(*squash(raw.detach()), 28, "native").cpu().numpy()
+    recon = render_numpy(lines, widths, opacity, 28, 28, 28.0)
     summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
+    summary.encoded += len(todo)
     pngs = render_numpy(lines, widths, opacity, size, size, float(size)) if png else None
     offset = len(collected.names) - len(batch.names)
+    jobs = []
     for k, i in enumerate(todo):
-        frame = frame_tuple(batch.frames[i])
         slot = offset + i
         collected.lines[slot], collected.widths[slot], collected.opacity[slot] = lines[k], widths[k], opacity[k]
-        write_text_atomic(out_dir / "svg" / f"{stems[i]}.svg",
-                          svg_drawing(lines[k], widths[k], opacity[k], frame, title=batch.names[i]))
-        if png:
-            save_png(out_dir / "png" / f"{stems[i]}.png", pngs[k], inverted=bool(frame[5]))
-    summary.encoded += len(todo)
+        jobs.append((stems[i], lines[k], widths[k], opacity[k], frame_tuple(batch.frames[i]), batch.names[i],
+                     None if pngs is None else pngs[k]))
+
+    def write() -> None:
+        for stem, item_lines, item_widths, item_opacity, frame, name, image in jobs:
+            write_text_atomic(out_dir / "svg" / f"{stem}.svg",
+                              svg_drawing(item_lines, item_widths, item_opacity, frame, title=name))
+            if image is not None:
+                save_png(out_dir / "png" / f"{stem}.png", image, inverted=bool(frame[5]))
+
+    return write
 
 
 def _write_results(collected: _Collected, out_dir: Path, summary: EncodeSummary, model_path: Path,

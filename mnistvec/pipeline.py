@@ -1,0 +1,76 @@
+"""Overlapping stages of batch work with threads: read ahead while encoding, write behind.
+
+PIL decoding, torch kernels and file system calls release the GIL, so a reader thread, the main thread
+and a writer thread each make progress while the others wait on I/O or compute.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+_DONE = object()
+
+
+def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+    """Iterate `items` in a background thread, up to `depth` ahead; exceptions re-raise in the consumer."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        buffer.put((True, item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put((True, _DONE))
+        except BaseException as err:  # handed to the consumer
+            buffer.put((False, err))
+
+    thread = threading.Thread(target=produce, name="mnistvec-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, item = buffer.get()
+            if not ok:
+                raise item
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+
+
+class WriteBehind:
+    """Run write jobs in one background thread, in order; `drain()` waits and re-raises the first error."""
+
+    def __init__(self, max_pending: int = 2):
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mnistvec-writer")
+        self._pending: list[Future] = []
+        self._max_pending = max_pending
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._pending.append(self._pool.submit(job))
+        while len(self._pending) > self._max_pending:
+            self._pending.pop(0).result()
+
+    def drain(self) -> None:
+        try:
+            while self._pending:
+                self._pending.pop(0).result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> "WriteBehind":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.drain()
