@@ -45,8 +45,9 @@ import torch
 B_MIN = 1.0 / 64.0
 """Smallest footprint width across a stroke's direction (pixels); see the module docstring."""
 
-P_MAX = (1.0 + B_MIN) / 2.0 + 1e-3
-"""An upper bound on the footprint half-support p, so that cov = 0 wherever d >= r + P_MAX."""
+P_MAX = 0.5**0.5 + 1e-3
+"""An upper bound on the footprint half-support p = (a + b) / 2 <= 1/sqrt(2) (reached at 45 degrees), so
+that cov = 0 wherever d >= r + P_MAX."""
 
 
 def footprint_cdf_nonpositive(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,203 @@
+"""The native (Rust) renderer, loaded with ctypes: the pixel formula of `coverage.py`, fast, on the CPU.
+
+Units. Strokes come in canvas units and are scaled to pixels by `scale` (pixels per canvas unit):
+
+    endpoint_px = endpoint * scale,   r = max(width, 0) * scale / 2,   alpha = clamp(opacity, 0, 1)
+
+Each pixel is `1 - prod_k (1 - alpha_k * cov_k)` with `cov_k = F(r_k - d_k) - F(-r_k - d_k)` as in
+`coverage.py`; a stroke with any non-finite value (before or after scaling) is skipped. The result equals
+`render_exact_px(lines * scale, widths * scale / 2, opacity, height, width)` to within rounding.
+
+The library is the extension module `mnistvec._native` (a plain C-ABI shared library, built from `rust/`):
+
+    uint32_t mnistvec_abi_version(void);
+    int32_t  mnistvec_render(const float* lines, const float* widths, const float* opacity,
+                             uint64_t batch, uint64_t n_lines, uint64_t height, uint64_t width,
+                             float scale, uint32_t threads, float* out);
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import importlib
+import math
+import operator
+from pathlib import Path
+
+import numpy as np
+
+ABI_VERSION = 1
+"""The C ABI version this module speaks."""
+
+MAX_OUTPUT_BYTES = 8 * 1024**3
+"""Largest output `render_native` allocates: batch * height * width * 4 bytes."""
+
+MAX_THREADS = 2**32 - 1
+"""`threads` travels as a uint32."""
+
+MAX_SIDE = 2**31
+"""Image height and width must be below this (the library counts pixel rows and columns in int32)."""
+
+ERROR_CODES = {
+    -1: "null pointer",
+    -2: "array size overflow",
+    -3: "panic inside the renderer",
+    -4: "scale not finite and positive",
+    -5: "misaligned pointer",
+}
+"""Meaning of `mnistvec_render`'s negative return codes."""
+
+_LIBRARY_PATTERNS = ("_native*.so", "_native*.pyd", "_native*.dylib")
+
+_float_pointer = ctypes.POINTER(ctypes.c_float)
+
+
+def _library_candidates() -> list[Path]:
+    """Files in the `mnistvec` package directory that may hold the native library, in a stable order."""
+    package = importlib.import_module("mnistvec")
+    found: list[Path] = []
+    for directory in getattr(package, "__path__", []):
+        for pattern in _LIBRARY_PATTERNS:
+            found.extend(sorted(Path(directory).glob(pattern)))
+    return found
+
+
+def _open_library(path: Path) -> ctypes.CDLL | None:
+    """Open one candidate and declare its functions; None unless it speaks ABI version `ABI_VERSION`."""
+    try:
+        library = ctypes.CDLL(str(path))
+        library.mnistvec_abi_version.argtypes = []
+        library.mnistvec_abi_version.restype = ctypes.c_uint32
+        if library.mnistvec_abi_version() != ABI_VERSION:
+            return None
+        library.mnistvec_render.argtypes = [
+            _float_pointer,
+            _float_pointer,
+            _float_pointer,
+            ctypes.c_uint64,
+            ctypes.c_uint64,
+            ctypes.c_uint64,
+            ctypes.c_uint64,
+            ctypes.c_float,
+            ctypes.c_uint32,
+            _float_pointer,
+        ]
+        library.mnistvec_render.restype = ctypes.c_int32
+    except (OSError, AttributeError):
+        return None
+    return library
+
+
+@functools.cache
+def load_library() -> ctypes.CDLL | None:
+    """The native library, or None when it is missing, unloadable or of another ABI version. Never raises."""
+    try:
+        for path in _library_candidates():
+            library = _open_library(path)
+            if library is not None:
+                return library
+    except Exception:  # a broken install must only disable the native path
+        return None
+    return None
+
+
+def native_available() -> bool:
+    """Whether the native renderer can be used."""
+    return load_library() is not None
+
+
+def _as_number_array(name: str, value) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must hold real numbers (float or integer), got dtype {array.dtype}")
+    return array
+
+
+def _as_size(name: str, value) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    try:
+        size = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}") from None
+    if size < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {size}")
+    return size
+
+
+def _as_c_floats(array: np.ndarray) -> np.ndarray:
+    """C-contiguous, aligned float32 (the same array when it already is); values beyond float32 become inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.require(array, dtype=np.float32, requirements=["C", "A"])
+
+
+def render_native(lines, widths, opacity, height: int, width: int, scale: float, threads: int = 0) -> np.ndarray:
+    """Render strokes given in canvas units into float32 images [B, H, W] with values in [0, 1].
+
+    lines: [B, N, 4] endpoints (x0, y0, x1, y1) in canvas units; widths: [B, N] full stroke widths in canvas
+    units; opacity: [B, N]. `scale` is pixels per canvas unit (a canvas of 1 unit spanning 28 pixels has
+    scale 28). Pixel (i, j) covers [j, j+1] x [i, i+1] in pixel units. `threads` = 0 uses every core.
+
+    Raises ValueError for malformed arguments and RuntimeError when the library is missing or fails.
+    """
+    lines = _as_number_array("lines", lines)
+    widths = _as_number_array("widths", widths)
+    opacity = _as_number_array("opacity", opacity)
+    if lines.ndim != 3 or lines.shape[-1] != 4:
+        raise ValueError(f"lines must have shape [B, N, 4], got {lines.shape}")
+    strokes_shape = lines.shape[:2]
+    if widths.shape != strokes_shape:
+        raise ValueError(f"widths must have shape [B, N] = {list(strokes_shape)}, got {list(widths.shape)}")
+    if opacity.shape != strokes_shape:
+        raise ValueError(f"opacity must have shape [B, N] = {list(strokes_shape)}, got {list(opacity.shape)}")
+    height = _as_size("height", height)
+    width = _as_size("width", width)
+    for name, side in (("height", height), ("width", width)):
+        if side >= MAX_SIDE:
+            raise ValueError(f"{name} must be below {MAX_SIDE}, got {side}")
+    threads = _as_size("threads", threads)
+    if threads > MAX_THREADS:
+        raise ValueError(f"threads must be at most {MAX_THREADS}, got {threads}")
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        raise ValueError(f"scale must be a real number, got {scale!r}") from None
+    with np.errstate(over="ignore", under="ignore"):
+        scale_f32 = float(np.float32(scale))
+    if not (math.isfinite(scale_f32) and scale_f32 > 0.0):
+        raise ValueError(f"scale must be finite and positive (as float32), got {scale}")
+    batch, n_lines = strokes_shape
+    output_bytes = batch * height * width * 4
+    if output_bytes > MAX_OUTPUT_BYTES:
+        raise ValueError(
+            f"output of {batch} x {height} x {width} float32 would take {output_bytes} bytes, "
+            f"more than the limit of {MAX_OUTPUT_BYTES} bytes"
+        )
+
+    library = load_library()
+    if library is None:
+        raise RuntimeError("the native renderer mnistvec._native is not built or could not be loaded")
+
+    out = np.empty((batch, height, width), dtype=np.float32)
+    if out.size == 0:
+        return out
+    lines_c = _as_c_floats(lines)
+    widths_c = _as_c_floats(widths)
+    opacity_c = _as_c_floats(opacity)
+    code = library.mnistvec_render(
+        lines_c.ctypes.data_as(_float_pointer),
+        widths_c.ctypes.data_as(_float_pointer),
+        opacity_c.ctypes.data_as(_float_pointer),
+        batch,
+        n_lines,
+        height,
+        width,
+        scale,
+        threads,
+        out.ctypes.data_as(_float_pointer),
+    )
+    if code != 0:
+        reason = ERROR_CODES.get(code, "unknown error")
+        raise RuntimeError(f"mnistvec_render failed with code {code} ({reason})")
+    return out
