@@ -27,7 +27,7 @@ def canvas_frame(size: int) -> FrameTuple:
 
 _LINES_PLACEHOLDER = "mnistvec-lines"
 _TITLE_PLACEHOLDER = "mnistvec-title"
-_LINE = '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke-width="{}" stroke-opacity="{}" />'
+_LINE = '<line x1="{:g}" y1="{:g}" x2="{:g}" y2="{:g}" stroke-width="{:g}" stroke-opacity="{:g}" />'
 
 
 def _fmt(value: float) -> str:
@@ -39,7 +39,8 @@ def _fmt(value: float) -> str:
 def _line_elements(pts: np.ndarray, widths_px: np.ndarray, opacity: np.ndarray) -> str:
     """The `<line>` elements (numbers only, nothing to escape), formatted in one pass."""
     rows = np.concatenate([pts, np.maximum(widths_px, 0.0)[:, None], np.clip(opacity, 0.0, 1.0)[:, None]], axis=1)
-    return "".join(_LINE.format(*map(_fmt, row)) for row in rows.tolist())
+    rows = np.round(rows, 3) + 0.0  # 1/1000 pixel; adding 0.0 turns -0.0 into 0.0
+    return "".join(_LINE.format(*row) for row in rows.tolist())
 
 
 @functools.lru_cache(maxsize=256)
