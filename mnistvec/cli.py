@@ -142,7 +142,7 @@ def _not_available(name: str, what: str):
 @click.option("--data", default="mnist", show_default=True, metavar="SOURCE",
               help="Training images: mnist (downloaded on first use), a folder, an image, an IDX file or an .npz.")
 @click.option("--lines", type=click.IntRange(1, 256), default=16, show_default=True, help="Strokes per image.")
-@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=25, show_default=True)
 @click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
               help="Peak learning rate (Adam, cosine decay to a tenth).")
@@ -159,11 +159,13 @@ def _not_available(name: str, what: str):
 @click.option("--temperature-end", type=click.FloatRange(min=0, min_open=True), default=0.3, show_default=True)
 @click.option("--reconstruction", type=click.Choice(["bce", "mse"]), default="bce", show_default=True,
               help="Reconstruction loss: Bernoulli likelihood (bce) or squared error.")
+@click.option("--shift", type=click.IntRange(0, 8), default=2, show_default=True,
+              help="Augment training images by random translations of up to this many pixels.")
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
 @click.pass_context
 @user_errors
 def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_dir, resume, overwrite,
-          val_fraction, temperature_start, temperature_end, reconstruction, mirror):
+          val_fraction, temperature_start, temperature_end, reconstruction, shift, mirror):
     """Train a vectoriser: images in, a model that draws each image with N strokes out.
 
     Every epoch appends a row to RUN/metrics.csv (train and validation loss, validation MSE through the
@@ -185,7 +187,7 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
     run_dir = run_dir or Path("runs") / method
     config = TrainConfig(method=method, data=str(data), lines=lines, epochs=epochs, batch_size=batch_size, lr=lr,
                          seed=seed, val_fraction=val_fraction, temperature_start=temperature_start,
-                         temperature_end=temperature_end, reconstruction=reconstruction)
+                         temperature_end=temperature_end, reconstruction=reconstruction, shift=shift)
     explicit = {name for name in ctx.params
                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     try:

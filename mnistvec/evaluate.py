@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .augment import random_shift
 from .checkpoint import load_checkpoint, save_checkpoint
 
 
@@ -37,14 +38,6 @@ class DigitClassifier(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(images.unsqueeze(1) if images.dim() == 3 else images)
-
-
-def random_shift(images: torch.Tensor, generator: torch.Generator, max_shift: int = 2) -> torch.Tensor:
-    """Shift each image by up to `max_shift` pixels in x and y (zero fill)."""
-    padded = F.pad(images, (max_shift,) * 4)
-    shifts = torch.randint(0, 2 * max_shift + 1, (len(images), 2), generator=generator)
-    size = images.shape[-1]
-    return torch.stack([padded[i, dy : dy + size, dx : dx + size] for i, (dy, dx) in enumerate(shifts.tolist())])
 
 
 def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 12, seed: int = 0,

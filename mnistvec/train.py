@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .atomic import write_text_atomic
+from .augment import random_shift
 from .checkpoint import load_checkpoint, save_checkpoint
 from .console import console
 from .images import make_grid, save_png
@@ -44,7 +45,7 @@ class TrainConfig:
     method: str = "ae"
     data: str = "mnist"
     lines: int = 16
-    epochs: int = 30
+    epochs: int = 25
     batch_size: int = 64
     lr: float = 2e-3
     seed: int = 0
@@ -53,6 +54,8 @@ class TrainConfig:
     temperature_end: float = 0.3
     reconstruction: str = "bce"
     hidden: int = 512
+    channels: int = 32
+    shift: int = 2
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -88,6 +91,11 @@ def split_indices(count: int, val_fraction: float, seed: int) -> tuple[torch.Ten
 
 def epoch_order(n_train: int, seed: int, epoch: int) -> torch.Tensor:
     return torch.randperm(n_train, generator=torch.Generator().manual_seed(seed * 100_003 + epoch + 1))
+
+
+def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
+    """The random stream of one optimiser step (augmentation), a function of (seed, epoch, step) only."""
+    return torch.Generator().manual_seed(((seed * 100_003 + epoch) * 1_000_003 + step) % (2**63))
 
 
 def schedules(config: TrainConfig, progress: float) -> tuple[float, float]:
@@ -153,7 +161,7 @@ def train(
         config = TrainConfig.from_dict(state["config"])
 
     torch.manual_seed(config.seed)
-    model = build_model(config.method, config.lines, config.hidden).to(dev)
+    model = build_model(config.method, config.lines, config.hidden, config.channels).to(dev)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     start_epoch, start_step, rows, partial = 0, 0, [], (0.0, 0)
     if state is not None:
@@ -193,7 +201,8 @@ def train(
                     temperature, lr = schedules(config, (epoch * steps_per_epoch + step) / total_steps)
                     for group in optimizer.param_groups:
                         group["lr"] = lr
-                    batch = train_images[order[step * config.batch_size : (step + 1) * config.batch_size]].to(dev)
+                    batch = train_images[order[step * config.batch_size : (step + 1) * config.batch_size]]
+                    batch = random_shift(batch, step_generator(config.seed, epoch, step), config.shift).to(dev)
                     loss = model.loss(batch, temperature, config.reconstruction)
                     optimizer.zero_grad(set_to_none=True)
                     loss.backward()

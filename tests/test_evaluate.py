@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from mnistvec.evaluate import (iou_at_half, load_classifier, predict, random_shift, save_classifier,
-                               score_reconstructions, train_classifier)
+from mnistvec.augment import random_shift
+from mnistvec.evaluate import (iou_at_half, load_classifier, predict, save_classifier, score_reconstructions,
+                               train_classifier)
 from mnistvec.render import render_torch
 
 

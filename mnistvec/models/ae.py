@@ -28,10 +28,10 @@ class AutoEncoder(nn.Module):
 
     method = "ae"
 
-    def __init__(self, n_lines: int = 16, hidden: int = 512):
+    def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 32):
         super().__init__()
         self.n_lines = n_lines
-        self.encoder = StrokeEncoder(n_lines, PARAMS_PER_LINE, hidden=hidden)
+        self.encoder = StrokeEncoder(n_lines, PARAMS_PER_LINE, hidden=hidden, channels=channels)
 
     def raw_strokes(self, images: torch.Tensor) -> torch.Tensor:
         """images [B, 28, 28] in [0, 1] -> unconstrained stroke parameters [B, N, 6]."""
