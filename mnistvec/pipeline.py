@@ -9,10 +9,31 @@ from __future__ import annotations
 import queue
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 _DONE = object()
+
+
+@contextmanager
+def single_torch_thread(enabled: bool = True) -> Iterator[None]:
+    """Run torch's CPU kernels on one thread for the duration (when `enabled`).
+
+    With a reader and a writer thread busy beside it, torch's own worker threads oversubscribe the cores and
+    every parallel kernel waits for a descheduled worker; one torch thread leaves the other cores to I/O.
+    """
+    import torch
+
+    if not enabled:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:

@@ -54,7 +54,7 @@ class TrainConfig:
     temperature_end: float = 0.3
     reconstruction: str = "bce"
     hidden: int = 512
-    channels: int = 32
+    channels: int = 16
     shift: int = 2
 
     @classmethod

@@ -16,7 +16,7 @@ import torch
 
 from ..atomic import write_text_atomic
 from ..console import progress_bar, warn
-from ..data import Failure, iter_batches, resolve_source
+from ..data import Failure, resolve_source
 from ..images import save_png
 from ..interrupt import graceful_stop
 from ..lines import Lines, LinesError
@@ -24,7 +24,7 @@ from ..models.registry import load_model
 from ..models.strokes import squash
 from ..names import output_stems
 from ..refine import refine
-from ..pipeline import WriteBehind, prefetch
+from ..pipeline import WriteBehind, prefetch, single_torch_thread
 from ..render import render_numpy
 from ..svg import svg_drawing
 from ..train import resolve_device
@@ -98,9 +98,12 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
         warn(f"{failure.path}: {failure.reason}")
         summary.failures.append(failure)
 
-    total = resolve_source(source).count() if not str(source).startswith("mnist") else 0
-    with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop, WriteBehind() as writer:
-        for batch in prefetch(iter_batches(source, batch_size, mirror=mirror, on_failure=on_failure)):
+    reader = resolve_source(source)
+    total = reader.count()
+    with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop, \
+            single_torch_thread(enabled=refine_steps == 0), \
+            WriteBehind() as writer:
+        for batch in prefetch(reader.iter_batches(batch_size, mirror=mirror, on_failure=on_failure)):
             stems = output_stems(batch.names, seen_stems, start=len(collected.names))
             todo = []
             for i, (name, stem) in enumerate(zip(batch.names, stems)):

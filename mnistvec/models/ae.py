@@ -28,7 +28,7 @@ class AutoEncoder(nn.Module):
 
     method = "ae"
 
-    def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 32):
+    def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16):
         super().__init__()
         self.n_lines = n_lines
         self.encoder = StrokeEncoder(n_lines, PARAMS_PER_LINE, hidden=hidden, channels=channels)

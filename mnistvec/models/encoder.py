@@ -1,10 +1,13 @@
 """The encoder: a small CNN from a 28x28 image to N strokes' raw parameters.
 
-    x [B, 1, 28, 28] -> conv 3x3 (32) -> conv 3x3 stride 2 (64) -> conv 3x3 stride 2 (128)
-      -> flatten (128 * 7 * 7) -> linear (hidden) -> linear (N * out_per_line)
+    x [B, 1, 28, 28] -> conv 3x3 (c) -> conv 3x3 stride 2 (2c) -> conv 3x3 stride 2 (4c)
+      -> flatten (4c * 7 * 7) -> linear (hidden) -> linear (N * out_per_line)
 
-Each conv and the hidden linear layer are followed by a GELU (and batch-free group norm on convs, so the
-output of one image never depends on the others in its batch).
+with c = `channels` (16 by default: it reconstructed better than 32 on held-out training images, at a
+third of the cost).
+
+Each conv and the hidden linear layer are followed by a GELU (and group norm on convs, which works per
+image, so the output of one image never depends on the others in its batch).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from torch import nn
 class StrokeEncoder(nn.Module):
     """Image -> [B, n_lines, out_per_line] unconstrained numbers (see `strokes.squash`)."""
 
-    def __init__(self, n_lines: int, out_per_line: int, hidden: int = 512, channels: int = 32):
+    def __init__(self, n_lines: int, out_per_line: int, hidden: int = 512, channels: int = 16):
         super().__init__()
         self.n_lines = n_lines
         self.out_per_line = out_per_line

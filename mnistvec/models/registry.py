@@ -11,7 +11,7 @@ from ..checkpoint import CheckpointError, load_checkpoint
 METHODS = ("ae",)
 
 
-def build_model(method: str, n_lines: int, hidden: int, channels: int = 32) -> torch.nn.Module:
+def build_model(method: str, n_lines: int, hidden: int, channels: int = 16) -> torch.nn.Module:
     """A freshly initialised model (weights drawn from the global torch seed)."""
     if method == "ae":
         from .ae import AutoEncoder
@@ -28,7 +28,7 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[to
         raise CheckpointError(f"{path}: checkpoint has no model (not written by mnistvec train?)")
     if config["method"] not in METHODS:
         raise CheckpointError(f"{path}: a {config['method']!r} model, which this version cannot load")
-    model = build_model(config["method"], config["lines"], config.get("hidden", 512), config.get("channels", 32))
+    model = build_model(config["method"], config["lines"], config.get("hidden", 512), config.get("channels", 16))
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:
