@@ -7,7 +7,7 @@ to a temporary folder and times `mnistvec encode` on it (NPZ + SVG), end to end.
 
     python benchmarks/bench_ae.py                         # trains with the defaults (about 10 minutes)
     python benchmarks/bench_ae.py --model runs/ae/model.pt
-    python benchmarks/bench_ae.py --model runs/ae/model.pt --refine 50
+    python benchmarks/bench_ae.py --model runs/ae/model.pt --refine 50 --limit 1000 --skip-encode
 
 The data folder defaults to ../shared/data/mnist beside the repository (override with --data-dir).
 """
@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench-ae")
     parser.add_argument("--skip-encode", action="store_true", help="skip the encode throughput run")
+    parser.add_argument("--limit", type=int, default=None, help="evaluate on the first N t10k images only")
     args = parser.parse_args()
 
     from mnistvec.data import load_images
@@ -99,9 +100,10 @@ def main() -> None:
         model_path = args.out / "model.pt"
 
     classifier = classifier_for(train_set.images, train_set.labels, args.out.parent / "classifier-train5k.pt")
-    recon = reconstruct(model_path, test_set.images, args.refine)
-    scores = score_reconstructions(test_set.images, recon, test_set.labels, classifier)
-    print(f"t10k, 16 lines, native 28x28{f', refine {args.refine}' if args.refine else ''}: "
+    images, labels = test_set.images[: args.limit], test_set.labels[: args.limit]
+    recon = reconstruct(model_path, images, args.refine)
+    scores = score_reconstructions(images, recon, labels, classifier)
+    print(f"t10k ({len(images):,} images), 16 lines, native 28x28{f', refine {args.refine}' if args.refine else ''}: "
           f"MSE {scores.mse:.4f}, IoU@0.5 {scores.iou:.3f}, classifier accuracy on reconstructions "
           f"{scores.accuracy:.2%} (on originals {scores.original_accuracy:.2%})")
     if not args.skip_encode:

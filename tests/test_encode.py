@@ -111,3 +111,11 @@ def test_user_mistakes_are_one_line(tmp_path, digit_folder, tiny_model):
     assert result.exit_code == EXIT_ERROR and str(empty) in result.output and "Traceback" not in result.output
     missing = run("encode", digit_folder, tmp_path / "o3", "--model", tmp_path / "nope.pt")
     assert missing.exit_code == EXIT_ERROR and "no such checkpoint" in missing.output
+
+
+def test_a_checkpoint_that_is_not_a_vectoriser_is_refused(tmp_path, digit_folder):
+    from mnistvec.evaluate import DigitClassifier, save_classifier
+
+    save_classifier(DigitClassifier(), tmp_path / "classifier.pt")
+    result = run("encode", digit_folder, tmp_path / "o", "--model", tmp_path / "classifier.pt")
+    assert result.exit_code == EXIT_ERROR and "has no model" in result.output and "Traceback" not in result.output

@@ -111,3 +111,38 @@ def test_cli_train_refuses_to_clobber_and_resume_needs_a_run(tmp_path, tiny_imag
     bad = cli_run("train", "--data", tmp_path / "absent-folder", "--out", tmp_path / "x")
     assert bad.exit_code == EXIT_ERROR and "Traceback" not in bad.output
     assert EXIT_INTERRUPTED == 130
+
+
+def test_ctrl_c_stops_after_a_step_with_the_checkpoint_saved(tmp_path, tiny_images):
+    """A real SIGINT to `mnistvec train`: exit 130, a resumable checkpoint, then --resume finishes the run."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "imgs.npz"
+    np.savez(data, images=(tiny_images * 255).astype(np.uint8))
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "mnistvec.cli", "train", "--data", str(data), "--epochs", "200", "--lines", "4",
+           "--batch-size", "8", "--device", "cpu", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while not (out / "model.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (out / "model.pt").exists(), "no checkpoint after the first epoch"
+    proc.send_signal(signal.SIGINT)
+    output, _ = proc.communicate(timeout=120)
+    assert proc.returncode == EXIT_INTERRUPTED, output
+    assert "continue with --resume" in output and "Traceback" not in output
+    saved = load_checkpoint(out / "model.pt")
+    assert saved["complete"] is False and saved["epoch"] < 200
+    stop_at = saved["epoch"] + 1
+
+    def stop_next_epoch(epoch, step):
+        if epoch >= stop_at:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted):
+        train(TrainConfig(), tiny_images, out, device="cpu", resume=True,
+              on_step=stop_next_epoch)
+    assert load_checkpoint(out / "model.pt")["epoch"] == stop_at

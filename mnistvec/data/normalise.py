@@ -105,9 +105,10 @@ def to_canvas(
     height, width = gray.shape
     source_width = width if source_width is None else source_width
     source_height = height if source_height is None else source_height
-    inverted = border_median(gray) > 0.5
+    border = border_median(gray)
+    inverted = border > 0.5
     ink = 1.0 - gray if inverted else gray
-    background = border_median(ink)
+    background = 1.0 - border if inverted else border  # the median commutes with x -> 1 - x
     peak = float(ink.max())
     if peak - background < MIN_INK_CONTRAST:
         raise NoInk()
