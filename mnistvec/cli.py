@@ -65,10 +65,9 @@ def cli() -> None:
 
     \b
     Typical use:
-      mnistvec train --method vae            train a vectoriser on MNIST
-      mnistvec encode images/ out/           vectorise a folder of digit images to NPZ, SVG and PNG
-      mnistvec sample --n 64 --grid grid.png draw new digits from a model's prior
-      mnistvec render vectors.npz out/       draw a vectors file as PNG and SVG
+      mnistvec train --method ae --out runs/ae                train a vectoriser on MNIST
+      mnistvec encode images/ out/ --model runs/ae/model.pt   vectorise a folder to NPZ, SVG (and PNG)
+      mnistvec render out/vectors.npz drawn/ --size 112       draw a vectors file as PNG and SVG
     """
 
 
@@ -235,7 +234,7 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
         table.add_column(column, justify="right")
     rate = summary.encoded / summary.seconds if summary.seconds > 0 else 0.0
     table.add_row(f"{summary.encoded:,}", f"{summary.skipped:,}", f"{len(summary.failures):,}",
-                  f"{summary.seconds:.2f} s", f"{rate:,.0f}", f"{summary.mean_mse:.4f}")
+                  f"{summary.seconds:.2f} s", f"{rate:,.0f}", f"{summary.mean_mse:.4f}" if summary.encoded else "-")
     console.print(table)
     if summary.interrupted:
         click.echo(f"interrupted: finished items are saved in {out_dir}; run the same command to finish", err=True)
