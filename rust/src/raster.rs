@@ -164,23 +164,15 @@ mod tests {
         image.iter().map(|t| 1.0 - t).collect()
     }
 
-    fn stroke(endpoints: [f32; 4], width: f32, opacity: f32) -> CanvasStroke {
-        CanvasStroke {
-            endpoints,
-            width,
-            opacity,
-        }
-    }
-
     #[test]
     fn matches_every_pixel_every_stroke() {
         let strokes = [
-            stroke([0.1, 0.2, 0.9, 0.7], 0.05, 1.0),
-            stroke([0.5, 0.1, 0.5, 0.9], 0.03, 0.7),
-            stroke([0.2, 0.2, 0.8, 0.8], 0.08, 0.5),
-            stroke([0.4, 0.4, 0.4, 0.4], 0.1, 1.0),
-            stroke([-0.3, 0.6, 1.4, 0.65], 0.02, 0.9),
-            stroke([0.9, 0.05, 0.05, 0.95], 0.3, 0.25),
+            CanvasStroke::new([0.1, 0.2, 0.9, 0.7], 0.05, 1.0),
+            CanvasStroke::new([0.5, 0.1, 0.5, 0.9], 0.03, 0.7),
+            CanvasStroke::new([0.2, 0.2, 0.8, 0.8], 0.08, 0.5),
+            CanvasStroke::new([0.4, 0.4, 0.4, 0.4], 0.1, 1.0),
+            CanvasStroke::new([-0.3, 0.6, 1.4, 0.65], 0.02, 0.9),
+            CanvasStroke::new([0.9, 0.05, 0.05, 0.95], 0.3, 0.25),
         ];
         for size in [1usize, 7, 28, 33] {
             let mut image = vec![f32::NAN; size * size];
@@ -195,10 +187,10 @@ mod tests {
     #[test]
     fn single_and_double_precision_agree() {
         let strokes = [
-            stroke([0.1, 0.2, 0.9, 0.7], 0.05, 1.0),
-            stroke([0.4, 0.4, 0.4, 0.4], 0.1, 0.6),
-            stroke([0.9, 0.05, 0.05, 0.95], 0.3, 0.25),
-            stroke([-0.5, 0.5, 1.5, 0.52], 0.04, 0.8),
+            CanvasStroke::new([0.1, 0.2, 0.9, 0.7], 0.05, 1.0),
+            CanvasStroke::new([0.4, 0.4, 0.4, 0.4], 0.1, 0.6),
+            CanvasStroke::new([0.9, 0.05, 0.05, 0.95], 0.3, 0.25),
+            CanvasStroke::new([-0.5, 0.5, 1.5, 0.52], 0.04, 0.8),
         ];
         let size = 40;
         let mut single = vec![1.0f32; size * size];
@@ -220,7 +212,13 @@ mod tests {
     fn horizontal_two_pixel_stroke_fills_two_rows() {
         let mut image = vec![0.0f32; 8 * 8];
         // y = 4 px is the boundary between rows 3 and 4; width 2 px covers exactly those rows.
-        render_image([stroke([-1.0, 4.0, 9.0, 4.0], 2.0, 1.0)], 1.0, 8, 8, &mut image);
+        render_image(
+            [CanvasStroke::new([-1.0, 4.0, 9.0, 4.0], 2.0, 1.0)],
+            1.0,
+            8,
+            8,
+            &mut image,
+        );
         for row in 0..8 {
             for col in 0..8 {
                 let value = image[row * 8 + col];
@@ -237,9 +235,9 @@ mod tests {
     fn invisible_strokes_leave_a_black_image() {
         let mut image = vec![0.5f32; 16 * 16];
         let strokes = [
-            stroke([0.1, 0.1, 0.9, 0.9], 0.0, 1.0),
-            stroke([0.1, 0.1, 0.9, 0.9], 0.1, 0.0),
-            stroke([2.0, 2.0, 3.0, 3.0], 0.1, 1.0),
+            CanvasStroke::new([0.1, 0.1, 0.9, 0.9], 0.0, 1.0),
+            CanvasStroke::new([0.1, 0.1, 0.9, 0.9], 0.1, 0.0),
+            CanvasStroke::new([2.0, 2.0, 3.0, 3.0], 0.1, 1.0),
         ];
         render_image(strokes, 16.0, 16, 16, &mut image);
         assert!(image.iter().all(|&v| v == 0.0));
@@ -248,7 +246,13 @@ mod tests {
     #[test]
     fn huge_radius_covers_the_whole_image() {
         let mut image = vec![0.0f32; 12 * 9];
-        render_image([stroke([0.5, 0.5, 0.6, 0.5], 1e30, 1.0)], 9.0, 12, 9, &mut image);
+        render_image(
+            [CanvasStroke::new([0.5, 0.5, 0.6, 0.5], 1e30, 1.0)],
+            9.0,
+            12,
+            9,
+            &mut image,
+        );
         assert!(image.iter().all(|&v| v == 1.0));
     }
 
@@ -259,8 +263,8 @@ mod tests {
         for &a in &values {
             for &b in &values {
                 let strokes = [
-                    stroke([a, 0.5, b, 0.25], 0.1, 1.0),
-                    stroke([0.3, a, 0.7, b], b.abs(), 0.8),
+                    CanvasStroke::new([a, 0.5, b, 0.25], 0.1, 1.0),
+                    CanvasStroke::new([0.3, a, 0.7, b], b.abs(), 0.8),
                 ];
                 render_image(strokes, 10.0, 10, 13, &mut image);
                 assert!(image.iter().all(|v| (0.0..=1.0).contains(v)), "{a} {b}");

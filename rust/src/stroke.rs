@@ -26,6 +26,17 @@ pub struct CanvasStroke {
     pub opacity: f32,
 }
 
+impl CanvasStroke {
+    /// A stroke from its endpoints `(x0, y0, x1, y1)`, full width and opacity, all in canvas units.
+    pub fn new(endpoints: [f32; 4], width: f32, opacity: f32) -> Self {
+        CanvasStroke {
+            endpoints,
+            width,
+            opacity,
+        }
+    }
+}
+
 /// A visible stroke in pixel units, clipped to the neighbourhood of the image.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PixelStroke {
@@ -99,17 +110,10 @@ fn widen(reach: f64) -> f64 {
 mod tests {
     use super::*;
 
-    fn stroke(endpoints: [f32; 4], width: f32, opacity: f32) -> CanvasStroke {
-        CanvasStroke {
-            endpoints,
-            width,
-            opacity,
-        }
-    }
-
     #[test]
     fn converts_canvas_units_to_pixels() {
-        let s = PixelStroke::from_canvas(stroke([0.1, 0.2, 0.5, 0.2], 0.1, 0.5), 28.0, 28, 28).unwrap();
+        let s = PixelStroke::from_canvas(CanvasStroke::new([0.1, 0.2, 0.5, 0.2], 0.1, 0.5), 28.0, 28, 28)
+            .unwrap();
         assert!((s.segment.x0 - 2.8).abs() < 1e-5);
         assert!((s.segment.x1 - 14.0).abs() < 1e-5);
         assert!((s.radius - 1.4).abs() < 1e-5);
@@ -129,9 +133,13 @@ mod tests {
         assert!(PixelStroke::from_canvas(stroke(ok, 0.05, -3.0), 28.0, 28, 28).is_none());
         assert!(PixelStroke::from_canvas(stroke(ok, 0.05, f32::NAN), 28.0, 28, 28).is_none());
         assert!(PixelStroke::from_canvas(stroke(ok, f32::INFINITY, 1.0), 28.0, 28, 28).is_none());
-        assert!(
-            PixelStroke::from_canvas(stroke([0.1, f32::NAN, 0.9, 0.9], 0.05, 1.0), 28.0, 28, 28).is_none()
-        );
+        assert!(PixelStroke::from_canvas(
+            CanvasStroke::new([0.1, f32::NAN, 0.9, 0.9], 0.05, 1.0),
+            28.0,
+            28,
+            28
+        )
+        .is_none());
         let far = [5.0, 5.0, 6.0, 6.0];
         assert!(PixelStroke::from_canvas(stroke(far, 0.05, 1.0), 28.0, 28, 28).is_none());
     }
@@ -140,18 +148,24 @@ mod tests {
     fn overflow_after_scaling_is_skipped() {
         let huge = [3e38, 0.5, 0.5, 0.5];
         assert!(PixelStroke::from_canvas(stroke(huge, 0.05, 1.0), 28.0, 28, 28).is_none());
-        assert!(PixelStroke::from_canvas(stroke([0.5; 4], 3e38, 1.0), 28.0, 28, 28).is_none());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new([0.5; 4], 3e38, 1.0), 28.0, 28, 28).is_none());
     }
 
     #[test]
     fn opacity_above_one_is_clamped() {
-        let s = PixelStroke::from_canvas(stroke([0.5; 4], 0.1, 7.0), 28.0, 28, 28).unwrap();
+        let s = PixelStroke::from_canvas(CanvasStroke::new([0.5; 4], 0.1, 7.0), 28.0, 28, 28).unwrap();
         assert_eq!(s.alpha, 1.0);
     }
 
     #[test]
     fn far_endpoints_are_clipped_near_the_image() {
-        let s = PixelStroke::from_canvas(stroke([-1e30, 0.5, 1e30, 0.5], 0.05, 1.0), 28.0, 28, 28).unwrap();
+        let s = PixelStroke::from_canvas(
+            CanvasStroke::new([-1e30, 0.5, 1e30, 0.5], 0.05, 1.0),
+            28.0,
+            28,
+            28,
+        )
+        .unwrap();
         let margin = s.radius + CLIP_MARGIN_PX;
         assert!((s.segment.x0 + margin).abs() < 1e-9);
         assert!((s.segment.x1 - 28.0 - margin).abs() < 1e-9);
