@@ -126,13 +126,13 @@ mod tests {
     #[test]
     fn invisible_strokes_are_skipped() {
         let ok = [0.1, 0.1, 0.9, 0.9];
-        assert!(PixelStroke::from_canvas(stroke(ok, 0.05, 1.0), 28.0, 28, 28).is_some());
-        assert!(PixelStroke::from_canvas(stroke(ok, 0.0, 1.0), 28.0, 28, 28).is_none());
-        assert!(PixelStroke::from_canvas(stroke(ok, -1.0, 1.0), 28.0, 28, 28).is_none());
-        assert!(PixelStroke::from_canvas(stroke(ok, 0.05, 0.0), 28.0, 28, 28).is_none());
-        assert!(PixelStroke::from_canvas(stroke(ok, 0.05, -3.0), 28.0, 28, 28).is_none());
-        assert!(PixelStroke::from_canvas(stroke(ok, 0.05, f32::NAN), 28.0, 28, 28).is_none());
-        assert!(PixelStroke::from_canvas(stroke(ok, f32::INFINITY, 1.0), 28.0, 28, 28).is_none());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new(ok, 0.05, 1.0), 28.0, 28, 28).is_some());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new(ok, 0.0, 1.0), 28.0, 28, 28).is_none());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new(ok, -1.0, 1.0), 28.0, 28, 28).is_none());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new(ok, 0.05, 0.0), 28.0, 28, 28).is_none());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new(ok, 0.05, -3.0), 28.0, 28, 28).is_none());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new(ok, 0.05, f32::NAN), 28.0, 28, 28).is_none());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new(ok, f32::INFINITY, 1.0), 28.0, 28, 28).is_none());
         assert!(PixelStroke::from_canvas(
             CanvasStroke::new([0.1, f32::NAN, 0.9, 0.9], 0.05, 1.0),
             28.0,
@@ -141,13 +141,13 @@ mod tests {
         )
         .is_none());
         let far = [5.0, 5.0, 6.0, 6.0];
-        assert!(PixelStroke::from_canvas(stroke(far, 0.05, 1.0), 28.0, 28, 28).is_none());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new(far, 0.05, 1.0), 28.0, 28, 28).is_none());
     }
 
     #[test]
     fn overflow_after_scaling_is_skipped() {
         let huge = [3e38, 0.5, 0.5, 0.5];
-        assert!(PixelStroke::from_canvas(stroke(huge, 0.05, 1.0), 28.0, 28, 28).is_none());
+        assert!(PixelStroke::from_canvas(CanvasStroke::new(huge, 0.05, 1.0), 28.0, 28, 28).is_none());
         assert!(PixelStroke::from_canvas(CanvasStroke::new([0.5; 4], 3e38, 1.0), 28.0, 28, 28).is_none());
     }
 
