@@ -51,9 +51,7 @@ def render_file(
     with progress_bar("rendering", len(good)) as advance:
         for lo in range(0, len(good), CHUNK):
             part = good.subset(slice(lo, lo + CHUNK))
-            images = None
-            if "png" in formats or grid is not None:
-                images = _render_part(part, size, renderer, temperature, use_frames)
+            images = _render_part(part, size, renderer, temperature, use_frames) if "png" in formats else None
             for k in range(len(part)):
                 stem = stems[lo + k]
                 frame = tuple(part.frames[k]) if use_frames else canvas_frame(size)
@@ -62,8 +60,9 @@ def render_file(
                 if "svg" in formats:
                     text = svg_drawing(part.lines[k], part.widths[k], part.opacity[k], frame, title=part.name(k))
                     write_text_atomic(out_dir / "svg" / f"{stem}.svg", text)
-            if grid is not None:
-                tiles.extend(images if not use_frames else _render_part(part, size, renderer, temperature, False))
+            if grid is not None:  # grid tiles are always the square canvas
+                reuse = images is not None and not use_frames
+                tiles.extend(images if reuse else _render_part(part, size, renderer, temperature, False))
             advance(len(part))
     if grid is not None and tiles:
         save_png(grid, make_grid(np.stack(tiles)))

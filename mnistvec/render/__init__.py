@@ -70,11 +70,7 @@ def render_torch(
             float(size),
         )
         return torch.from_numpy(images).to(lines.device)
-    lines_px = lines * size
-    radius = widths * (size / 2.0)
-    if name == "exact":
-        return render_exact_px(lines_px, radius, opacity, size, size)
-    return render_soft_px(lines_px, radius.clamp(min=0.0), opacity.clamp(0.0, 1.0), size, size, temperature)
+    return _render_tensors(lines, widths, opacity, size, size, float(size), name, temperature)
 
 
 def render_numpy(
@@ -91,10 +87,18 @@ def render_numpy(
     name = resolve_renderer(renderer)
     if name == "native":
         return render_native(lines, widths, opacity, height, width, scale)
-    lines_px = torch.as_tensor(np.asarray(lines, dtype=np.float32)) * scale
-    radius = torch.as_tensor(np.asarray(widths, dtype=np.float32)).clamp(min=0.0) * (scale / 2.0)
-    alpha = torch.as_tensor(np.asarray(opacity, dtype=np.float32))
-    if name == "exact":
-        return render_exact_px(lines_px, radius, alpha, height, width).numpy()
+    tensors = (torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in (lines, widths, opacity))
     with torch.no_grad():
-        return render_soft_px(lines_px, radius, alpha.clamp(0.0, 1.0), height, width, temperature).numpy()
+        return _render_tensors(*tensors, height, width, scale, name, temperature).numpy()
+
+
+def _render_tensors(lines, widths, opacity, height: int, width: int, scale: float, name: str,
+                    temperature: float) -> torch.Tensor:
+    """The torch renderers (`exact` or `soft`) on canvas-unit tensors: pixels = canvas * scale,
+    radius = width * scale / 2 (negative widths draw nothing), opacity clamped to [0, 1]."""
+    lines_px = lines * scale
+    radius = widths.clamp(min=0.0) * (scale / 2.0)
+    alpha = opacity.clamp(0.0, 1.0)
+    if name == "exact":
+        return render_exact_px(lines_px, radius, alpha, height, width)
+    return render_soft_px(lines_px, radius, alpha, height, width, temperature)
