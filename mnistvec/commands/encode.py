@@ -62,9 +62,11 @@ class _Collected:
                                 (lines, widths, opacity, name, frame)):
             store.append(value)
 
-    def to_lines(self, meta: dict) -> Lines:
-        return Lines(np.stack(self.lines), np.stack(self.widths), np.stack(self.opacity), self.names,
-                     np.stack(self.frames), meta)
+    def to_lines(self, indices: list[int], meta: dict) -> Lines:
+        """The items at `indices` as one batch."""
+        pick = lambda store: np.stack([store[i] for i in indices])  # noqa: E731
+        return Lines(pick(self.lines), pick(self.widths), pick(self.opacity), [self.names[i] for i in indices],
+                     pick(self.frames), meta)
 
 
 def frame_tuple(frame) -> tuple:
@@ -163,11 +165,8 @@ def _write_results(collected: _Collected, out_dir: Path, summary: EncodeSummary,
     """vectors.npz with every finished item, and errors.txt listing the failures (removed when none)."""
     finished = [i for i, value in enumerate(collected.lines) if value is not None]
     if finished:
-        keep = _Collected()
-        for i in finished:
-            keep.add(collected.lines[i], collected.widths[i], collected.opacity[i], collected.names[i],
-                     collected.frames[i])
-        keep.to_lines({"model": str(model_path), "method": config["method"]}).save(out_dir / VECTORS_NAME)
+        meta = {"model": str(model_path), "method": config["method"]}
+        collected.to_lines(finished, meta).save(out_dir / VECTORS_NAME)
     errors = out_dir / ERRORS_NAME
     if summary.failures:
         write_text_atomic(errors, "".join(f"{f.path}\t{f.reason}\n" for f in summary.failures))
