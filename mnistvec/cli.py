@@ -65,8 +65,9 @@ def cli() -> None:
 
     \b
     Typical use:
-      mnistvec train --method ae --out runs/ae                train a vectoriser on MNIST
-      mnistvec encode images/ out/ --model runs/ae/model.pt   vectorise a folder to NPZ, SVG (and PNG)
+      mnistvec train --method vae --out runs/vae              train a vectoriser on MNIST
+      mnistvec encode images/ out/ --model runs/vae/model.pt  vectorise a folder to NPZ, SVG (and PNG)
+      mnistvec sample --model runs/vae/model.pt --grid g.png  draw new digits from the VAE's prior
       mnistvec render out/vectors.npz drawn/ --size 112       draw a vectors file as PNG and SVG
     """
 
@@ -136,15 +137,20 @@ def _not_available(name: str, what: str):
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.option("--method", type=click.Choice(["ae", "vae", "lfi"]), default="ae", show_default=True,
-              help="ae: autoencoder through the soft renderer. (vae and lfi are not available yet.)")
+@click.option("--method", type=click.Choice(["ae", "vae", "lfi", "surrogate"]), default="ae", show_default=True,
+              help="ae: autoencoder through the soft renderer; vae: variational autoencoder drawn by the native "
+                   "renderer (gradients via the surrogate), can sample; surrogate: the learned renderer the VAE "
+                   "uses (no images needed; one ships with mnistvec). lfi is not available yet.")
 @click.option("--data", default="mnist", show_default=True, metavar="SOURCE",
               help="Training images: mnist (downloaded on first use), a folder, an image, an IDX file or an .npz.")
 @click.option("--lines", type=click.IntRange(1, 256), default=16, show_default=True, help="Strokes per image.")
-@click.option("--epochs", type=click.IntRange(1), default=25, show_default=True)
-@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
-              help="Peak learning rate (Adam, cosine decay to a tenth).")
+@click.option("--epochs", type=click.IntRange(1), default=None,
+              help="Passes over the training images (surrogate: rounds of 1,000 steps) "
+                   "[default: ae 25, vae 25, surrogate 30].")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True,
+              help="Images per step (surrogate: BATCH_SIZE x LINES random strokes per step).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Peak learning rate (Adam, cosine decay to a tenth) [default: 2e-3; surrogate 1e-3].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, data and device: same model.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -154,39 +160,58 @@ def _not_available(name: str, what: str):
 @click.option("--val-fraction", type=click.FloatRange(0, 0.9, min_open=True), default=0.1, show_default=True,
               help="Share of the images held out for validation (never trained on).")
 @click.option("--temperature-start", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Soft-renderer blur (pixels) at the start; it falls geometrically to --temperature-end.")
+              help="ae: soft-renderer blur (pixels) at the start; it falls geometrically to --temperature-end.")
 @click.option("--temperature-end", type=click.FloatRange(min=0, min_open=True), default=0.3, show_default=True)
 @click.option("--reconstruction", type=click.Choice(["bce", "mse"]), default="bce", show_default=True,
               help="Reconstruction loss: Bernoulli likelihood (bce) or squared error.")
-@click.option("--shift", type=click.IntRange(0, 8), default=2, show_default=True,
-              help="Augment training images by random translations of up to this many pixels.")
+@click.option("--shift", type=click.IntRange(0, 8), default=None,
+              help="Augment training images by random translations of up to this many pixels [default: ae 2, vae 0].")
+@click.option("--latent", type=click.IntRange(1, 1024), default=32, show_default=True,
+              help="vae: dimension of the latent code z (prior N(0, I)).")
+@click.option("--kl-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="vae: beta, the weight of KL(q(z|x) || p(z)); 0 trains an unregularised autoencoder.")
+@click.option("--kl-warmup", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+              help="vae: share of training over which beta rises linearly from 0.")
+@click.option("--gradients", type=click.Choice(["straight-through", "surrogate"]), default="straight-through",
+              show_default=True,
+              help="vae: straight-through draws reconstructions with the native renderer and takes gradients "
+                   "from the surrogate; surrogate uses the surrogate for both.")
+@click.option("--surrogate", default="bundled", show_default=True, metavar="PATH",
+              help="vae: the surrogate to start from: bundled, or RUN/model.pt of `train --method surrogate`.")
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
 @click.pass_context
 @user_errors
 def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_dir, resume, overwrite,
-          val_fraction, temperature_start, temperature_end, reconstruction, shift, mirror):
+          val_fraction, temperature_start, temperature_end, reconstruction, shift, latent, kl_weight, kl_warmup,
+          gradients, surrogate, mirror):
     """Train a vectoriser: images in, a model that draws each image with N strokes out.
 
-    Every epoch appends a row to RUN/metrics.csv (train and validation loss, validation MSE through the
-    native renderer), writes RUN/recon-epoch-NNN.png (originals above their reconstructions) and saves
-    RUN/model.pt atomically. Ctrl-C stops after the current step with the checkpoint saved; --resume
-    continues exactly. Labels are never read.
+    Every epoch appends a row to RUN/metrics.csv (train and validation losses, validation MSE through the
+    native renderer), writes RUN/recon-epoch-NNN.png (originals above their reconstructions), for a VAE
+    RUN/samples-epoch-NNN.png (draws from the prior), and saves RUN/model.pt atomically. Ctrl-C stops
+    after the current step with the checkpoint saved; --resume continues exactly. Labels are never read.
 
     \b
-    Example:
-      mnistvec train --method ae --data mnist --epochs 30 --out runs/ae
+    Examples:
+      mnistvec train --method ae --data mnist --out runs/ae
+      mnistvec train --method vae --data mnist --out runs/vae
+      mnistvec train --method vae --kl-weight 0 --out runs/vae-beta0
     """
     from .commands.train import run_training
-    from .train import TrainConfig, TrainingInterrupted
+    from .train import TrainConfig, TrainingInterrupted, method_defaults
 
-    if method != "ae":
-        click.echo(f"error: --method {method} is not available in mnistvec {__version__} yet (available: ae)",
-                   err=True)
+    if method == "lfi":
+        click.echo(f"error: --method {method} is not available in mnistvec {__version__} yet "
+                   "(available: ae, vae, surrogate)", err=True)
         sys.exit(EXIT_NOT_AVAILABLE)
     run_dir = run_dir or Path("runs") / method
-    config = TrainConfig(method=method, data=str(data), lines=lines, epochs=epochs, batch_size=batch_size, lr=lr,
-                         seed=seed, val_fraction=val_fraction, temperature_start=temperature_start,
-                         temperature_end=temperature_end, reconstruction=reconstruction, shift=shift)
+    defaults = method_defaults(method)
+    config = TrainConfig(method=method, data=str(data), lines=lines, epochs=epochs or defaults["epochs"],
+                         batch_size=batch_size, lr=lr or defaults["lr"], seed=seed, val_fraction=val_fraction,
+                         temperature_start=temperature_start, temperature_end=temperature_end,
+                         reconstruction=reconstruction, shift=defaults["shift"] if shift is None else shift,
+                         latent=latent, kl_weight=kl_weight, kl_warmup=kl_warmup, gradients=gradients,
+                         surrogate=surrogate)
     explicit = {name for name in ctx.params
                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     try:
@@ -194,6 +219,8 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
     except TrainingInterrupted as stop:
         click.echo(f"{stop}: {stop.run_dir / 'model.pt'}; continue with --resume --out {stop.run_dir}", err=True)
         sys.exit(EXIT_INTERRUPTED)
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("source", metavar="INPUT")
 @click.argument("out_dir", metavar="OUTPUT", type=click.Path(file_okay=False, path_type=Path))
@@ -206,9 +233,12 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Encode everything again instead of skipping finished items.")
+@click.option("--sample-posterior", "posterior_seed", type=int, default=None, metavar="SEED",
+              help="vae: draw each image's code from q(z|x) (seeded) instead of using its mean.")
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
 @user_errors
-def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite, mirror):
+def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite, posterior_seed,
+           mirror):
     """Vectorise the images of INPUT into OUTPUT.
 
     INPUT is a folder of images (searched recursively), an image, an IDX file, an .npz with an `images`
@@ -228,7 +258,7 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
     from .commands.encode import encode_source
 
     summary = encode_source(source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite,
-                            mirror)
+                            mirror, posterior_seed)
     table = Table(title=f"encoded into {out_dir}", title_justify="left")
     for column in ("images", "skipped (done)", "failed", "time", "images/s", "mean MSE (native)"):
         table.add_column(column, justify="right")
@@ -241,7 +271,49 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
         sys.exit(EXIT_INTERRUPTED)
     if summary.failures:
         sys.exit(EXIT_PARTIAL)
-sample = _not_available("sample", "Draw new digits from a model's prior")
+def _png_path(ctx, param, value):
+    if value is not None and value.suffix.lower() != ".png":
+        raise click.BadParameter(f"{value}: the grid is a PNG file (its SVG twin is written beside it); "
+                                 "give a name ending in .png")
+    return value
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--model", "model_path", default=Path("runs/vae/model.pt"), show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="A checkpoint of a model with a prior (vae).")
+@click.option("--n", "count", type=click.IntRange(1, 1_000_000), default=64, show_default=True,
+              help="How many samples to draw.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write OUT/samples.npz and OUT/svg/sample-NNNN.svg [default: samples/ when --grid is not given].")
+@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=_png_path,
+              metavar="FILE.png", help="Also draw all samples tiled in a square-ish grid: FILE.png and FILE.svg.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Same seed and model: same samples.")
+@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Scale of z ~ N(0, temperature^2 I): below 1 gives more typical, less varied digits.")
+@click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True,
+              help="Pixels per sample in the grid PNG and the SVGs.")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUT/samples.npz.")
+@user_errors
+def sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite):
+    """Draw new digits from a model's prior: z ~ N(0, I) -> strokes, rendered by the native renderer.
+
+    Only models with a prior can sample (vae); an autoencoder cannot.
+
+    \b
+    Examples:
+      mnistvec sample --model runs/vae/model.pt --n 64 --grid grid.png
+      mnistvec sample --n 1000 --out samples/ --seed 1
+    """
+    from .commands.sample import sample_model
+
+    if out_dir is None and grid is None:
+        out_dir = Path("samples")
+    summary = sample_model(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite)
+    console.print(f"drew {summary.count} sample(s) in {summary.seconds:.2f} s -> "
+                  + ", ".join(str(p) for p in summary.written), highlight=False, soft_wrap=True)
+
+
 evaluate = _not_available("eval", "Measure a model or a classical baseline")
 
 

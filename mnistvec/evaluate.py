@@ -111,3 +111,28 @@ def score_reconstructions(originals: np.ndarray, recon: np.ndarray, labels: np.n
         accuracy = float((predict(classifier, recon).argmax(1) == labels).mean())
         original_accuracy = float((predict(classifier, originals).argmax(1) == labels).mean())
     return ReconstructionScores(mse, iou, accuracy, original_accuracy)
+
+
+@dataclass
+class SampleScores:
+    confidence: float
+    histogram: list[int]
+    entropy: float
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+
+def class_entropy(histogram: np.ndarray) -> float:
+    """Entropy (nats) of the predicted-class distribution: H = -sum_c p_c log p_c, at most log 10 = 2.303."""
+    p = np.asarray(histogram, np.float64) / max(float(np.sum(histogram)), 1.0)
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def score_samples(samples: np.ndarray, classifier: DigitClassifier) -> SampleScores:
+    """Sample quality under the classifier: mean top-class probability (how digit-like) and the histogram of
+    predicted classes with its entropy (how varied: ten equally common digits give log 10 = 2.30 nats)."""
+    probs = predict(classifier, samples)
+    histogram = np.bincount(probs.argmax(1), minlength=10)
+    return SampleScores(float(probs.max(1).mean()), histogram.tolist(), class_entropy(histogram))

@@ -1,14 +1,18 @@
-"""One training loop for every method: data split, schedules, progress, metrics, grids, checkpoints, resume.
+"""One training loop for the image models (ae, vae): data split, schedules, progress, metrics, grids,
+checkpoints, resume. (The surrogate, which reads no images, has its own loop in `surrogate_training.py`.)
 
 Reproducibility: the model is initialised from `seed`, the validation split is a permutation drawn from
-`seed`, and epoch e visits the training images in a permutation drawn from (seed, e). A checkpoint records
+`seed`, and epoch e visits the training images in a permutation drawn from (seed, e). Every random draw of
+a step (shift augmentation, the VAE's eps) comes from a generator seeded by (seed, e, step). A checkpoint records
 the epoch and how many batches of it are done, so `--resume` replays the same permutation from the next
 batch: an interrupted and resumed run takes exactly the steps an uninterrupted one takes.
 
 Schedules, with progress p = step / total_steps in [0, 1]:
 
-    temperature(p)   = T_start * (T_end / T_start) ** p          (soft-renderer blur, pixels)
+    temperature(p)   = T_start * (T_end / T_start) ** p          (soft-renderer blur, pixels; ae)
     learning_rate(p) = lr * (0.1 + 0.9 * (1 + cos(pi p)) / 2)     (cosine decay to a tenth)
+
+A model's parameter groups may carry an `lr_scale` (the VAE's surrogate learns at a tenth of the rate).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from .atomic import write_text_atomic
 from .augment import random_shift
@@ -56,11 +61,26 @@ class TrainConfig:
     hidden: int = 512
     channels: int = 16
     shift: int = 2
+    latent: int = 32
+    kl_weight: float = 1.0
+    kl_warmup: float = 0.1
+    gradients: str = "straight-through"
+    surrogate: str = "bundled"
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
+
+
+METHOD_DEFAULTS = {"ae": {"epochs": 25, "lr": 2e-3, "shift": 2}, "vae": {"epochs": 25, "lr": 2e-3, "shift": 0},
+                   "surrogate": {"epochs": 30, "lr": 1e-3, "shift": 0}}
+
+
+def method_defaults(method: str) -> dict:
+    """The epochs, learning rate and shift augmentation a method trains with when the command line does not
+    say (chosen per method on validation images)."""
+    return METHOD_DEFAULTS.get(method, METHOD_DEFAULTS["ae"])
 
 
 class TrainingInterrupted(Exception):
@@ -106,18 +126,45 @@ def schedules(config: TrainConfig, progress: float) -> tuple[float, float]:
     return temperature, lr
 
 
+def training_progress() -> Progress:
+    """The training progress bar: description, bar, a free-text `info` field, ETA (on stderr)."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                    TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True)
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Every parameter group gets `lr` times its own `lr_scale` (1 unless the model asked otherwise)."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
+
+
 @torch.no_grad()
 def validate(model, images: torch.Tensor, config: TrainConfig, temperature: float, device) -> dict:
-    """Validation loss through the soft renderer, and pixel MSE through the native renderer."""
+    """The model's loss terms on held-out images (averaged, `val_` prefix), and pixel MSE through the
+    native renderer."""
     model.eval()
-    losses, sq_err = [], 0.0
+    sums: dict[str, float] = {}
+    sq_err = 0.0
     for lo in range(0, len(images), 256):
         batch = images[lo : lo + 256].to(device)
-        losses.append(float(model.loss(batch, temperature, config.reconstruction)) * len(batch))
+        terms = model.loss_terms(batch, temperature, config.reconstruction, progress=1.0)
+        for name, value in terms.items():
+            sums[name] = sums.get(name, 0.0) + float(value) * len(batch)
         recon = render_torch(*model.strokes(batch), 28, "native")
         sq_err += float(((recon - batch) ** 2).mean(dim=(1, 2)).sum())
     model.train()
-    return {"val_loss": sum(losses) / len(images), "val_mse_native": sq_err / len(images)}
+    return {**{f"val_{name}": total / len(images) for name, total in sums.items()},
+            "val_mse_native": sq_err / len(images)}
+
+
+@torch.no_grad()
+def save_sample_grid(model, path: Path, device, seed: int = 0, count: int = 32) -> None:
+    """`count` draws from the prior (the same z every epoch), native-rendered, in two rows."""
+    model.eval()
+    z = torch.randn(count, model.latent, generator=torch.Generator().manual_seed(seed)).to(device)
+    samples = render_torch(*model.decode(z), 28, "native")
+    model.train()
+    save_png(path, make_grid(samples.cpu().numpy(), columns=count // 2))
 
 
 @torch.no_grad()
@@ -150,10 +197,15 @@ def train(
 ) -> dict:
     """Train `config.method` on `images` [B, 28, 28]; write checkpoint, metrics and grids to `run_dir`.
 
+    The model supplies `loss_terms(batch, temperature, reconstruction, progress, generator)`, a dict of
+    scalar tensors whose "loss" is minimised (the others are logged), and `strokes(images)`. Models with a
+    prior (a `decode(z)` method) also get a grid of samples per epoch.
+
     `on_step(epoch, step)` is called after every optimiser step (a hook for tests and tooling).
     Returns the last epoch's metrics row.
     """
     dev = resolve_device(device)
+    torch.set_flush_denormal(True)  # Adam's tiny second moments otherwise slow CPU steps down 3x
     run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / CHECKPOINT_NAME
     state = load_checkpoint(ckpt_path) if resume else None
@@ -161,14 +213,17 @@ def train(
         config = TrainConfig.from_dict(state["config"])
 
     torch.manual_seed(config.seed)
-    model = build_model(config.method, config.lines, config.hidden, config.channels).to(dev)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    start_epoch, start_step, rows, partial = 0, 0, [], (0.0, 0)
+    model = build_model(asdict(config)).to(dev)
+    if state is None and hasattr(model, "prepare_training"):
+        model.prepare_training(config)
+    groups = model.parameter_groups() if hasattr(model, "parameter_groups") else [{"params": model.parameters()}]
+    optimizer = torch.optim.Adam(groups, lr=config.lr)
+    start_epoch, start_step, rows, partial = 0, 0, [], ({}, 0)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch, start_step, rows = state["epoch"], state["step"], list(state["metrics"])
-        partial = (state["epoch_loss_sum"], state["epoch_seen"])
+        partial = (dict(state["epoch_sums"]), state["epoch_seen"])
 
     data = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
@@ -176,17 +231,14 @@ def train(
     steps_per_epoch = math.ceil(len(train_images) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
 
-    def checkpoint(epoch: int, step: int, loss_sum: float = 0.0, seen: int = 0) -> None:
+    def checkpoint(epoch: int, step: int, sums: dict | None = None, seen: int = 0) -> None:
         save_checkpoint(ckpt_path, {
             "method": config.method, "config": asdict(config), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "metrics": rows,
-            "epoch_loss_sum": loss_sum, "epoch_seen": seen, "complete": epoch >= config.epochs,
+            "epoch_sums": sums or {}, "epoch_seen": seen, "complete": epoch >= config.epochs,
         })
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                        TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True)
+    progress = training_progress()
     model.train()
     with progress, graceful_stop() as stop:
         task = progress.add_task("training", total=total_steps, info="",
@@ -195,38 +247,51 @@ def train(
             epoch_start = time.perf_counter()
             order = epoch_order(len(train_images), config.seed, epoch)
             done = start_step if epoch == start_epoch else 0
-            loss_sum, seen = partial if epoch == start_epoch else (0.0, 0)
+            sums, seen = partial if epoch == start_epoch else ({}, 0)
             try:
                 for step in range(done, steps_per_epoch):
-                    temperature, lr = schedules(config, (epoch * steps_per_epoch + step) / total_steps)
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
+                    at = (epoch * steps_per_epoch + step) / total_steps
+                    temperature, lr = schedules(config, at)
+                    set_learning_rate(optimizer, lr)
+                    generator = step_generator(config.seed, epoch, step)
                     batch = train_images[order[step * config.batch_size : (step + 1) * config.batch_size]]
-                    batch = random_shift(batch, step_generator(config.seed, epoch, step), config.shift).to(dev)
-                    loss = model.loss(batch, temperature, config.reconstruction)
+                    batch = random_shift(batch, generator, config.shift).to(dev)
+                    terms = model.loss_terms(batch, temperature, config.reconstruction, progress=at,
+                                             generator=generator)
                     optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
+                    terms["loss"].backward()
                     optimizer.step()
-                    done = step + 1
-                    loss_sum, seen = loss_sum + loss.item() * len(batch), seen + len(batch)
+                    done, seen = step + 1, seen + len(batch)
+                    for name, value in terms.items():
+                        sums[name] = sums.get(name, 0.0) + value.item() * len(batch)
                     progress.update(task, advance=1, description=f"epoch {epoch + 1}/{config.epochs}",
-                                    info=f"loss {loss_sum / seen:.2f}  T {temperature:.2f}")
+                                    info=f"loss {sums['loss'] / seen:.2f}  T {temperature:.2f}")
                     if on_step is not None:
                         on_step(epoch, done)
                     if stop.requested:
                         raise KeyboardInterrupt
             except KeyboardInterrupt:
-                checkpoint(epoch, done, loss_sum, seen)
+                checkpoint(epoch, done, sums, seen)
                 raise TrainingInterrupted(run_dir, epoch, done) from None
             temperature, _ = schedules(config, (epoch + 1) * steps_per_epoch / total_steps)
-            row = {"epoch": epoch + 1, "train_loss": round(loss_sum / max(seen, 1), 5),
+            row = {"epoch": epoch + 1,
+                   **{f"train_{name}": round(total / max(seen, 1), 5) for name, total in sums.items()},
                    **{k: round(v, 6) for k, v in validate(model, val_images, config, temperature, dev).items()},
                    "temperature": round(temperature, 4), "seconds": round(time.perf_counter() - epoch_start, 2)}
             rows.append(row)
             save_recon_grid(model, val_images, run_dir / f"recon-epoch-{epoch + 1:03d}.png", dev)
+            if hasattr(model, "decode"):
+                save_sample_grid(model, run_dir / f"samples-epoch-{epoch + 1:03d}.png", dev, config.seed)
             write_metrics(run_dir / METRICS_NAME, rows)
             checkpoint(epoch + 1, 0)
-            console.print(f"epoch {epoch + 1}/{config.epochs}: train loss {row['train_loss']:.3f}, "
-                          f"val loss {row['val_loss']:.3f}, val MSE (native) {row['val_mse_native']:.4f}, "
-                          f"{row['seconds']:.0f} s", highlight=False)
+            console.print(f"epoch {epoch + 1}/{config.epochs}: " + epoch_summary(row), highlight=False, soft_wrap=True)
     return rows[-1] if rows else {}
+
+
+def epoch_summary(row: dict) -> str:
+    """The one line printed after each epoch: the losses, KL when there is one, native MSE, time."""
+    parts = [f"train loss {row['train_loss']:.3f}", f"val loss {row['val_loss']:.3f}"]
+    if "val_kl" in row:
+        parts.append(f"val KL {row['val_kl']:.2f}")
+    parts += [f"val MSE (native) {row['val_mse_native']:.4f}", f"{row['seconds']:.0f} s"]
+    return ", ".join(parts)

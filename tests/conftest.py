@@ -49,3 +49,16 @@ def tiny_model(tmp_path_factory, tiny_images):
     run_dir = tmp_path_factory.mktemp("run")
     train(TrainConfig(epochs=1, batch_size=32, lines=4), tiny_images, run_dir, device="cpu")
     return run_dir / "model.pt"
+
+
+TINY_VAE = dict(method="vae", epochs=1, batch_size=32, lines=4, hidden=64, latent=4)
+
+
+@pytest.fixture(scope="session")
+def tiny_vae(tmp_path_factory, tiny_images):
+    """A VAE checkpoint trained for one short epoch on synthetic images with the bundled surrogate (seconds)."""
+    from mnistvec.train import TrainConfig, train
+
+    run_dir = tmp_path_factory.mktemp("vae")
+    train(TrainConfig(**TINY_VAE), tiny_images, run_dir, device="cpu")
+    return run_dir / "model.pt"

@@ -58,19 +58,24 @@ def test_same_seed_same_model_other_seed_other_model(tmp_path, tiny_images):
     assert any(not torch.equal(a[k], c[k]) for k in a)
 
 
-def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, tiny_images):
-    train(CONFIG, tiny_images, tmp_path / "straight", device="cpu")
+VAE_CONFIG = TrainConfig(method="vae", epochs=2, batch_size=32, lines=4, hidden=64, latent=4)
+
+
+@pytest.mark.parametrize("config", [CONFIG, VAE_CONFIG], ids=["ae", "vae"])
+def test_interrupted_then_resumed_equals_uninterrupted(tmp_path, tiny_images, config):
+    """The VAE's draws of z and the surrogate's own updates are replayed exactly too."""
+    train(config, tiny_images, tmp_path / "straight", device="cpu")
 
     def stop_in_second_epoch(epoch, step):
         if epoch == 1 and step == 1:
             raise KeyboardInterrupt
 
     with pytest.raises(TrainingInterrupted) as info:
-        train(CONFIG, tiny_images, tmp_path / "resumed", device="cpu", on_step=stop_in_second_epoch)
+        train(config, tiny_images, tmp_path / "resumed", device="cpu", on_step=stop_in_second_epoch)
     assert (info.value.epoch, info.value.step) == (1, 1)
     saved = load_checkpoint(tmp_path / "resumed" / "model.pt")
     assert (saved["epoch"], saved["step"], saved["complete"]) == (1, 1, False)
-    train(CONFIG, tiny_images, tmp_path / "resumed", device="cpu", resume=True)
+    train(config, tiny_images, tmp_path / "resumed", device="cpu", resume=True)
     assert_same_weights(weights(tmp_path / "straight" / "model.pt"), weights(tmp_path / "resumed" / "model.pt"))
     drop_time = lambda rows: [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
     straight = list(csv.DictReader(open(tmp_path / "straight" / "metrics.csv")))

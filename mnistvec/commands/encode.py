@@ -86,11 +86,16 @@ def _previous(out_dir: Path, overwrite: bool) -> dict[str, tuple]:
 
 
 def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int, refine_steps: int,
-                  batch_size: int, device: str, overwrite: bool, mirror: str | None = None) -> EncodeSummary:
-    """Encode everything `source` names into `out_dir` (module docstring)."""
+                  batch_size: int, device: str, overwrite: bool, mirror: str | None = None,
+                  posterior_seed: int | None = None) -> EncodeSummary:
+    """Encode everything `source` names into `out_dir` (module docstring). With `posterior_seed`, a VAE's
+    strokes come from a draw of q(z|x) (seeded per batch) instead of its mean."""
     start = time.perf_counter()
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
+    if posterior_seed is not None and not hasattr(model, "posterior"):
+        raise ValueError(f"{model_path}: a {config['method']!r} model has no posterior to sample from "
+                         "(--sample-posterior needs a vae)")
     previous = _previous(out_dir, overwrite)
     summary = EncodeSummary()
     collected = _Collected()
@@ -118,8 +123,9 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
                     todo.append(i)
                     collected.add(None, None, None, name, frame_tuple(batch.frames[i]))
             if todo:
+                draw = None if posterior_seed is None else posterior_seed * 1_000_003 + len(collected.names)
                 writer.submit(_encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps,
-                                            dev, summary))
+                                            dev, summary, draw))
             advance(len(batch.names))
             if stop.requested:
                 summary.interrupted = True
@@ -129,12 +135,16 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     return summary
 
 
-def _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps, dev, summary):
+def _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps, dev, summary,
+                  draw_seed: int | None = None):
     """Encode the items `todo` of `batch` and fill their slots in `collected`; return the job that writes
     their SVG (and PNG) files, to run in the background while the next batch is encoded."""
     images = torch.from_numpy(batch.images[todo]).to(dev)
     with torch.no_grad():
-        raw = model.raw_strokes(images)
+        if draw_seed is None:
+            raw = model.raw_strokes(images)
+        else:
+            raw = model.raw_strokes(images, sample=True, generator=torch.Generator().manual_seed(draw_seed))
     if refine_steps > 0:
         raw = refine(raw, images, refine_steps)
     lines, widths, opacity = (t.detach().float().cpu().numpy() for t in squash(raw))

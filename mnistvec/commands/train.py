@@ -10,7 +10,8 @@ from ..train import CHECKPOINT_NAME, TrainConfig, train
 
 def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, overwrite: bool,
                  mirror: str | None, explicit: set[str]) -> dict:
-    """Check the run folder, load the images (labels are never used), train, return the last metrics."""
+    """Check the run folder, load the images (labels are never used; the surrogate needs none), train, return
+    the last metrics."""
     from ..checkpoint import load_checkpoint
     from ..data import load_images
 
@@ -27,6 +28,15 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
     elif ckpt.exists() and not overwrite:
         raise ValueError(f"{ckpt} already exists: use --resume to continue it, --overwrite to start again, "
                          "or choose another --out")
+    if config.method == "surrogate":
+        from ..surrogate_training import surrogate_steps_hint, train_surrogate
+
+        info(f"training the surrogate renderer: {surrogate_steps_hint(config)} -> {run_dir}")
+        return train_surrogate(config, run_dir, device=device, resume=resume)
+    if config.method == "vae":
+        from ..render.surrogate_weights import load_surrogate_state
+
+        load_surrogate_state(config.surrogate)  # a missing or wrong surrogate fails now, not after loading data
     images = load_images(config.data, mirror=mirror).images
     info(f"training {config.method} with {config.lines} lines on {len(images):,} images from {config.data} "
          f"({config.epochs} epochs) -> {run_dir}")

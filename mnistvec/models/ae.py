@@ -46,6 +46,11 @@ class AutoEncoder(nn.Module):
         recon = render_torch(*self.strokes(images), 28, "soft", temperature)
         return reconstruction_loss(recon, images, reconstruction)
 
+    def loss_terms(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce",
+                   progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """The training loop's interface: {"loss": reconstruction loss} (no other terms)."""
+        return {"loss": self.loss(images, temperature, reconstruction)}
+
 
 def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
     """Per-pixel Bernoulli NLL (`bce`) or squared error (`mse`), summed over pixels, mean over images."""

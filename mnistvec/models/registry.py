@@ -8,15 +8,27 @@ import torch
 
 from ..checkpoint import CheckpointError, load_checkpoint
 
-METHODS = ("ae",)
+METHODS = ("ae", "vae")
+"""Methods whose checkpoints are vectorisers (image -> strokes)."""
+
+SAMPLING_METHODS = ("vae",)
+"""Methods with a prior to draw new digits from."""
 
 
-def build_model(method: str, n_lines: int, hidden: int, channels: int = 16) -> torch.nn.Module:
-    """A freshly initialised model (weights drawn from the global torch seed)."""
+def build_model(config: dict) -> torch.nn.Module:
+    """A freshly initialised model for a training config (weights drawn from the global torch seed)."""
+    method = config.get("method")
+    lines, hidden, channels = config["lines"], config.get("hidden", 512), config.get("channels", 16)
     if method == "ae":
         from .ae import AutoEncoder
 
-        return AutoEncoder(n_lines, hidden, channels)
+        return AutoEncoder(lines, hidden, channels)
+    if method == "vae":
+        from .vae import StrokeVAE
+
+        return StrokeVAE(lines, hidden, channels, latent=config.get("latent", 32),
+                         kl_weight=config.get("kl_weight", 1.0), kl_warmup=config.get("kl_warmup", 0.0),
+                         gradients=config.get("gradients", "straight-through"))
     raise ValueError(f"method {method!r} is not available in this version (available: {', '.join(METHODS)})")
 
 
@@ -27,8 +39,9 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[to
     if not isinstance(config, dict) or "method" not in config or "model" not in state:
         raise CheckpointError(f"{path}: checkpoint has no model (not written by mnistvec train?)")
     if config["method"] not in METHODS:
-        raise CheckpointError(f"{path}: a {config['method']!r} model, which this version cannot load")
-    model = build_model(config["method"], config["lines"], config.get("hidden", 512), config.get("channels", 16))
+        raise CheckpointError(f"{path}: a {config['method']!r} model, which is not a vectoriser "
+                              f"(vectorisers: {', '.join(METHODS)})")
+    model = build_model(config)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:

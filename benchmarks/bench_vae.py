@@ -1,0 +1,83 @@
+"""VAE figures: reconstructions on MNIST t10k and the quality of samples from the prior.
+
+Reconstructions (t10k, 16 lines, posterior mean, native-rendered 28x28): pixel MSE, IoU at 0.5, accuracy
+of the evaluation classifier (trained on train-5k's labels; labels never reach the VAE). Samples: `--samples`
+draws z ~ N(0, I) (seed 0), native-rendered, scored by the same classifier: mean top-class probability and
+the entropy of the predicted-class histogram (log 10 = 2.30 nats when all ten digits are equally common).
+
+    python benchmarks/bench_vae.py                                  # trains with the defaults first
+    python benchmarks/bench_vae.py --model runs/vae/model.pt
+    python benchmarks/bench_vae.py --model runs/vae-beta0/model.pt --skip-recon
+
+The data folder defaults to ../shared/data/mnist beside the repository (override with --data-dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench_ae import REPO, classifier_for, reconstruct
+
+
+def sample_images(model_path: Path, count: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
+    """`count` samples from the model's prior, native-rendered at 28x28."""
+    from mnistvec.commands.sample import draw_samples
+    from mnistvec.models.registry import load_model
+    from mnistvec.render import render_numpy
+
+    model, _ = load_model(model_path)
+    drawn = draw_samples(model, count, seed, temperature, "cpu")
+    return render_numpy(drawn.lines, drawn.widths, drawn.opacity, 28, 28, 28.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, help="evaluate this checkpoint instead of training one")
+    parser.add_argument("--train-args", default="", help="extra `mnistvec train` options when training")
+    parser.add_argument("--samples", type=int, default=1000)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
+    parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench-vae")
+    parser.add_argument("--skip-recon", action="store_true", help="score samples only")
+    parser.add_argument("--limit", type=int, default=None, help="reconstruct the first N t10k images only")
+    args = parser.parse_args()
+
+    from mnistvec.data import load_images
+    from mnistvec.evaluate import score_reconstructions, score_samples
+    from mnistvec.render import native_available
+
+    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
+          f"{'present' if native_available() else 'missing'}")
+    train_set = load_images(args.data_dir / "train-5k-images-idx3-ubyte.gz")
+    model_path = args.model
+    if model_path is None:
+        cmd = [sys.executable, "-m", "mnistvec.cli", "train", "--method", "vae", "--overwrite",
+               "--data", str(args.data_dir / "train-5k-images-idx3-ubyte.gz"), "--out", str(args.out),
+               *args.train_args.split()]
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        print(f"training: {time.perf_counter() - start:.0f} s ({' '.join(cmd[3:])})")
+        model_path = args.out / "model.pt"
+    classifier = classifier_for(train_set.images, train_set.labels, REPO / "runs" / "classifier-train5k.pt")
+    if not args.skip_recon:
+        test_set = load_images(args.data_dir / "t10k-images-idx3-ubyte.gz")
+        images, labels = test_set.images[: args.limit], test_set.labels[: args.limit]
+        scores = score_reconstructions(images, reconstruct(model_path, images, 0), labels, classifier)
+        print(f"reconstructions, t10k ({len(images):,} images), native 28x28: MSE {scores.mse:.4f}, "
+              f"IoU@0.5 {scores.iou:.3f}, classifier accuracy {scores.accuracy:.2%} "
+              f"(on originals {scores.original_accuracy:.2%})")
+    samples = score_samples(sample_images(model_path, args.samples, temperature=args.temperature), classifier)
+    print(f"samples ({args.samples:,} from the prior, temperature {args.temperature:g}): mean confidence "
+          f"{samples.confidence:.3f}, class entropy {samples.entropy:.3f} nats, histogram {samples.histogram}")
+
+
+if __name__ == "__main__":
+    main()
