@@ -146,9 +146,10 @@ def _not_available(name: str, what: str):
 @click.option("--lines", type=click.IntRange(1, 256), default=16, show_default=True, help="Strokes per image.")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Passes over the training images (surrogate: rounds of 1,000 steps) "
-                   "[default: ae 25, vae 25, surrogate 30].")
-@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True,
-              help="Images per step (surrogate: BATCH_SIZE x LINES random strokes per step).")
+                   "[default: ae 25, vae 100, surrogate 30].")
+@click.option("--batch-size", type=click.IntRange(1), default=None,
+              help="Images per step (surrogate: BATCH_SIZE x LINES random strokes per step) "
+                   "[default: ae 64, vae 32, surrogate 64].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Peak learning rate (Adam, cosine decay to a tenth) [default: 2e-3; surrogate 1e-3].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, data and device: same model.")
@@ -176,6 +177,8 @@ def _not_available(name: str, what: str):
               show_default=True,
               help="vae: straight-through draws reconstructions with the native renderer and takes gradients "
                    "from the surrogate; surrogate uses the surrogate for both.")
+@click.option("--pixel-noise", type=click.FloatRange(0, 0.5, max_open=True), default=0.0, show_default=True,
+              help="vae: observation noise: each pixel of the drawing may flip with this probability.")
 @click.option("--surrogate", default="bundled", show_default=True, metavar="PATH",
               help="vae: the surrogate to start from: bundled, or RUN/model.pt of `train --method surrogate`.")
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
@@ -183,7 +186,7 @@ def _not_available(name: str, what: str):
 @user_errors
 def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_dir, resume, overwrite,
           val_fraction, temperature_start, temperature_end, reconstruction, shift, latent, kl_weight, kl_warmup,
-          gradients, surrogate, mirror):
+          gradients, pixel_noise, surrogate, mirror):
     """Train a vectoriser: images in, a model that draws each image with N strokes out.
 
     Every epoch appends a row to RUN/metrics.csv (train and validation losses, validation MSE through the
@@ -207,11 +210,12 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
     run_dir = run_dir or Path("runs") / method
     defaults = method_defaults(method)
     config = TrainConfig(method=method, data=str(data), lines=lines, epochs=epochs or defaults["epochs"],
-                         batch_size=batch_size, lr=lr or defaults["lr"], seed=seed, val_fraction=val_fraction,
+                         batch_size=batch_size or defaults["batch_size"], lr=lr or defaults["lr"], seed=seed,
+                         val_fraction=val_fraction,
                          temperature_start=temperature_start, temperature_end=temperature_end,
                          reconstruction=reconstruction, shift=defaults["shift"] if shift is None else shift,
                          latent=latent, kl_weight=kl_weight, kl_warmup=kl_warmup, gradients=gradients,
-                         surrogate=surrogate)
+                         pixel_noise=pixel_noise, surrogate=surrogate)
     explicit = {name for name in ctx.params
                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     try:

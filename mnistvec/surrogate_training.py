@@ -25,14 +25,14 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import save_checkpoint
 from .console import console
 from .images import make_grid, save_png
 from .interrupt import graceful_stop
 from .render import render_torch
 from .render.surrogate import StrokeSurrogate, native_coverage, random_strokes
-from .train import (CHECKPOINT_NAME, METRICS_NAME, TrainConfig, TrainingInterrupted, resolve_device, schedules,
-                    step_generator, training_progress, write_metrics)
+from .train import (METRICS_NAME, TrainConfig, TrainingInterrupted, denormals_flushed, open_run, optimiser_step,
+                    restore, schedules, step_done, step_generator, training_progress, write_metrics)
 
 STEPS_PER_EPOCH = 1000
 HELDOUT_SEED = 2**31 - 1
@@ -77,22 +77,11 @@ def save_comparison_grid(surrogate: StrokeSurrogate, heldout: dict, path: Path) 
 def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", resume: bool = False,
                     on_step=None) -> dict:
     """Fit a surrogate for `config.epochs * STEPS_PER_EPOCH` steps; checkpoint, metrics and grids in `run_dir`."""
-    dev = resolve_device(device)
-    torch.set_flush_denormal(True)  # Adam's tiny second moments otherwise slow CPU steps down 3x
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = run_dir / CHECKPOINT_NAME
-    state = load_checkpoint(ckpt_path) if resume else None
-    if state is not None:
-        config = TrainConfig.from_dict(state["config"])
-    torch.manual_seed(config.seed)
+    config, dev, ckpt_path, state = open_run(config, run_dir, device, resume)
     surrogate = StrokeSurrogate(hidden=config.hidden, seed=config.seed).to(dev)
     optimizer = torch.optim.Adam(surrogate.parameters(), lr=config.lr)
-    start_epoch, start_step, rows, partial = 0, 0, [], (0.0, 0)
-    if state is not None:
-        surrogate.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, start_step, rows = state["epoch"], state["step"], list(state["metrics"])
-        partial = (state["epoch_sums"].get("loss", 0.0), state["epoch_seen"])
+    start_epoch, start_step, rows, (sums, seen) = restore(state, surrogate, optimizer)
+    partial = (sums.get("loss", 0.0), seen)
     heldout = heldout_set(dev)
     strokes_per_step = config.batch_size * config.lines
     total_steps = STEPS_PER_EPOCH * config.epochs
@@ -105,7 +94,7 @@ def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", re
         })
 
     progress = training_progress()
-    with progress, graceful_stop() as stop:
+    with progress, graceful_stop() as stop, denormals_flushed():
         task = progress.add_task("training", total=total_steps, info="",
                                  completed=start_epoch * STEPS_PER_EPOCH + start_step)
         for epoch in range(start_epoch, config.epochs):
@@ -123,16 +112,12 @@ def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", re
                     loss = F.binary_cross_entropy_with_logits(logits, target)
                     with torch.no_grad():
                         mse = float(((torch.sigmoid(logits) - target) ** 2).mean())
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
+                    optimiser_step(optimizer, loss)
                     done, loss_sum, seen = step + 1, loss_sum + mse, seen + 1
-                    progress.update(task, advance=1, description=f"epoch {epoch + 1}/{config.epochs}",
-                                    info=f"stroke MSE {loss_sum / seen:.2e}")
+                    step_done(progress, task, f"epoch {epoch + 1}/{config.epochs}",
+                              f"stroke MSE {loss_sum / seen:.2e}", stop)
                     if on_step is not None:
                         on_step(epoch, done)
-                    if stop.requested:
-                        raise KeyboardInterrupt
             except KeyboardInterrupt:
                 checkpoint(epoch, done, loss_sum, seen)
                 raise TrainingInterrupted(run_dir, epoch, done) from None

@@ -83,7 +83,8 @@ def svg_drawing(
 def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: int, columns: int | None = None,
              pad: int = 2, title: str | None = None) -> str:
     """Many items tiled in one SVG, laid out like `images.make_grid`: each item on a `size`-pixel black
-    square, squares separated by `pad` pixels of grey. lines [B, N, 4], widths/opacity [B, N], canvas units."""
+    square (a nested `<svg>` that clips it, as the PNG grid does), squares separated by `pad` pixels of grey.
+    lines [B, N, 4], widths/opacity [B, N], canvas units."""
     from .images import grid_shape
 
     rows, cols = grid_shape(len(lines), columns)
@@ -95,11 +96,12 @@ def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: i
     for k in range(len(lines)):
         r, c = divmod(k, cols)
         x, y = pad + c * (size + pad), pad + r * (size + pad)
-        dwg.add(dwg.rect(insert=(x, y), size=(size, size), fill="black"))
-        cell = dwg.g(transform=f"translate({x},{y})", stroke="white", stroke_linecap="round", fill="none")
+        cell = dwg.svg(insert=(x, y), size=(size, size))  # a nested <svg> clips its strokes to the cell
+        cell.add(dwg.rect(insert=(0, 0), size=(size, size), fill="black"))
+        group = cell.add(dwg.g(stroke="white", stroke_linecap="round", fill="none"))
         pts = np.asarray(lines[k], np.float64).reshape(-1, 4) * size
         for (x0, y0, x1, y1), w, a in zip(pts, np.asarray(widths[k], np.float64) * size, np.asarray(opacity[k])):
-            cell.add(dwg.line((_fmt(x0), _fmt(y0)), (_fmt(x1), _fmt(y1)), stroke_width=_fmt(max(w, 0.0)),
-                              stroke_opacity=_fmt(min(max(float(a), 0.0), 1.0))))
+            group.add(dwg.line((_fmt(x0), _fmt(y0)), (_fmt(x1), _fmt(y1)), stroke_width=_fmt(max(w, 0.0)),
+                               stroke_opacity=_fmt(min(max(float(a), 0.0), 1.0))))
         dwg.add(cell)
     return dwg.tostring()

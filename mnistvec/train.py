@@ -21,9 +21,10 @@ import csv
 import io
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -66,6 +67,7 @@ class TrainConfig:
     kl_warmup: float = 0.1
     gradients: str = "straight-through"
     surrogate: str = "bundled"
+    pixel_noise: float = 0.0
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -73,13 +75,16 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-METHOD_DEFAULTS = {"ae": {"epochs": 25, "lr": 2e-3, "shift": 2}, "vae": {"epochs": 25, "lr": 2e-3, "shift": 0},
-                   "surrogate": {"epochs": 30, "lr": 1e-3, "shift": 0}}
+METHOD_DEFAULTS = {
+    "ae": {"epochs": 25, "lr": 2e-3, "shift": 2, "batch_size": 64},
+    "vae": {"epochs": 100, "lr": 2e-3, "shift": 0, "batch_size": 32},
+    "surrogate": {"epochs": 30, "lr": 1e-3, "shift": 0, "batch_size": 64},
+}
 
 
 def method_defaults(method: str) -> dict:
-    """The epochs, learning rate and shift augmentation a method trains with when the command line does not
-    say (chosen per method on validation images)."""
+    """The epochs, learning rate, shift augmentation and batch size a method trains with when the command
+    line does not say (chosen per method on held-out training images)."""
     return METHOD_DEFAULTS.get(method, METHOD_DEFAULTS["ae"])
 
 
@@ -130,6 +135,56 @@ def training_progress() -> Progress:
     """The training progress bar: description, bar, a free-text `info` field, ETA (on stderr)."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
                     TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True)
+
+
+def open_run(config: TrainConfig, run_dir: Path, device: str, resume: bool):
+    """(config, device, checkpoint path, saved state or None) of a run about to start or resume; a resumed
+    run takes its config from the checkpoint. Seeds torch from the config for the model's initialisation."""
+    dev = resolve_device(device)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_path = run_dir / CHECKPOINT_NAME
+    state = load_checkpoint(ckpt_path) if resume else None
+    if state is not None:
+        config = TrainConfig.from_dict(state["config"])
+    torch.manual_seed(config.seed)
+    return config, dev, ckpt_path, state
+
+
+@contextmanager
+def denormals_flushed() -> Iterator[None]:
+    """Flush denormal floats to zero while training: Adam's tiny second moments otherwise make late CPU
+    steps up to 3x slower. It is processor-wide state, so the default (off) is restored afterwards."""
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
+
+
+def restore(state: dict | None, model: torch.nn.Module, optimizer: torch.optim.Optimizer):
+    """(start epoch, start step, metrics rows, (epoch's loss sums, images seen)) of a resumed run, after
+    loading its weights and optimiser state; zeros for a fresh run (state None)."""
+    if state is None:
+        return 0, 0, [], ({}, 0)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    partial = (dict(state["epoch_sums"]), state["epoch_seen"])
+    return state["epoch"], state["step"], list(state["metrics"]), partial
+
+
+def optimiser_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One gradient step on `loss`."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def step_done(progress: Progress, task, description: str, info: str, stop) -> None:
+    """Advance the progress bar by one step; raise KeyboardInterrupt if the user asked to stop (the
+    caller then saves a checkpoint of every completed step)."""
+    progress.update(task, advance=1, description=description, info=info)
+    if stop.requested:
+        raise KeyboardInterrupt
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -204,26 +259,13 @@ def train(
     `on_step(epoch, step)` is called after every optimiser step (a hook for tests and tooling).
     Returns the last epoch's metrics row.
     """
-    dev = resolve_device(device)
-    torch.set_flush_denormal(True)  # Adam's tiny second moments otherwise slow CPU steps down 3x
-    run_dir.mkdir(parents=True, exist_ok=True)
-    ckpt_path = run_dir / CHECKPOINT_NAME
-    state = load_checkpoint(ckpt_path) if resume else None
-    if state is not None:
-        config = TrainConfig.from_dict(state["config"])
-
-    torch.manual_seed(config.seed)
+    config, dev, ckpt_path, state = open_run(config, run_dir, device, resume)
     model = build_model(asdict(config)).to(dev)
     if state is None and hasattr(model, "prepare_training"):
         model.prepare_training(config)
     groups = model.parameter_groups() if hasattr(model, "parameter_groups") else [{"params": model.parameters()}]
     optimizer = torch.optim.Adam(groups, lr=config.lr)
-    start_epoch, start_step, rows, partial = 0, 0, [], ({}, 0)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start_epoch, start_step, rows = state["epoch"], state["step"], list(state["metrics"])
-        partial = (dict(state["epoch_sums"]), state["epoch_seen"])
+    start_epoch, start_step, rows, partial = restore(state, model, optimizer)
 
     data = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
@@ -240,7 +282,7 @@ def train(
 
     progress = training_progress()
     model.train()
-    with progress, graceful_stop() as stop:
+    with progress, graceful_stop() as stop, denormals_flushed():
         task = progress.add_task("training", total=total_steps, info="",
                                  completed=start_epoch * steps_per_epoch + start_step)
         for epoch in range(start_epoch, config.epochs):
@@ -258,18 +300,14 @@ def train(
                     batch = random_shift(batch, generator, config.shift).to(dev)
                     terms = model.loss_terms(batch, temperature, config.reconstruction, progress=at,
                                              generator=generator)
-                    optimizer.zero_grad(set_to_none=True)
-                    terms["loss"].backward()
-                    optimizer.step()
+                    optimiser_step(optimizer, terms["loss"])
                     done, seen = step + 1, seen + len(batch)
                     for name, value in terms.items():
                         sums[name] = sums.get(name, 0.0) + value.item() * len(batch)
-                    progress.update(task, advance=1, description=f"epoch {epoch + 1}/{config.epochs}",
-                                    info=f"loss {sums['loss'] / seen:.2f}  T {temperature:.2f}")
+                    step_done(progress, task, f"epoch {epoch + 1}/{config.epochs}",
+                              f"loss {sums['loss'] / seen:.2f}  T {temperature:.2f}", stop)
                     if on_step is not None:
                         on_step(epoch, done)
-                    if stop.requested:
-                        raise KeyboardInterrupt
             except KeyboardInterrupt:
                 checkpoint(epoch, done, sums, seen)
                 raise TrainingInterrupted(run_dir, epoch, done) from None

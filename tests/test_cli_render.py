@@ -78,8 +78,9 @@ def test_version_and_help_list_the_subcommands():
         assert f"  {name} " in help_text
 
 
-@pytest.mark.parametrize("name", ["train", "sample", "eval"])
-def test_commands_not_built_yet_say_so_and_fail(name, tmp_path):
-    result = run(name, "--method", "vae")
+@pytest.mark.parametrize("args", [["train", "--method", "lfi"], ["eval", "--model", "m.pt"]], ids=["lfi", "eval"])
+def test_commands_not_built_yet_say_so_and_fail(args, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args)
     assert result.exit_code == EXIT_NOT_AVAILABLE
     assert "not available" in result.output and not list(tmp_path.iterdir())

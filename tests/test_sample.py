@@ -69,3 +69,20 @@ def test_user_mistakes_get_one_line(tmp_path, tiny_vae, problem):
         result = run("--model", tmp_path / "nope.pt", "--grid", tmp_path / "g.png")
         assert result.exit_code == EXIT_ERROR and "nope.pt: no such checkpoint" in result.output
     assert "Traceback" not in result.output
+
+
+def test_grid_svg_draws_what_the_grid_png_shows(tmp_path, tiny_vae):
+    """librsvg's rendering of the grid SVG matches the PNG grid (strokes clipped to their cells as in the PNG)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("rsvg-convert") is None:
+        pytest.skip("rsvg-convert not installed (Debian package librsvg2-bin)")
+    grid = tmp_path / "grid.png"
+    assert run("--model", tiny_vae, "--n", 9, "--grid", grid, "--size", 56).exit_code == 0
+    drawn = subprocess.run(["rsvg-convert", str(grid.with_suffix(".svg"))], capture_output=True, check=True).stdout
+    (tmp_path / "svg.png").write_bytes(drawn)
+    png = np.asarray(Image.open(grid).convert("L"), np.float32) / 255
+    svg = np.asarray(Image.open(tmp_path / "svg.png").convert("L"), np.float32) / 255
+    assert png.shape == svg.shape == (3 * 58 + 2, 3 * 58 + 2)
+    assert np.abs(png - svg).mean() < 0.01

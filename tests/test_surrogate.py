@@ -80,7 +80,7 @@ def test_straight_through_loss_is_the_native_loss_with_surrogate_gradients(bundl
     with torch.no_grad():  # a small step along the gradient lowers the true (native) loss
         stepped = (lines - 1e-4 * lines.grad / lines.grad.abs().max()).clamp(MARGIN, 1 - MARGIN)
         after = reconstruction_loss(render_torch(stepped, widths, torch.ones(8, 4), 28, "native"), target, "bce")
-    assert float(after) < float(loss)
+    assert float(after) < float(loss.detach())
 
 
 def test_surrogate_mode_loss_is_the_surrogates_image(bundled):
@@ -116,3 +116,19 @@ def test_a_checkpoint_that_is_not_a_surrogate_is_refused(tiny_model, tmp_path):
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_surrogate_state(tmp_path / "missing.pt")
     assert bundled_surrogate_path().is_file()
+
+
+def test_pixel_noise_gives_every_target_a_finite_likelihood(bundled):
+    from mnistvec.render.through import observed
+
+    image = torch.tensor([0.0, 0.5, 1.0])
+    assert torch.allclose(observed(image, 0.02), torch.tensor([0.02, 0.5, 0.98]))
+    assert observed(image, 0.0) is image
+    lines, widths = random_strokes(8, torch.Generator().manual_seed(4))
+    lines, widths, ones = lines.view(2, 4, 4), widths.view(2, 4), torch.ones(2, 4)
+    target = torch.ones(2, 28, 28)  # ink everywhere: most of it where the strokes leave exact zeros
+    noisy = native_loss_through_surrogate(bundled, lines, widths, ones, target, "bce", "straight-through", 0.02)
+    native = render_torch(lines, widths, ones, 28, "native")
+    assert float(noisy) == pytest.approx(float(reconstruction_loss(0.02 + 0.96 * native, target, "bce")), rel=1e-5)
+    exact = native_loss_through_surrogate(bundled, lines, widths, ones, target, "bce", "straight-through", 0.0)
+    assert float(noisy) < float(exact) / 2  # -log 0.02 = 3.9 nats per missed pixel instead of -log 1e-5 = 11.5

@@ -151,3 +151,10 @@ def test_ctrl_c_stops_after_a_step_with_the_checkpoint_saved(tmp_path, tiny_imag
         train(TrainConfig(), tiny_images, out, device="cpu", resume=True,
               on_step=stop_next_epoch)
     assert load_checkpoint(out / "model.pt")["epoch"] == stop_at
+
+
+def test_training_leaves_the_processor_float_mode_as_it_was(tmp_path, tiny_images):
+    """Flushing denormals speeds training up, but it must not leak into the caller's process."""
+    train(TrainConfig(epochs=1, batch_size=32, lines=2, hidden=16), tiny_images[:40], tmp_path, device="cpu")
+    tiny = torch.tensor(1e-40)  # a float32 denormal
+    assert float(tiny * 1.0) != 0.0

@@ -28,7 +28,8 @@ def build_model(config: dict) -> torch.nn.Module:
 
         return StrokeVAE(lines, hidden, channels, latent=config.get("latent", 32),
                          kl_weight=config.get("kl_weight", 1.0), kl_warmup=config.get("kl_warmup", 0.0),
-                         gradients=config.get("gradients", "straight-through"))
+                         gradients=config.get("gradients", "straight-through"),
+                         pixel_noise=config.get("pixel_noise", 0.0))
     raise ValueError(f"method {method!r} is not available in this version (available: {', '.join(METHODS)})")
 
 

@@ -43,12 +43,14 @@ class StrokeVAE(nn.Module):
     method = "vae"
 
     def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, latent: int = 32,
-                 kl_weight: float = 1.0, kl_warmup: float = 0.1, gradients: str = "straight-through"):
+                 kl_weight: float = 1.0, kl_warmup: float = 0.1, gradients: str = "straight-through",
+                 pixel_noise: float = 0.0):
         super().__init__()
         if gradients not in GRADIENTS:
             raise ValueError(f"unknown gradients {gradients!r}; choose one of {', '.join(GRADIENTS)}")
         self.n_lines, self.latent = n_lines, latent
         self.kl_weight, self.kl_warmup, self.gradients = kl_weight, kl_warmup, gradients
+        self.pixel_noise = pixel_noise
         self.encoder = StrokeEncoder(2, latent, hidden=hidden, channels=channels)
         self.decoder = nn.Sequential(
             nn.Linear(latent, hidden), nn.GELU(),
@@ -115,7 +117,7 @@ class StrokeVAE(nn.Module):
         z = self._draw(mu, logvar, generator) if self.training else mu
         lines, widths, opacity = self.decode(z)
         recon = native_loss_through_surrogate(self.surrogate, lines, widths, opacity, images, reconstruction,
-                                              self.gradients)
+                                              self.gradients, self.pixel_noise)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
         terms = {"loss": recon + self.beta(progress) * kl, "recon": recon, "kl": kl}
         if self.training:
