@@ -2,10 +2,11 @@
 checkpoints, resume. (The surrogate, which reads no images, has its own loop in `surrogate_training.py`.)
 
 Reproducibility: the model is initialised from `seed`, the validation split is a permutation drawn from
-`seed`, and epoch e visits the training images in a permutation drawn from (seed, e). Every random draw of
-a step (shift augmentation, the VAE's eps) comes from a generator seeded by (seed, e, step). A checkpoint records
-the epoch and how many batches of it are done, so `--resume` replays the same permutation from the next
-batch: an interrupted and resumed run takes exactly the steps an uninterrupted one takes.
+`seed`, and epoch e visits the training images in a permutation drawn from (seed, e). Every random draw
+of a step (shift augmentation, the VAE's eps) comes from a generator seeded by (seed, e, step). A
+checkpoint records the epoch and how many batches of it are done, so `--resume` replays the same
+permutation from the next batch: an interrupted and resumed run takes exactly the steps an uninterrupted
+one takes.
 
 Schedules, with progress p = step / total_steps in [0, 1]:
 
@@ -168,7 +169,8 @@ def restore(state: dict | None, model: torch.nn.Module, optimizer: torch.optim.O
         return 0, 0, [], ({}, 0)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
-    partial = (dict(state["epoch_sums"]), state["epoch_seen"])
+    sums = state.get("epoch_sums", {"loss": state.get("epoch_loss_sum", 0.0)})  # older checkpoints: one sum
+    partial = (dict(sums), state["epoch_seen"])
     return state["epoch"], state["step"], list(state["metrics"]), partial
 
 

@@ -88,7 +88,7 @@ def test_surrogate_mode_loss_is_the_surrogates_image(bundled):
     lines, widths, ones = lines.view(2, 4, 4), widths.view(2, 4), torch.ones(2, 4)
     target = torch.zeros(2, 28, 28)
     loss = native_loss_through_surrogate(bundled, lines, widths, ones, target, "mse", "surrogate")
-    assert float(loss) == pytest.approx(float(reconstruction_loss(bundled(lines, widths, ones), target, "mse")))
+    assert float(loss.detach()) == pytest.approx(float(reconstruction_loss(bundled(lines, widths, ones), target, "mse")))
     with pytest.raises(ValueError, match="unknown gradients"):
         native_loss_through_surrogate(bundled, lines, widths, ones, target, "mse", "magic")
 
@@ -132,3 +132,32 @@ def test_pixel_noise_gives_every_target_a_finite_likelihood(bundled):
     assert float(noisy) == pytest.approx(float(reconstruction_loss(0.02 + 0.96 * native, target, "bce")), rel=1e-5)
     exact = native_loss_through_surrogate(bundled, lines, widths, ones, target, "bce", "straight-through", 0.0)
     assert float(noisy) < float(exact) / 2  # -log 0.02 = 3.9 nats per missed pixel instead of -log 1e-5 = 11.5
+
+
+def test_cli_trains_a_surrogate_that_a_vae_then_starts_from(tmp_path, tiny_images):
+    import numpy as np
+    from click.testing import CliRunner
+
+    from mnistvec.checkpoint import load_checkpoint
+    from mnistvec.cli import cli
+
+    def run(*args):
+        return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+    surrogate_run = tmp_path / "surrogate"
+    result = run("train", "--method", "surrogate", "--epochs", 1, "--batch-size", 1, "--lines", 2, "--device", "cpu",
+                 "--out", surrogate_run)
+    assert result.exit_code == 0, result.output
+    saved = load_checkpoint(surrogate_run / "model.pt")
+    assert saved["method"] == "surrogate" and saved["complete"] and saved["config"]["lr"] == 1e-3
+    data = tmp_path / "imgs.npz"
+    np.savez(data, images=(tiny_images * 255).astype(np.uint8))
+    vae_run = tmp_path / "vae"
+    result = run("train", "--method", "vae", "--data", data, "--epochs", 1, "--lines", 2, "--latent", 2,
+                 "--device", "cpu", "--surrogate", surrogate_run / "model.pt", "--out", vae_run)
+    assert result.exit_code == 0, result.output
+    vae = load_checkpoint(vae_run / "model.pt")
+    assert vae["config"]["surrogate"] == str(surrogate_run / "model.pt") and vae["config"]["batch_size"] == 32
+    refused = run("train", "--method", "vae", "--data", data, "--surrogate", vae_run / "model.pt",
+                  "--out", tmp_path / "x")
+    assert refused.exit_code == 1 and "not a surrogate checkpoint" in refused.output
