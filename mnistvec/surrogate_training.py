@@ -2,8 +2,8 @@
 
 No images are read: every step draws `batch_size * lines` fresh random strokes (`surrogate.random_strokes`,
 seeded by (seed, epoch, step), so a resumed run takes exactly the steps of an uninterrupted one), renders
-each alone with the native renderer, and fits the surrogate's coverage by the cross-entropy of the pixels' coverage (the gradient of a saturated
-pixel never vanishes, unlike with squared error):
+each alone with the native renderer, and fits the surrogate's coverage by the cross-entropy of the pixels'
+coverage (the gradient of a saturated pixel never vanishes, unlike with squared error):
 
     L = mean over strokes and pixels of BCE(cov_theta(s), native(s)),
 
@@ -49,7 +49,8 @@ def heldout_set(device) -> dict[str, torch.Tensor]:
     img_lines = img_lines.view(HELDOUT_IMAGES, HELDOUT_LINES, 4)
     img_widths = img_widths.view(HELDOUT_IMAGES, HELDOUT_LINES)
     opacity = 0.3 + 0.7 * torch.rand(HELDOUT_IMAGES, HELDOUT_LINES, generator=g)
-    return {"lines": lines.to(device), "widths": widths.to(device), "coverage": native_coverage(lines, widths).to(device),
+    return {"lines": lines.to(device), "widths": widths.to(device),
+            "coverage": native_coverage(lines, widths).to(device),
             "img_lines": img_lines.to(device), "img_widths": img_widths.to(device), "opacity": opacity.to(device),
             "images": render_torch(img_lines, img_widths, opacity, 28, "native").to(device)}
 

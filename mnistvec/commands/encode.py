@@ -94,7 +94,7 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
     if posterior_seed is not None and not hasattr(model, "posterior"):
-        raise ValueError(f"{model_path}: a {config['method']!r} model has no posterior to sample from "
+        raise ValueError(f"{model_path}: this {config['method']!r} model has no posterior to sample from "
                          "(--sample-posterior needs a vae)")
     previous = _previous(out_dir, overwrite)
     summary = EncodeSummary()

@@ -54,7 +54,7 @@ def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path 
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
     if not hasattr(model, "decode"):
-        raise ValueError(f"{model_path}: a {config['method']!r} model has no prior to sample from; models that can "
+        raise ValueError(f"{model_path}: this {config['method']!r} model has no prior to sample from; models that can "
                          f"sample: {', '.join(SAMPLING_METHODS)} (train one with `mnistvec train --method vae`)")
     samples = draw_samples(model, count, seed, temperature, dev)
     samples.meta.update({"model": str(model_path), "method": config["method"], "seed": seed,
