@@ -86,3 +86,11 @@ def test_grid_svg_draws_what_the_grid_png_shows(tmp_path, tiny_vae):
     svg = np.asarray(Image.open(tmp_path / "svg.png").convert("L"), np.float32) / 255
     assert png.shape == svg.shape == (3 * 58 + 2, 3 * 58 + 2)
     assert np.abs(png - svg).mean() < 0.01
+
+
+def test_without_out_or_grid_samples_go_to_a_samples_folder(tmp_path, tiny_vae, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("--model", tiny_vae, "--n", 3)
+    assert result.exit_code == 0, result.output
+    assert len(Lines.load(tmp_path / "samples" / "samples.npz")) == 3
+    assert len(list((tmp_path / "samples" / "svg").glob("sample-*.svg"))) == 3
