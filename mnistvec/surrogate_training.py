@@ -23,16 +23,16 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from .checkpoint import save_checkpoint
 from .console import console
 from .images import make_grid, save_png
 from .interrupt import graceful_stop
 from .render import render_torch
-from .render.surrogate import StrokeSurrogate, native_coverage, random_strokes
+from .render.surrogate import StrokeSurrogate, coverage_fit, native_coverage, random_strokes
 from .train import (METRICS_NAME, TrainConfig, TrainingInterrupted, denormals_flushed, open_run, optimiser_step,
-                    restore, schedules, step_done, step_generator, training_progress, write_metrics)
+                    restore, schedules, set_learning_rate, step_done, step_generator, training_progress,
+                    write_metrics)
 
 STEPS_PER_EPOCH = 1000
 HELDOUT_SEED = 2**31 - 1
@@ -105,16 +105,11 @@ def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", re
             try:
                 for step in range(done, STEPS_PER_EPOCH):
                     _, lr = schedules(config, (epoch * STEPS_PER_EPOCH + step) / total_steps)
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
-                    lines, widths = random_strokes(strokes_per_step, step_generator(config.seed, epoch, step))
-                    target = native_coverage(lines, widths).to(dev)
-                    logits = surrogate.coverage_logits(lines.to(dev), widths.to(dev))
-                    loss = F.binary_cross_entropy_with_logits(logits, target)
-                    with torch.no_grad():
-                        mse = float(((torch.sigmoid(logits) - target) ** 2).mean())
+                    set_learning_rate(optimizer, lr)
+                    strokes = random_strokes(strokes_per_step, step_generator(config.seed, epoch, step))
+                    loss, mse = coverage_fit(surrogate, *(t.to(dev) for t in strokes))
                     optimiser_step(optimizer, loss)
-                    done, loss_sum, seen = step + 1, loss_sum + mse, seen + 1
+                    done, loss_sum, seen = step + 1, loss_sum + float(mse), seen + 1
                     step_done(progress, task, f"epoch {epoch + 1}/{config.epochs}",
                               f"stroke MSE {loss_sum / seen:.2e}", stop)
                     if on_step is not None:

@@ -25,10 +25,9 @@ Reconstructions and `mnistvec encode` use the mean of q; `strokes(images, sample
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..render.surrogate import StrokeSurrogate, native_coverage
+from ..render.surrogate import StrokeSurrogate, coverage_fit
 from ..render.through import GRADIENTS, native_loss_through_surrogate
 from .encoder import StrokeEncoder
 from .strokes import PARAMS_PER_LINE, squash
@@ -121,8 +120,6 @@ class StrokeVAE(nn.Module):
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
         terms = {"loss": recon + self.beta(progress) * kl, "recon": recon, "kl": kl}
         if self.training:
-            lines, widths = lines.detach(), widths.detach()
-            logits, target = self.surrogate.coverage_logits(lines, widths), native_coverage(lines, widths)
-            terms["loss"] = terms["loss"] + F.binary_cross_entropy_with_logits(logits, target)
-            terms["surrogate_mse"] = ((torch.sigmoid(logits) - target) ** 2).mean().detach()
+            fit, terms["surrogate_mse"] = coverage_fit(self.surrogate, lines, widths)
+            terms["loss"] = terms["loss"] + fit
         return terms

@@ -98,3 +98,17 @@ def native_coverage(lines: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
     ones = torch.ones(flat_widths.shape).numpy()
     images = render_numpy(flat_lines, flat_widths, ones, SIZE, SIZE, float(SIZE), "native")
     return torch.from_numpy(images).reshape(*lines.shape[:-1], SIZE, SIZE).to(lines.device)
+
+
+def coverage_fit(surrogate: StrokeSurrogate, lines: torch.Tensor,
+                 widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """How well the surrogate draws each stroke of [..., 4], [...] alone, against the native renderer:
+    (mean pixel cross-entropy BCE(cov_theta(s), native(s)), the loss that fits it; mean squared error, the
+    figure reported). Gradients reach the surrogate's weights only, never the strokes."""
+    import torch.nn.functional as F
+
+    lines, widths = lines.detach(), widths.detach()
+    logits, target = surrogate.coverage_logits(lines, widths), native_coverage(lines, widths)
+    with torch.no_grad():
+        mse = ((torch.sigmoid(logits) - target) ** 2).mean()
+    return F.binary_cross_entropy_with_logits(logits, target), mse
