@@ -1,12 +1,15 @@
-"""VAE figures: reconstructions on MNIST t10k and the quality of samples from the prior.
+"""Figures of the models with a prior (VAE, LFI): reconstructions on MNIST t10k and the quality of samples.
 
-Reconstructions (t10k, 16 lines, posterior mean, native-rendered 28x28): pixel MSE, IoU at 0.5, accuracy
-of the evaluation classifier (trained on train-5k's labels; labels never reach the VAE). Samples: `--samples`
-draws z ~ N(0, I) (seed 0), native-rendered, scored by the same classifier: mean top-class probability and
-the entropy of the predicted-class histogram (log 10 = 2.30 nats when all ten digits are equally common).
+Reconstructions (t10k, 16 lines, native-rendered 28x28; the VAE decodes the posterior mean, LFI G(E(x))):
+pixel MSE, IoU at 0.5, accuracy of the bundled evaluation classifier (trained on train-5k's labels; labels
+never reach the model). Samples: `--samples` draws z ~ N(0, I) (seed 0), native-rendered, scored by the
+same classifier: mean top-class probability and the entropy of the predicted-class histogram
+(log 10 = 2.30 nats when all ten digits are equally common).
 
-    python benchmarks/bench_vae.py                                  # trains with the defaults first
+    python benchmarks/bench_vae.py                                  # trains a VAE with the defaults first
+    python benchmarks/bench_vae.py --method lfi --train-args "--objective wasserstein"
     python benchmarks/bench_vae.py --model runs/vae/model.pt
+    python benchmarks/bench_vae.py --model runs/lfi-js/model.pt
     python benchmarks/bench_vae.py --model runs/vae-beta0/model.pt --skip-recon
 
 The data folder defaults to ../shared/data/mnist beside the repository (override with --data-dir).
@@ -24,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench_ae import REPO, classifier_for, reconstruct
+from bench_ae import REPO, evaluation_classifier, reconstruct
 
 
 def sample_images(model_path: Path, count: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
@@ -41,11 +44,12 @@ def sample_images(model_path: Path, count: int, seed: int = 0, temperature: floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help="evaluate this checkpoint instead of training one")
+    parser.add_argument("--method", choices=["vae", "lfi"], default="vae", help="what to train without --model")
     parser.add_argument("--train-args", default="", help="extra `mnistvec train` options when training")
     parser.add_argument("--samples", type=int, default=1000)
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
-    parser.add_argument("--out", type=Path, default=REPO / "runs" / "bench-vae")
+    parser.add_argument("--out", type=Path, default=None, help="run folder when training [runs/bench-METHOD]")
     parser.add_argument("--skip-recon", action="store_true", help="score samples only")
     parser.add_argument("--limit", type=int, default=None, help="reconstruct the first N t10k images only")
     args = parser.parse_args()
@@ -56,17 +60,17 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
           f"{'present' if native_available() else 'missing'}")
-    train_set = load_images(args.data_dir / "train-5k-images-idx3-ubyte.gz")
     model_path = args.model
     if model_path is None:
-        cmd = [sys.executable, "-m", "mnistvec.cli", "train", "--method", "vae", "--overwrite",
-               "--data", str(args.data_dir / "train-5k-images-idx3-ubyte.gz"), "--out", str(args.out),
+        out = args.out or REPO / "runs" / f"bench-{args.method}"
+        cmd = [sys.executable, "-m", "mnistvec.cli", "train", "--method", args.method, "--overwrite",
+               "--data", str(args.data_dir / "train-5k-images-idx3-ubyte.gz"), "--out", str(out),
                *args.train_args.split()]
         start = time.perf_counter()
         subprocess.run(cmd, check=True)
         print(f"training: {time.perf_counter() - start:.0f} s ({' '.join(cmd[3:])})")
-        model_path = args.out / "model.pt"
-    classifier = classifier_for(train_set.images, train_set.labels, REPO / "runs" / "classifier-train5k.pt")
+        model_path = out / "model.pt"
+    classifier = evaluation_classifier()
     if not args.skip_recon:
         test_set = load_images(args.data_dir / "t10k-images-idx3-ubyte.gz")
         images, labels = test_set.images[: args.limit], test_set.labels[: args.limit]

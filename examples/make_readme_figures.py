@@ -3,8 +3,11 @@
     # digits (top, pixels enlarged) above their 16 strokes (bottom, rendered natively at 112x112)
     python examples/make_readme_figures.py recon runs/ae/model.pt TRAIN_IDX ae-reconstructions.png
     python examples/make_readme_figures.py recon runs/vae/model.pt TRAIN_IDX vae-reconstructions.png
-    # 64 samples from the prior: the regularised VAE (beta = 1, left) beside the unregularised one (beta = 0)
+    # 64 samples from the prior of each model, side by side: the regularised VAE (beta = 1) beside the
+    # unregularised one (beta = 0); pure ALI beside LFI with the JS and the Wasserstein objective
     python examples/make_readme_figures.py prior runs/vae/model.pt runs/vae-beta0/model.pt vae-prior-samples.png
+    python examples/make_readme_figures.py prior runs/lfi-ali/model.pt runs/lfi-js/model.pt runs/lfi-w/model.pt \
+        lfi-prior-samples.png
 
 TRAIN_IDX is train-5k-images-idx3-ubyte.gz of the MNIST data; figures go to examples/readme/.
 """
@@ -40,13 +43,15 @@ def reconstructions(model_path: str, images_path: str, name: str) -> None:
     print(f"wrote {OUT / name}")
 
 
-def prior_samples(regularised: str, unregularised: str, name: str, count: int = 64, size: int = 56) -> None:
-    grids = []
-    for path in (regularised, unregularised):
+def prior_samples(*models_then_name: str, count: int = 64, size: int = 56) -> None:
+    *models, name = models_then_name
+    panels = []
+    for path in models:
         drawn = draw_samples(load_model(path)[0], count, seed=0, temperature=1.0, device="cpu")
-        grids.append(make_grid(render_numpy(drawn.lines, drawn.widths, drawn.opacity, size, size, float(size))))
-    gap = np.ones((grids[0].shape[0], size // 2), np.float32)
-    save_png(OUT / name, np.concatenate([grids[0], gap, grids[1]], axis=1))
+        grid = make_grid(render_numpy(drawn.lines, drawn.widths, drawn.opacity, size, size, float(size)))
+        gap = np.ones((grid.shape[0], size // 2), np.float32)
+        panels += [grid, gap]
+    save_png(OUT / name, np.concatenate(panels[:-1], axis=1))
     print(f"wrote {OUT / name}")
 
 

@@ -139,19 +139,20 @@ def _not_available(name: str, what: str):
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--method", type=click.Choice(["ae", "vae", "lfi", "surrogate"]), default="ae", show_default=True,
               help="ae: autoencoder through the soft renderer; vae: variational autoencoder drawn by the native "
-                   "renderer (gradients via the surrogate), can sample; surrogate: the learned renderer the VAE "
-                   "uses (no images needed; one ships with mnistvec). lfi is not available yet.")
+                   "renderer (gradients via the surrogate), can sample; lfi: likelihood-free, adversarial on "
+                   "(image, code) pairs, can sample; surrogate: the learned renderer vae and lfi use (no images "
+                   "needed; one ships with mnistvec).")
 @click.option("--data", default="mnist", show_default=True, metavar="SOURCE",
               help="Training images: mnist (downloaded on first use), a folder, an image, an IDX file or an .npz.")
 @click.option("--lines", type=click.IntRange(1, 256), default=16, show_default=True, help="Strokes per image.")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Passes over the training images (surrogate: rounds of 1,000 steps) "
-                   "[default: ae 25, vae 100, surrogate 30].")
+                   "[default: ae 25, vae 100, lfi 40, surrogate 30].")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Images per step (surrogate: BATCH_SIZE x LINES random strokes per step) "
-                   "[default: ae 64, vae 32, surrogate 64].")
+                   "[default: ae 64, vae 32, lfi 32, surrogate 64].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Peak learning rate (Adam, cosine decay to a tenth) [default: 2e-3; surrogate 1e-3].")
+              help="Peak learning rate (Adam, cosine decay to a tenth) [default: 2e-3; lfi, surrogate 1e-3].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, data and device: same model.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -166,31 +167,48 @@ def _not_available(name: str, what: str):
 @click.option("--reconstruction", type=click.Choice(["bce", "mse"]), default="bce", show_default=True,
               help="Reconstruction loss: Bernoulli likelihood (bce) or squared error.")
 @click.option("--shift", type=click.IntRange(0, 8), default=None,
-              help="Augment training images by random translations of up to this many pixels [default: ae 2, vae 0].")
+              help="Augment training images by random translations of up to this many pixels "
+                   "[default: ae 2, vae 0, lfi 0].")
 @click.option("--latent", type=click.IntRange(1, 1024), default=32, show_default=True,
-              help="vae: dimension of the latent code z (prior N(0, I)).")
+              help="vae, lfi: dimension of the latent code z (prior N(0, I)).")
 @click.option("--kl-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
               help="vae: beta, the weight of KL(q(z|x) || p(z)); 0 trains an unregularised autoencoder.")
 @click.option("--kl-warmup", type=click.FloatRange(0, 1), default=0.1, show_default=True,
               help="vae: share of training over which beta rises linearly from 0.")
 @click.option("--gradients", type=click.Choice(["straight-through", "surrogate"]), default="straight-through",
               show_default=True,
-              help="vae: straight-through draws reconstructions with the native renderer and takes gradients "
+              help="vae, lfi: straight-through draws images with the native renderer and takes gradients "
                    "from the surrogate; surrogate uses the surrogate for both.")
 @click.option("--pixel-noise", type=click.FloatRange(0, 0.5, max_open=True), default=0.0, show_default=True,
               help="vae: observation noise: each pixel of the drawing may flip with this probability.")
 @click.option("--surrogate", default="bundled", show_default=True, metavar="PATH",
-              help="vae: the surrogate to start from: bundled, or RUN/model.pt of `train --method surrogate`.")
+              help="vae, lfi: the surrogate to start from: bundled, or RUN/model.pt of `train --method surrogate`.")
+@click.option("--objective", type=click.Choice(["js", "wasserstein"]), default="js", show_default=True,
+              help="lfi: the adversarial game: js (ALI/BiGAN, Jensen-Shannon) or wasserstein (with a gradient "
+                   "penalty).")
+@click.option("--recon-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="lfi: weight of the reconstruction term -log p(x | G(E(x))); 0 is the pure adversarial game.")
+@click.option("--adv-weight", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="lfi: weight of the adversarial term for the generator and the encoder.")
+@click.option("--gp-weight", type=click.FloatRange(min=0), default=10.0, show_default=True,
+              help="lfi (wasserstein): weight of the critic's gradient penalty.")
+@click.option("--instance-noise", type=click.FloatRange(min=0), default=0.1, show_default=True,
+              help="lfi: std of the noise added to every image the critic sees, falling linearly to 0.")
+@click.option("--critic-lr-scale", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+              help="lfi: the critic learns at this multiple of --lr (two time-scale learning rates).")
+@click.option("--spectral-norm", "spectral", is_flag=True, help="lfi: spectral normalisation of the critic's layers.")
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
 @click.pass_context
 @user_errors
 def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_dir, resume, overwrite,
           val_fraction, temperature_start, temperature_end, reconstruction, shift, latent, kl_weight, kl_warmup,
-          gradients, pixel_noise, surrogate, mirror):
+          gradients, pixel_noise, surrogate, objective, recon_weight, adv_weight, gp_weight, instance_noise,
+          critic_lr_scale, spectral, mirror):
     """Train a vectoriser: images in, a model that draws each image with N strokes out.
 
     Every epoch appends a row to RUN/metrics.csv (train and validation losses, validation MSE through the
-    native renderer), writes RUN/recon-epoch-NNN.png (originals above their reconstructions), for a VAE
+    native renderer; for vae and lfi the class histogram of 1,000 samples and its entropy), writes
+    RUN/recon-epoch-NNN.png (originals above their reconstructions), for vae and lfi
     RUN/samples-epoch-NNN.png (draws from the prior), and saves RUN/model.pt atomically. Ctrl-C stops
     after the current step with the checkpoint saved; --resume continues exactly. Labels are never read.
 
@@ -199,14 +217,11 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
       mnistvec train --method ae --data mnist --out runs/ae
       mnistvec train --method vae --data mnist --out runs/vae
       mnistvec train --method vae --kl-weight 0 --out runs/vae-beta0
+      mnistvec train --method lfi --objective wasserstein --out runs/lfi-w
     """
     from .commands.train import run_training
     from .train import TrainConfig, TrainingInterrupted, method_defaults
 
-    if method == "lfi":
-        click.echo(f"error: --method {method} is not available in mnistvec {__version__} yet "
-                   "(available: ae, vae, surrogate)", err=True)
-        sys.exit(EXIT_NOT_AVAILABLE)
     run_dir = run_dir or Path("runs") / method
     defaults = method_defaults(method)
     config = TrainConfig(method=method, data=str(data), lines=lines, epochs=epochs or defaults["epochs"],
@@ -215,7 +230,9 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
                          temperature_start=temperature_start, temperature_end=temperature_end,
                          reconstruction=reconstruction, shift=defaults["shift"] if shift is None else shift,
                          latent=latent, kl_weight=kl_weight, kl_warmup=kl_warmup, gradients=gradients,
-                         pixel_noise=pixel_noise, surrogate=surrogate)
+                         pixel_noise=pixel_noise, surrogate=surrogate, objective=objective,
+                         recon_weight=recon_weight, adv_weight=adv_weight, gp_weight=gp_weight,
+                         instance_noise=instance_noise, critic_lr_scale=critic_lr_scale, spectral=spectral)
     explicit = {name for name in ctx.params
                 if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     try:
@@ -284,7 +301,7 @@ def _png_path(ctx, param, value):
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--model", "model_path", default=Path("runs/vae/model.pt"), show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="A checkpoint of a model with a prior (vae).")
+              type=click.Path(dir_okay=False, path_type=Path), help="A checkpoint of a model with a prior (vae, lfi).")
 @click.option("--n", "count", type=click.IntRange(1, 1_000_000), default=64, show_default=True,
               help="How many samples to draw.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -302,7 +319,7 @@ def _png_path(ctx, param, value):
 def sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite):
     """Draw new digits from a model's prior: z ~ N(0, I) -> strokes, rendered by the native renderer.
 
-    Only models with a prior can sample (vae); an autoencoder cannot.
+    Only models with a prior can sample (vae, lfi); an autoencoder cannot.
 
     \b
     Examples:

@@ -13,6 +13,7 @@ used here, to score, and nowhere in a vectoriser.
 from __future__ import annotations
 
 import math
+from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .augment import random_shift
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+CLASSIFIER_NAME = "classifier.pt"
 
 
 class DigitClassifier(nn.Module):
@@ -68,10 +71,20 @@ def save_classifier(model: DigitClassifier, path: str | Path, accuracy: dict | N
     save_checkpoint(path, {"method": "classifier", "model": model.state_dict(), "accuracy": accuracy or {}})
 
 
-def load_classifier(path: str | Path) -> DigitClassifier:
+def bundled_classifier_path() -> Path:
+    """The evaluation classifier shipped in the package (trained by examples/train_classifier.py)."""
+    return Path(str(resources.files("mnistvec.weights").joinpath(CLASSIFIER_NAME)))
+
+
+def load_classifier(path: str | Path | None = None) -> DigitClassifier:
+    """The classifier in `path`, or the bundled one; its recorded test accuracy is in `model.accuracy`."""
+    path = bundled_classifier_path() if path is None else path
     state = load_checkpoint(path)
+    if state.get("method") != "classifier" or "model" not in state:
+        raise CheckpointError(f"{path}: not a digit-classifier checkpoint")
     model = DigitClassifier()
     model.load_state_dict(state["model"])
+    model.accuracy = dict(state.get("accuracy", {}))
     return model.eval()
 
 

@@ -69,6 +69,13 @@ class TrainConfig:
     gradients: str = "straight-through"
     surrogate: str = "bundled"
     pixel_noise: float = 0.0
+    objective: str = "js"
+    recon_weight: float = 1.0
+    adv_weight: float = 5.0
+    gp_weight: float = 10.0
+    instance_noise: float = 0.1
+    critic_lr_scale: float = 2.0
+    spectral: bool = False
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -79,6 +86,7 @@ class TrainConfig:
 METHOD_DEFAULTS = {
     "ae": {"epochs": 25, "lr": 2e-3, "shift": 2, "batch_size": 64},
     "vae": {"epochs": 100, "lr": 2e-3, "shift": 0, "batch_size": 32},
+    "lfi": {"epochs": 40, "lr": 1e-3, "shift": 0, "batch_size": 32},
     "surrogate": {"epochs": 30, "lr": 1e-3, "shift": 0, "batch_size": 64},
 }
 
@@ -214,6 +222,25 @@ def validate(model, images: torch.Tensor, config: TrainConfig, temperature: floa
             "val_mse_native": sq_err / len(images)}
 
 
+SCORED_SAMPLES = 1000
+
+
+@torch.no_grad()
+def sample_metrics(model, classifier, device, seed: int = 0, count: int = SCORED_SAMPLES) -> dict:
+    """Mode collapse, measured: `count` draws from the prior (the same z every epoch), native-rendered and read
+    by the evaluation classifier: the class histogram, its entropy (nats; log 10 = 2.30 for ten equally
+    common digits) and the mean top-class probability."""
+    from .evaluate import score_samples
+
+    model.eval()
+    z = torch.randn(count, model.latent, generator=torch.Generator().manual_seed(seed + 1)).to(device)
+    samples = render_torch(*model.decode(z), 28, "native").cpu().numpy()
+    model.train()
+    scores = score_samples(samples, classifier)
+    return {"sample_entropy": round(scores.entropy, 4), "sample_confidence": round(scores.confidence, 4),
+            **{f"sample_class_{digit}": n for digit, n in enumerate(scores.histogram)}}
+
+
 @torch.no_grad()
 def save_sample_grid(model, path: Path, device, seed: int = 0, count: int = 32) -> None:
     """`count` draws from the prior (the same z every epoch), native-rendered, in two rows."""
@@ -238,7 +265,8 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
     if not rows:
         return
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
+    columns = list(dict.fromkeys(name for row in rows for name in row))  # rows of older versions may lack some
+    writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
     writer.writeheader()
     writer.writerows(rows)
     write_text_atomic(path, buffer.getvalue())
@@ -282,6 +310,11 @@ def train(
             "epoch_sums": sums or {}, "epoch_seen": seen, "complete": epoch >= config.epochs,
         })
 
+    classifier = None
+    if hasattr(model, "decode"):
+        from .evaluate import load_classifier
+
+        classifier = load_classifier()
     progress = training_progress()
     model.train()
     with progress, graceful_stop() as stop, denormals_flushed():
@@ -317,6 +350,7 @@ def train(
             row = {"epoch": epoch + 1,
                    **{f"train_{name}": round(total / max(seen, 1), 5) for name, total in sums.items()},
                    **{k: round(v, 6) for k, v in validate(model, val_images, config, temperature, dev).items()},
+                   **(sample_metrics(model, classifier, dev, config.seed) if classifier is not None else {}),
                    "temperature": round(temperature, 4), "seconds": round(time.perf_counter() - epoch_start, 2)}
             rows.append(row)
             save_recon_grid(model, val_images, run_dir / f"recon-epoch-{epoch + 1:03d}.png", dev)
@@ -333,5 +367,9 @@ def epoch_summary(row: dict) -> str:
     parts = [f"train loss {row['train_loss']:.3f}", f"val loss {row['val_loss']:.3f}"]
     if "val_kl" in row:
         parts.append(f"val KL {row['val_kl']:.2f}")
+    if "train_d_loss" in row:
+        parts.append(f"D {row['train_d_loss']:.3f} G {row['train_g_loss']:.3f}")
+    if "sample_entropy" in row:
+        parts.append(f"samples: {row['sample_entropy']:.2f} nats")
     parts += [f"val MSE (native) {row['val_mse_native']:.4f}", f"{row['seconds']:.0f} s"]
     return ", ".join(parts)

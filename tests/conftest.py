@@ -62,3 +62,16 @@ def tiny_vae(tmp_path_factory, tiny_images):
     run_dir = tmp_path_factory.mktemp("vae")
     train(TrainConfig(**TINY_VAE), tiny_images, run_dir, device="cpu")
     return run_dir / "model.pt"
+
+
+TINY_LFI = dict(method="lfi", epochs=1, batch_size=32, lines=4, hidden=64, latent=4)
+
+
+@pytest.fixture(scope="session")
+def tiny_lfi(tmp_path_factory, tiny_images):
+    """A likelihood-free checkpoint trained for one short epoch on synthetic images (seconds)."""
+    from mnistvec.train import TrainConfig, train
+
+    run_dir = tmp_path_factory.mktemp("lfi")
+    train(TrainConfig(**TINY_LFI), tiny_images, run_dir, device="cpu")
+    return run_dir / "model.pt"

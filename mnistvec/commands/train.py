@@ -33,7 +33,7 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
 
         info(f"training the surrogate renderer: {surrogate_steps_hint(config)} -> {run_dir}")
         return train_surrogate(config, run_dir, device=device, resume=resume)
-    if config.method == "vae":
+    if config.method in ("vae", "lfi"):
         from ..render.surrogate_weights import load_surrogate_state
 
         load_surrogate_state(config.surrogate)  # a missing or wrong surrogate fails now, not after loading data

@@ -8,10 +8,10 @@ import torch
 
 from ..checkpoint import CheckpointError, load_checkpoint
 
-METHODS = ("ae", "vae")
+METHODS = ("ae", "vae", "lfi")
 """Methods whose checkpoints are vectorisers (image -> strokes)."""
 
-SAMPLING_METHODS = ("vae",)
+SAMPLING_METHODS = ("vae", "lfi")
 """Methods with a prior to draw new digits from."""
 
 
@@ -30,6 +30,15 @@ def build_model(config: dict) -> torch.nn.Module:
                          kl_weight=config.get("kl_weight", 1.0), kl_warmup=config.get("kl_warmup", 0.0),
                          gradients=config.get("gradients", "straight-through"),
                          pixel_noise=config.get("pixel_noise", 0.0))
+    if method == "lfi":
+        from .lfi import StrokeLFI
+
+        return StrokeLFI(lines, hidden, channels, latent=config.get("latent", 32),
+                         objective=config.get("objective", "js"), recon_weight=config.get("recon_weight", 1.0),
+                         adv_weight=config.get("adv_weight", 5.0), gp_weight=config.get("gp_weight", 10.0),
+                         instance_noise=config.get("instance_noise", 0.1),
+                         critic_lr_scale=config.get("critic_lr_scale", 2.0), spectral=config.get("spectral", False),
+                         gradients=config.get("gradients", "straight-through"))
     raise ValueError(f"method {method!r} is not available in this version (available: {', '.join(METHODS)})")
 
 

@@ -25,18 +25,15 @@ Reconstructions and `mnistvec encode` use the mean of q; `strokes(images, sample
 from __future__ import annotations
 
 import torch
-from torch import nn
 
-from ..render.surrogate import StrokeSurrogate, coverage_fit
+from ..render.surrogate import coverage_fit
 from ..render.through import GRADIENTS, native_loss_through_surrogate
 from .encoder import StrokeEncoder
-from .strokes import PARAMS_PER_LINE, squash
-
-SURROGATE_LR_SCALE = 0.1
-"""The surrogate keeps learning during VAE training at a tenth of the VAE's learning rate."""
+from .latent import LatentStrokeModel
+from .strokes import squash
 
 
-class StrokeVAE(nn.Module):
+class StrokeVAE(LatentStrokeModel):
     """Encoder q(z|x), decoder z -> strokes, and the surrogate that carries the renderer's gradients."""
 
     method = "vae"
@@ -44,48 +41,20 @@ class StrokeVAE(nn.Module):
     def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, latent: int = 32,
                  kl_weight: float = 1.0, kl_warmup: float = 0.1, gradients: str = "straight-through",
                  pixel_noise: float = 0.0):
-        super().__init__()
         if gradients not in GRADIENTS:
             raise ValueError(f"unknown gradients {gradients!r}; choose one of {', '.join(GRADIENTS)}")
-        self.n_lines, self.latent = n_lines, latent
+        super().__init__(StrokeEncoder(2, latent, hidden=hidden, channels=channels), n_lines, hidden, latent)
         self.kl_weight, self.kl_warmup, self.gradients = kl_weight, kl_warmup, gradients
         self.pixel_noise = pixel_noise
-        self.encoder = StrokeEncoder(2, latent, hidden=hidden, channels=channels)
-        self.decoder = nn.Sequential(
-            nn.Linear(latent, hidden), nn.GELU(),
-            nn.Linear(hidden, hidden), nn.GELU(),
-            nn.Linear(hidden, n_lines * PARAMS_PER_LINE),
-        )
-        self.surrogate = StrokeSurrogate()
-
-    def prepare_training(self, config) -> None:
-        """Start from trained surrogate weights (the bundled ones unless `config.surrogate` names a file)."""
-        from ..checkpoint import CheckpointError
-        from ..render.surrogate_weights import load_surrogate_state
-
-        try:
-            self.surrogate.load_state_dict(load_surrogate_state(config.surrogate))
-        except RuntimeError as err:
-            raise CheckpointError(f"{config.surrogate}: surrogate weights of another shape than the VAE's "
-                                  f"({str(err).splitlines()[0]})") from None
 
     def parameter_groups(self) -> list[dict]:
         """Optimiser groups: the VAE at the full learning rate, the surrogate at SURROGATE_LR_SCALE of it."""
-        vae = [p for name, p in self.named_parameters() if not name.startswith("surrogate.")]
-        return [{"params": vae}, {"params": list(self.surrogate.parameters()), "lr_scale": SURROGATE_LR_SCALE}]
+        return [{"params": self.model_parameters()}, self.surrogate_group()]
 
     def posterior(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """images [B, 28, 28] -> (mu, log sigma^2), each [B, latent]."""
         out = self.encoder(images)
         return out[:, 0], out[:, 1].clamp(-12.0, 8.0)
-
-    def decode_raw(self, z: torch.Tensor) -> torch.Tensor:
-        """z [B, latent] -> unconstrained stroke parameters [B, N, 6]."""
-        return self.decoder(z).view(-1, self.n_lines, PARAMS_PER_LINE)
-
-    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """z [B, latent] -> lines [B, N, 4], widths [B, N], opacity [B, N]."""
-        return squash(self.decode_raw(z))
 
     def raw_strokes(self, images: torch.Tensor, sample: bool = False,
                     generator: torch.Generator | None = None) -> torch.Tensor:

@@ -30,6 +30,24 @@ def frozen_surrogate(surrogate: StrokeSurrogate, lines: torch.Tensor, widths: to
     return functional_call(surrogate, params, (lines, widths, opacity))
 
 
+def drawn(surrogate: StrokeSurrogate, lines: torch.Tensor, widths: torch.Tensor, opacity: torch.Tensor,
+          gradients: str = "straight-through") -> torch.Tensor:
+    """Images [B, 28, 28] of strokes for any loss downstream (a critic's, say), with gradients to the strokes.
+
+    ``straight-through``: the value is the native image N, the gradient that of S,
+
+        drawn = N + (S - stop_gradient(S))      so  d drawn / d strokes = dS / d strokes
+
+    ``surrogate``: S itself."""
+    imitation = frozen_surrogate(surrogate, lines, widths, opacity)
+    if gradients == "surrogate":
+        return imitation
+    if gradients != "straight-through":
+        raise ValueError(f"unknown gradients {gradients!r}; choose one of {', '.join(GRADIENTS)}")
+    exact = render_torch(lines.detach(), widths.detach(), opacity.detach(), 28, "native")
+    return exact + (imitation - imitation.detach())
+
+
 def observed(image: torch.Tensor, noise: float) -> torch.Tensor:
     """The pixel probabilities of the observation model: p = noise + (1 - 2 noise) * image.
 

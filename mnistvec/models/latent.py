@@ -1,0 +1,70 @@
+"""What the two generative methods (vae, lfi) share: a latent code z with prior N(0, I), decoded to strokes
+that the native renderer draws, and the learned surrogate that carries the renderer's gradients.
+
+    g: z in R^latent -> MLP (two GELU layers of `hidden`) -> N strokes' raw parameters -> `squash`
+
+While a model trains, the surrogate keeps being fitted to the native renderer on the strokes the decoder
+currently draws (`coverage_fit`), at SURROGATE_LR_SCALE of the model's learning rate, so it stays accurate
+where it is used. No other loss reaches the surrogate's weights (`render/through.py`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..render.surrogate import StrokeSurrogate
+from .strokes import PARAMS_PER_LINE, squash
+
+SURROGATE_LR_SCALE = 0.1
+"""The surrogate keeps learning at a tenth of the model's learning rate."""
+
+
+def stroke_decoder(latent: int, hidden: int, n_lines: int) -> nn.Sequential:
+    """The MLP g: [B, latent] -> [B, N * 6] raw stroke parameters."""
+    return nn.Sequential(
+        nn.Linear(latent, hidden), nn.GELU(),
+        nn.Linear(hidden, hidden), nn.GELU(),
+        nn.Linear(hidden, n_lines * PARAMS_PER_LINE),
+    )
+
+
+class LatentStrokeModel(nn.Module):
+    """Base of the models with a prior: `encoder`, `decoder`, `surrogate`, and the methods that `sample` and
+    training use. A subclass builds its encoder (and whatever else it trains) and adds `loss_terms`.
+
+    Modules are registered (and initialised from the global seed) in the order encoder, decoder, surrogate."""
+
+    def __init__(self, encoder: nn.Module, n_lines: int, hidden: int, latent: int):
+        super().__init__()
+        self.n_lines, self.latent = n_lines, latent
+        self.encoder = encoder
+        self.decoder = stroke_decoder(latent, hidden, n_lines)
+        self.surrogate = StrokeSurrogate()
+
+    def prepare_training(self, config) -> None:
+        """Start from trained surrogate weights (the bundled ones unless `config.surrogate` names a file)."""
+        from ..checkpoint import CheckpointError
+        from ..render.surrogate_weights import load_surrogate_state
+
+        try:
+            self.surrogate.load_state_dict(load_surrogate_state(config.surrogate))
+        except RuntimeError as err:
+            raise CheckpointError(f"{config.surrogate}: surrogate weights of another shape than the "
+                                  f"{self.method.upper()}'s ({str(err).splitlines()[0]})") from None
+
+    def model_parameters(self) -> list[nn.Parameter]:
+        """Every trained parameter except the surrogate's."""
+        return [p for name, p in self.named_parameters() if not name.startswith("surrogate.")]
+
+    def surrogate_group(self) -> dict:
+        """The optimiser group of the surrogate (SURROGATE_LR_SCALE of the learning rate)."""
+        return {"params": list(self.surrogate.parameters()), "lr_scale": SURROGATE_LR_SCALE}
+
+    def decode_raw(self, z: torch.Tensor) -> torch.Tensor:
+        """z [B, latent] -> unconstrained stroke parameters [B, N, 6]."""
+        return self.decoder(z).view(-1, self.n_lines, PARAMS_PER_LINE)
+
+    def decode(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """z [B, latent] -> lines [B, N, 4], widths [B, N], opacity [B, N]."""
+        return squash(self.decode_raw(z))
