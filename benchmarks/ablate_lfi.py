@@ -7,7 +7,7 @@ and for 1,000 samples from the prior the class entropy and mean confidence under
 classifier, the class histogram, and the critic's and generator's losses.
 
     python benchmarks/ablate_lfi.py --epochs 12 --jobs 16          # every variant at once on 16 cores
-    python benchmarks/ablate_lfi.py --only default no-noise --jobs 2
+    python benchmarks/ablate_lfi.py --only js "js, no instance noise" --jobs 2
 
 The data folder defaults to ../shared/data/mnist beside the repository (override with --data-dir).
 """
@@ -25,19 +25,24 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 VARIANTS = {
-    "default": [],
-    "adv-weight-1": ["--adv-weight", "1"],
-    "adv-weight-20": ["--adv-weight", "20"],
-    "no-adversary": ["--adv-weight", "0"],
-    "no-reconstruction": ["--recon-weight", "0"],
-    "no-noise": ["--instance-noise", "0"],
-    "one-time-scale": ["--critic-lr-scale", "1"],
-    "spectral-norm": ["--spectral-norm"],
-    "latent-16": ["--latent", "16"],
-    "wasserstein": ["--objective", "wasserstein"],
-    "wasserstein-adv-1": ["--objective", "wasserstein", "--adv-weight", "1"],
-    "wasserstein-adv-20": ["--objective", "wasserstein", "--adv-weight", "20"],
+    "wasserstein (default)": [],
+    "wasserstein, adv-weight 1": ["--adv-weight", "1"],
+    "wasserstein, adv-weight 20": ["--adv-weight", "20"],
+    "js": ["--objective", "js"],
+    "js, adv-weight 1": ["--objective", "js", "--adv-weight", "1"],
+    "js, adv-weight 20": ["--objective", "js", "--adv-weight", "20"],
+    "js, no adversary": ["--objective", "js", "--adv-weight", "0"],
+    "js, no reconstruction (pure ALI)": ["--objective", "js", "--recon-weight", "0", "--adv-weight", "1"],
+    "js, no instance noise": ["--objective", "js", "--instance-noise", "0"],
+    "js, one time scale": ["--objective", "js", "--critic-lr-scale", "1"],
+    "js, spectral norm": ["--objective", "js", "--spectral-norm"],
+    "js, latent 16": ["--objective", "js", "--latent", "16"],
 }
+
+
+def slug(name: str) -> str:
+    """A variant's run folder name."""
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-")
 
 
 def last_row(run: Path) -> dict | None:
@@ -70,20 +75,20 @@ def main() -> None:
             name = pending.pop(0)
             cmd = [sys.executable, "-m", "mnistvec.cli", "train", "--method", "lfi", "--overwrite", "--device", "cpu",
                    "--data", str(args.data_dir / "train-5k-images-idx3-ubyte.gz"), "--epochs", str(args.epochs),
-                   "--out", str(args.out / name), *VARIANTS[name]]
+                   "--out", str(args.out / slug(name)), *VARIANTS[name]]
             running[name] = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                             stderr=open(args.out / f"{name}.log", "w"))
+                                             stderr=open(args.out / f"{slug(name)}.log", "w"))
         for name, proc in list(running.items()):
             if proc.poll() is not None:
                 del running[name]
                 if proc.returncode:
-                    print(f"{name}: failed (exit {proc.returncode}); see {args.out / name}.log")
+                    print(f"{name}: failed (exit {proc.returncode}); see {args.out / slug(name)}.log")
         time.sleep(2)
     print(f"{len(names)} runs in {time.perf_counter() - start:.0f} s\n")
     print(f"| variant | options | val MSE | class entropy | confidence | classes 0-9 | D loss | G loss |")
     print("| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |")
     for name in names:
-        row = last_row(args.out / name)
+        row = last_row(args.out / slug(name))
         if row is None:
             continue
         classes = " ".join(row[f"sample_class_{d}"] for d in range(10))

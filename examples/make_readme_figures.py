@@ -9,6 +9,9 @@
     python examples/make_readme_figures.py prior runs/lfi-ali/model.pt runs/lfi-js/model.pt runs/lfi-w/model.pt \
         lfi-prior-samples.png
 
+    # class entropy of 1,000 samples per epoch (from each run's metrics.csv), one line per LABEL=RUN
+    python examples/make_readme_figures.py entropy lfi-entropy.png "JS=runs/lfi-js-annealed" "W=runs/lfi-w"
+
 TRAIN_IDX is train-5k-images-idx3-ubyte.gz of the MNIST data; figures go to examples/readme/.
 """
 
@@ -55,6 +58,43 @@ def prior_samples(*models_then_name: str, count: int = 64, size: int = 56) -> No
     print(f"wrote {OUT / name}")
 
 
+COLOURS = [(200, 60, 60), (60, 110, 190), (60, 150, 80), (200, 140, 40), (130, 80, 170)]
+
+
+def entropy_curves(name: str, *label_runs: str, width: int = 640, height: int = 300) -> None:
+    """Sample class entropy (nats) per epoch of each run, with log 10 (all digits equally often) and the
+    2.2-nat target as reference lines."""
+    import csv
+
+    from PIL import Image, ImageDraw
+
+    curves = []
+    for item in label_runs:
+        label, run = item.split("=", 1)
+        rows = list(csv.DictReader(open(Path(run) / "metrics.csv")))
+        curves.append((label, [float(r["sample_entropy"]) for r in rows]))
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    left, right, top, bottom, lo, hi = 50, width - 170, 20, height - 35, 1.0, 2.4
+    y_of = lambda v: bottom - (v - lo) / (hi - lo) * (bottom - top)
+    epochs = max(len(values) for _, values in curves)
+    x_of = lambda e: left + (e - 1) / max(epochs - 1, 1) * (right - left)
+    for level, colour in ((1.0, (220, 220, 220)), (1.5, (220, 220, 220)), (2.0, (220, 220, 220)),
+                          (2.2, (240, 170, 170)), (float(np.log(10)), (150, 150, 150))):
+        draw.line([(left, y_of(level)), (right, y_of(level))], fill=colour)
+        draw.text((8, y_of(level) - 6), f"{level:.2f}", fill="black")
+    for e in range(0, epochs + 1, 10):
+        draw.text((x_of(max(e, 1)) - 6, bottom + 8), str(max(e, 1)), fill="black")
+    draw.text((left, height - 14), "epoch", fill="black")
+    draw.text((left, 4), "class entropy of 1,000 samples (nats); 2.30 = all ten digits equally often", fill="black")
+    for k, (label, values) in enumerate(curves):
+        colour = COLOURS[k % len(COLOURS)]
+        draw.line([(x_of(e + 1), y_of(max(v, lo))) for e, v in enumerate(values)], fill=colour, width=2)
+        draw.text((right + 10, top + 18 * k), label, fill=colour)
+    image.save(OUT / name)
+    print(f"wrote {OUT / name}")
+
+
 if __name__ == "__main__":
     figure, *rest = sys.argv[1:]
-    {"recon": reconstructions, "prior": prior_samples}[figure](*rest)
+    {"recon": reconstructions, "prior": prior_samples, "entropy": entropy_curves}[figure](*rest)

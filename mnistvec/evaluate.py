@@ -1,10 +1,10 @@
 """Measuring vectorisers: pixel metrics and a digit classifier that reads reconstructions.
 
-Metrics for an original x and its reconstruction y (both [28, 28] in [0, 1]), averaged over images:
+Per-image metrics (MSE, BCE, IoU at 0.5, chamfer distance of the ink) are defined in `pixel_metrics.py`
+and averaged over images here, beside
 
-    MSE  = mean_pixels (x - y)^2
-    IoU  = |{x > 0.5} ∩ {y > 0.5}| / |{x > 0.5} ∪ {y > 0.5}|        (1 when both are empty)
     classifier accuracy = share of reconstructions the classifier reads as the original's label
+                          (overall and per true digit)
 
 The classifier is a small CNN trained on labelled training images with small random shifts. Labels are
 used here, to score, and nowhere in a vectoriser.
@@ -24,6 +24,7 @@ from torch import nn
 
 from .augment import random_shift
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .pixel_metrics import bce, chamfer, iou_at_half, mse
 
 CLASSIFIER_NAME = "classifier.pt"
 
@@ -101,29 +102,31 @@ class ReconstructionScores:
     iou: float
     accuracy: float | None
     original_accuracy: float | None
+    bce: float = float("nan")
+    chamfer: float = float("nan")
+    per_digit_accuracy: list[float] | None = None
+    count: int = 0
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
 
 
-def iou_at_half(originals: np.ndarray, recon: np.ndarray) -> np.ndarray:
-    """Per-image IoU of the pixels above 0.5 (1 where both images have none)."""
-    a, b = originals > 0.5, recon > 0.5
-    inter = (a & b).reshape(len(a), -1).sum(1)
-    union = (a | b).reshape(len(a), -1).sum(1)
-    return np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-
-
 def score_reconstructions(originals: np.ndarray, recon: np.ndarray, labels: np.ndarray | None = None,
-                          classifier: DigitClassifier | None = None) -> ReconstructionScores:
-    """MSE, IoU at 0.5 and (with labels and a classifier) accuracy on reconstructions and on originals."""
-    mse = float(((originals - recon) ** 2).mean())
-    iou = float(iou_at_half(originals, recon).mean())
-    accuracy = original_accuracy = None
+                          classifier: DigitClassifier | None = None, distances: bool = True) -> ReconstructionScores:
+    """Mean MSE, IoU at 0.5 and (with `distances`) BCE and chamfer; with labels and a classifier, accuracy on
+    reconstructions (overall and per true digit, NaN for a digit with no image) and on the originals."""
+    scores = ReconstructionScores(float(mse(originals, recon).mean()), float(iou_at_half(originals, recon).mean()),
+                                  None, None, count=len(originals))
+    if distances:
+        scores.bce = float(bce(originals, recon).mean())
+        scores.chamfer = float(chamfer(originals, recon).mean())
     if labels is not None and classifier is not None:
-        accuracy = float((predict(classifier, recon).argmax(1) == labels).mean())
-        original_accuracy = float((predict(classifier, originals).argmax(1) == labels).mean())
-    return ReconstructionScores(mse, iou, accuracy, original_accuracy)
+        right = predict(classifier, recon).argmax(1) == labels
+        scores.accuracy = float(right.mean())
+        scores.original_accuracy = float((predict(classifier, originals).argmax(1) == labels).mean())
+        scores.per_digit_accuracy = [float(right[labels == d].mean()) if (labels == d).any() else float("nan")
+                                     for d in range(10)]
+    return scores
 
 
 @dataclass

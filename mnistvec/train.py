@@ -69,11 +69,12 @@ class TrainConfig:
     gradients: str = "straight-through"
     surrogate: str = "bundled"
     pixel_noise: float = 0.0
-    objective: str = "js"
+    objective: str = "wasserstein"
     recon_weight: float = 1.0
     adv_weight: float = 5.0
     gp_weight: float = 10.0
     instance_noise: float = 0.1
+    instance_noise_end: float = 0.0
     critic_lr_scale: float = 2.0
     spectral: bool = False
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from conftest import EXAMPLE_VECTORS
 from mnistvec import __version__
-from mnistvec.cli import EXIT_ERROR, EXIT_NOT_AVAILABLE, EXIT_PARTIAL, cli
+from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, cli
 from mnistvec.lines import Lines
 from mnistvec.render import render_numpy
 
@@ -76,10 +76,3 @@ def test_version_and_help_list_the_subcommands():
     help_text = run("--help").output
     for name in ("train", "encode", "render", "sample", "eval"):
         assert f"  {name} " in help_text
-
-
-def test_commands_not_built_yet_say_so_and_fail(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    result = run("eval", "--model", "m.pt")
-    assert result.exit_code == EXIT_NOT_AVAILABLE
-    assert "not available" in result.output and not list(tmp_path.iterdir())

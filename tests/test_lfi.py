@@ -90,13 +90,14 @@ def test_each_loss_trains_only_its_own_players(objective):
     assert all(g is not None for g in grads_of(model.surrogate))  # through its fit to the native renderer
 
 
-def test_instance_noise_falls_to_zero_and_is_off_in_evaluation():
-    model = StrokeLFI(n_lines=2, hidden=16, latent=2, instance_noise=0.2).train()
-    images = torch.rand(3, 28, 28)
-    early = model._seen(images, 0.0, torch.Generator().manual_seed(0)) - images
-    assert float(early.std()) == pytest.approx(0.2, rel=0.1)
-    assert torch.equal(model._seen(images, 1.0, torch.Generator().manual_seed(0)), images)
+def test_instance_noise_follows_its_schedule_and_is_off_in_evaluation():
+    model = StrokeLFI(n_lines=2, hidden=16, latent=2, instance_noise=0.2, instance_noise_end=0.05).train()
+    images = torch.rand(8, 28, 28)
+    noise = lambda p: model._seen(images, p, torch.Generator().manual_seed(0)) - images
+    assert [float(noise(p).std()) for p in (0.0, 0.5, 1.0)] == pytest.approx([0.2, 0.125, 0.05], rel=0.05)
     assert torch.equal(model.eval()._seen(images, 0.0, torch.Generator().manual_seed(0)), images)
+    assert torch.equal(StrokeLFI(n_lines=2, hidden=16, latent=2, instance_noise=0.2, instance_noise_end=0.0)
+                       .train()._seen(images, 1.0, torch.Generator().manual_seed(0)), images)
 
 
 def test_two_time_scales_and_adversarial_momentum_in_the_optimiser_groups():
@@ -120,7 +121,7 @@ def test_lfi_run_writes_adversarial_losses_and_the_sample_class_histogram(tiny_l
     assert float(rows[0]["sample_entropy"]) == pytest.approx(-(p[p > 0] * np.log(p[p > 0])).sum(), abs=1e-3)
     assert Image.open(run / "samples-epoch-001.png").size == (16 * 30 + 2, 2 * 30 + 2)
     model, config = load_model(tiny_lfi)
-    assert config["method"] == "lfi" and config["objective"] == "js" and model.latent == 4
+    assert config["method"] == "lfi" and config["objective"] == "wasserstein" and model.latent == 4
 
 
 def test_cli_trains_wasserstein_then_encodes_and_samples(tmp_path, tiny_images):

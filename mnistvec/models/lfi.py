@@ -14,8 +14,11 @@ What keeps it stable (each measured in the README):
 - a reconstruction term, recon_weight * -log p(x | G(E(x))) (Bernoulli, summed over pixels, through the
   surrogate as in the VAE); with it the game is ALICE's (ALI plus conditional entropy), which makes E and
   G approximately inverse so reconstructions are the image's own digit, not just any digit;
-- instance noise: Gaussian noise of standard deviation instance_noise * (1 - p) on both images D sees,
-  annealed to zero over training (p = progress), so the two image distributions overlap early on;
+- instance noise: Gaussian noise on both images D sees, of standard deviation
+  sigma(p) = instance_noise * (1 - p) + instance_noise_end * p (p = training progress), so the two image
+  distributions overlap: strokes can never reproduce a pen's texture exactly, and without noise a JS critic
+  learns to tell them apart by texture alone, after which the generator retreats to the digits that fool
+  it best (1s and 7s);
 - two time-scale learning rates: D learns at critic_lr_scale times the generator's rate;
 - for Wasserstein, a gradient penalty (gp_weight); for JS, optionally spectral norm on D.
 
@@ -50,8 +53,9 @@ class StrokeLFI(LatentStrokeModel):
     method = "lfi"
 
     def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, latent: int = 32,
-                 objective: str = "js", recon_weight: float = 1.0, adv_weight: float = 5.0,
-                 gp_weight: float = 10.0, instance_noise: float = 0.1, critic_lr_scale: float = 2.0,
+                 objective: str = "wasserstein", recon_weight: float = 1.0, adv_weight: float = 5.0,
+                 gp_weight: float = 10.0, instance_noise: float = 0.1, instance_noise_end: float = 0.0,
+                 critic_lr_scale: float = 2.0,
                  spectral: bool = False, gradients: str = "straight-through"):
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
@@ -61,7 +65,8 @@ class StrokeLFI(LatentStrokeModel):
         self.critic = PairCritic(latent, spectral=spectral)
         self.objective, self.gradients = objective, gradients
         self.recon_weight, self.adv_weight, self.gp_weight = recon_weight, adv_weight, gp_weight
-        self.instance_noise, self.critic_lr_scale = instance_noise, critic_lr_scale
+        self.instance_noise, self.instance_noise_end = instance_noise, instance_noise_end
+        self.critic_lr_scale = critic_lr_scale
 
     def parameter_groups(self) -> list[dict]:
         """Encoder and generator at the learning rate, the critic at critic_lr_scale of it, the surrogate at
@@ -91,8 +96,8 @@ class StrokeLFI(LatentStrokeModel):
         return functional_call(self.critic, params, (images, codes))
 
     def _seen(self, images: torch.Tensor, progress: float, generator: torch.Generator | None) -> torch.Tensor:
-        """What D sees: the image plus instance noise N(0, (instance_noise * (1 - p))^2) while training."""
-        sigma = self.instance_noise * (1.0 - progress)
+        """What D sees: the image plus instance noise N(0, sigma(p)^2) while training (module docstring)."""
+        sigma = self.instance_noise * (1.0 - progress) + self.instance_noise_end * progress
         if not self.training or sigma <= 0:
             return images
         return images + sigma * torch.randn(images.shape, generator=generator).to(images.device)

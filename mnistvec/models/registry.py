@@ -34,9 +34,10 @@ def build_model(config: dict) -> torch.nn.Module:
         from .lfi import StrokeLFI
 
         return StrokeLFI(lines, hidden, channels, latent=config.get("latent", 32),
-                         objective=config.get("objective", "js"), recon_weight=config.get("recon_weight", 1.0),
+                         objective=config.get("objective", "wasserstein"), recon_weight=config.get("recon_weight", 1.0),
                          adv_weight=config.get("adv_weight", 5.0), gp_weight=config.get("gp_weight", 10.0),
                          instance_noise=config.get("instance_noise", 0.1),
+                         instance_noise_end=config.get("instance_noise_end", 0.0),
                          critic_lr_scale=config.get("critic_lr_scale", 2.0), spectral=config.get("spectral", False),
                          gradients=config.get("gradients", "straight-through"))
     raise ValueError(f"method {method!r} is not available in this version (available: {', '.join(METHODS)})")
