@@ -6,6 +6,12 @@ renderer's ratio to native. Not a test: figures depend on the machine, which is 
 
     python benchmarks/bench_render.py            # the README table
     python benchmarks/bench_render.py --quick    # a tenth of the images
+    python benchmarks/bench_render.py --scaling render-scaling.png   # cost against lines, size and batch
+
+--scaling varies one thing at a time from (16 lines, 28x28, batch 1,000): lines 4..64, output size
+28..512 (batch 100), batch 1..10,000; each renderer renders until about half a second has passed (or one
+batch), and is skipped where one batch would take over MAX_SECONDS. It prints a table and saves a
+three-panel log-log plot of images/s.
 """
 
 from __future__ import annotations
@@ -55,9 +61,63 @@ def timed(fn, repeats: int) -> float:
     return best
 
 
+MAX_SECONDS = 20.0
+"""A scaling point is skipped for a renderer whose one batch would take longer than this."""
+
+
+def rate(fn, lines, widths, opacity, size: int, estimate: dict) -> float | None:
+    """Images/s of `fn` on this batch (repeated until 0.5 s have passed); None when it would take too long.
+    `estimate` remembers the last seconds per image of this renderer, to skip hopeless points cheaply."""
+    count = len(lines)
+    pixels = size * size
+    guess = estimate.get("per_pixel")
+    if guess is not None and guess * pixels * count > MAX_SECONDS:
+        return None
+    runs, start = 0, time.perf_counter()
+    while True:
+        fn(lines, widths, opacity, size)
+        runs += 1
+        elapsed = time.perf_counter() - start
+        if elapsed > 0.5 or elapsed * (runs + 1) / runs > MAX_SECONDS:
+            break
+    estimate["per_pixel"] = elapsed / runs / count / pixels
+    return count * runs / elapsed
+
+
+def scaling(renderers: dict, plot_path: str) -> None:
+    """Images/s against lines, output size and batch, one thing varied at a time; table and plot."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from loglog_plot import save_panels
+
+    sweeps = [("lines per image", [(n, 28, 1000) for n in (4, 8, 16, 32, 64)], 0),
+              ("output size (px)", [(16, s, 100) for s in (28, 56, 112, 256, 512)], 1),
+              ("batch size", [(16, 28, b) for b in (1, 10, 100, 1000, 10_000)], 2)]
+    panels = []
+    print(f"\n{'varied':<18} {'lines':>5} {'size':>5} {'batch':>6} " + " ".join(f"{n:>12}" for n in renderers))
+    for title, points, which in sweeps:
+        series = {name: [] for name in renderers}
+        estimates = {name: {} for name in renderers}
+        for n_lines, size, batch in points:
+            strokes = random_strokes(1, batch, n_lines)
+            cells = []
+            for name, fn in renderers.items():
+                value = rate(fn, *strokes, size, estimates[name])
+                cells.append("-" if value is None else f"{value:,.0f}")
+                if value is not None:
+                    series[name].append(((n_lines, size, batch)[which], value))
+            print(f"{title:<18} {n_lines:>5} {size:>5} {batch:>6} " + " ".join(f"{c:>12}" for c in cells), flush=True)
+        panels.append((f"images/s against {title}", title, series))
+    save_panels(plot_path, panels, "images/s (log scale); 16 lines, 28x28, batch 1,000 unless varied")
+    print(f"\nplot: {plot_path}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the images")
+    parser.add_argument("--scaling", metavar="PLOT.png", help="measure the scaling and save the plot here")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
@@ -70,6 +130,9 @@ def main() -> None:
         "soft (cpu)": lambda l, w, o, s: render_numpy(l, w, o, s, s, float(s), "soft"),
         "PIL loop": pil_loop,
     }
+    if args.scaling:
+        scaling(renderers, args.scaling)
+        return
     print(f"\n{'size':>5} {'images':>7} {'renderer':<12} {'images/s':>12} {'vs native':>10}")
     for size, count in cases:
         lines, widths, opacity = random_strokes(0, count, 16)

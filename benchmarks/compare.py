@@ -30,7 +30,9 @@ def evaluate(args: list[str], data: str, lines: int) -> dict:
         out = Path(tmp) / "scores.json"
         cmd = [sys.executable, "-m", "mnistvec.cli", "eval", *args, "--data", data, "--lines", str(lines),
                "--json", str(out)]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"{' '.join(args)}: mnistvec eval failed (exit {done.returncode}):\n{done.stderr}")
         return json.loads(out.read_text())
 
 

@@ -1,9 +1,10 @@
-"""One training loop for the image models (ae, vae): data split, schedules, progress, metrics, grids,
+"""One training loop for the image models (ae, vae, lfi): data split, schedules, progress, metrics, grids,
 checkpoints, resume. (The surrogate, which reads no images, has its own loop in `surrogate_training.py`.)
 
 Reproducibility: the model is initialised from `seed`, the validation split is a permutation drawn from
 `seed`, and epoch e visits the training images in a permutation drawn from (seed, e). Every random draw
-of a step (shift augmentation, the VAE's eps) comes from a generator seeded by (seed, e, step). A
+of a step (shift augmentation, the VAE's eps, the LFI's prior draws, instance noise and gradient-penalty
+points) comes from a generator seeded by (seed, e, step). A
 checkpoint records the epoch and how many batches of it are done, so `--resume` replays the same
 permutation from the next batch: an interrupted and resumed run takes exactly the steps an uninterrupted
 one takes.

@@ -56,8 +56,10 @@ def rasterise(rsvg: str, svg_path: Path, height: int, width: int) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))[..., 3].astype(np.float32) / 255.0
 
 
-def potrace_batch(images: np.ndarray, threads: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """[B, H, W] -> (reconstructions [B, H, W], SVG bytes [B], path numbers [B], seconds of tracing)."""
+def potrace_batch(images: np.ndarray, threads: int = 2,
+                  advance=lambda n=1: None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """[B, H, W] -> (reconstructions [B, H, W], SVG bytes [B], path numbers [B], seconds of tracing);
+    `advance()` is called once per image rasterised (a progress bar's)."""
     potrace, rsvg = programs()
     count, height, width = images.shape
     with tempfile.TemporaryDirectory(prefix="mnistvec-potrace-") as tmp:
@@ -70,7 +72,12 @@ def potrace_batch(images: np.ndarray, threads: int = 2) -> tuple[np.ndarray, np.
         seconds = time.perf_counter() - start
         svgs = [path.with_suffix(".svg") for path in bitmaps]
         with ThreadPoolExecutor(threads) as pool:
-            recon = list(pool.map(lambda p: rasterise(rsvg, p, height, width), svgs))
+            def one(path: Path) -> np.ndarray:
+                image = rasterise(rsvg, path, height, width)
+                advance()
+                return image
+
+            recon = list(pool.map(one, svgs))
         texts = [path.read_text() for path in svgs]
     sizes = np.array([len(text.encode()) for text in texts])
     numbers = np.array([path_numbers(text) for text in texts])

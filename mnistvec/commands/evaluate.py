@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..console import info
+from ..console import info, progress_bar
 from ..evaluate import ReconstructionScores, SampleScores, load_classifier, score_reconstructions, score_samples
 from ..render import render_numpy
 from ..svg import canvas_frame, svg_drawing
 
+CHUNK = 500
 VISIBLE = 1.0 / 255.0
 """Strokes fainter than one 8-bit grey level are not counted as part of a drawing."""
 
@@ -84,15 +85,21 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
     if baseline == "potrace":
         from ..baselines.potrace import potrace_batch
 
-        recon, sizes, numbers, seconds = potrace_batch(images)
+        with progress_bar("tracing and rasterising (potrace)", len(images)) as advance:
+            recon, sizes, numbers, seconds = potrace_batch(images, advance=advance)
         return "potrace", recon, numbers, sizes, seconds, None
     if baseline == "skeleton":
         from ..baselines.skeleton import require_scikit_image, skeleton_batch
 
         require_scikit_image()  # imported before the clock starts
-        start = time.perf_counter()
-        strokes = skeleton_batch(images, lines)
-        seconds = time.perf_counter() - start
+        parts, seconds = [], 0.0
+        with progress_bar("tracing skeletons", len(images)) as advance:
+            for lo in range(0, len(images), CHUNK):
+                start = time.perf_counter()
+                parts.append(skeleton_batch(images[lo : lo + CHUNK], lines))
+                seconds += time.perf_counter() - start
+                advance(len(parts[-1][0]))
+        strokes = tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
         name, model = f"skeleton ({lines} lines)", None
     else:
         from ..models.registry import load_model

@@ -55,8 +55,7 @@ class StrokeLFI(LatentStrokeModel):
     def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, latent: int = 32,
                  objective: str = "wasserstein", recon_weight: float = 1.0, adv_weight: float = 5.0,
                  gp_weight: float = 10.0, instance_noise: float = 0.1, instance_noise_end: float = 0.0,
-                 critic_lr_scale: float = 2.0,
-                 spectral: bool = False, gradients: str = "straight-through"):
+                 critic_lr_scale: float = 2.0, spectral: bool = False, gradients: str = "straight-through"):
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
         if gradients not in GRADIENTS:

@@ -1,0 +1,112 @@
+"""Encode speed: `mnistvec encode` end to end on 10,000 PNGs, and the same work split into its stages.
+
+The MNIST t10k images are written as 10,000 PNG files to a temporary folder. End to end is the command as a
+user runs it (NPZ + one SVG per image; the stages overlap there: reading ahead and writing behind run in
+threads). Then each stage alone, in sequence, on the same files:
+
+    read     decode the PNGs and normalise them to 28x28 canvases (the data readers, batch 256)
+    encode   the model's forward pass, image -> strokes
+    render   the native renderer drawing the strokes at 28x28 (for the MSE the command reports)
+    write    one SVG per image (atomic writes) and vectors.npz
+
+    python benchmarks/bench_encode.py --model runs/ae/model.pt
+
+The data folder defaults to ../shared/data/mnist beside the repository (override with --data-dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_pngs(images: np.ndarray, folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for i, image in enumerate(images):
+        Image.fromarray((image * 255 + 0.5).astype(np.uint8)).save(folder / f"{i:05d}.png")
+
+
+def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> dict[str, float]:
+    """Seconds of each stage run alone (module docstring)."""
+    from mnistvec.atomic import write_text_atomic
+    from mnistvec.commands.encode import frame_tuple
+    from mnistvec.data import resolve_source
+    from mnistvec.lines import Lines
+    from mnistvec.models.registry import load_model
+    from mnistvec.render import render_numpy
+    from mnistvec.svg import svg_drawing
+
+    seconds = {}
+    start = time.perf_counter()
+    batches = list(resolve_source(str(folder)).iter_batches(batch_size))
+    seconds["read"] = time.perf_counter() - start
+
+    model, _ = load_model(model_path)
+    start = time.perf_counter()
+    with torch.no_grad():
+        strokes = [[t.numpy() for t in model.strokes(torch.from_numpy(b.images))] for b in batches]
+    seconds["encode"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    for lines, widths, opacity in strokes:
+        render_numpy(lines, widths, opacity, 28, 28, 28.0)
+    seconds["render"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    names = []
+    for batch, (lines, widths, opacity) in zip(batches, strokes):
+        for k, name in enumerate(batch.names):
+            write_text_atomic(out / "svg" / f"{Path(name).stem}.svg",
+                              svg_drawing(lines[k], widths[k], opacity[k], frame_tuple(batch.frames[k]), title=name))
+            names.append(name)
+    Lines(*(np.concatenate([s[k] for s in strokes]) for k in range(3)), names=names).save(out / "vectors.npz")
+    seconds["write"] = time.perf_counter() - start
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, required=True)
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
+    args = parser.parse_args()
+
+    from mnistvec.data import load_images
+    from mnistvec.render import native_available
+
+    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
+          f"{'present' if native_available() else 'missing'}; model {args.model}")
+    images = load_images(args.data_dir / "t10k-images-idx3-ubyte.gz", limit=args.count).images
+    workdir = Path(tempfile.mkdtemp(prefix="mnistvec-bench-encode-"))
+    try:
+        write_pngs(images, workdir / "pngs")
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mnistvec.cli", "encode", str(workdir / "pngs"), str(workdir / "cli"),
+                        "--model", str(args.model), "--device", "cpu"], check=True, stdout=subprocess.DEVNULL)
+        end_to_end = time.perf_counter() - start
+        print(f"end to end (`mnistvec encode`, NPZ + SVG, process start included): {len(images) / end_to_end:,.0f} "
+              f"images/s ({end_to_end:.1f} s for {len(images):,} PNGs)")
+        split = stages(args.model, workdir / "pngs", workdir / "stages")
+        total = sum(split.values())
+        print(f"\n{'stage':<8} {'seconds':>8} {'images/s':>10} {'share':>6}")
+        for name, seconds in split.items():
+            print(f"{name:<8} {seconds:>8.2f} {len(images) / seconds:>10,.0f} {seconds / total:>6.0%}")
+        print(f"{'sum':<8} {total:>8.2f} {len(images) / total:>10,.0f}   (stages one after another, no overlap)")
+    finally:
+        shutil.rmtree(workdir)
+
+
+if __name__ == "__main__":
+    main()
