@@ -52,26 +52,25 @@ def tiny_model(tmp_path_factory, tiny_images):
 
 
 TINY_VAE = dict(method="vae", epochs=1, batch_size=32, lines=4, hidden=64, latent=4)
+TINY_LFI = dict(TINY_VAE, method="lfi")
+
+
+def trained_checkpoint(tmp_path_factory, images, settings: dict):
+    """RUN/model.pt of one short epoch of `mnistvec.train` with these settings (seconds)."""
+    from mnistvec.train import TrainConfig, train
+
+    run_dir = tmp_path_factory.mktemp(settings["method"])
+    train(TrainConfig(**settings), images, run_dir, device="cpu")
+    return run_dir / "model.pt"
 
 
 @pytest.fixture(scope="session")
 def tiny_vae(tmp_path_factory, tiny_images):
-    """A VAE checkpoint trained for one short epoch on synthetic images with the bundled surrogate (seconds)."""
-    from mnistvec.train import TrainConfig, train
-
-    run_dir = tmp_path_factory.mktemp("vae")
-    train(TrainConfig(**TINY_VAE), tiny_images, run_dir, device="cpu")
-    return run_dir / "model.pt"
-
-
-TINY_LFI = dict(method="lfi", epochs=1, batch_size=32, lines=4, hidden=64, latent=4)
+    """A VAE checkpoint trained for one short epoch on synthetic images with the bundled surrogate."""
+    return trained_checkpoint(tmp_path_factory, tiny_images, TINY_VAE)
 
 
 @pytest.fixture(scope="session")
 def tiny_lfi(tmp_path_factory, tiny_images):
-    """A likelihood-free checkpoint trained for one short epoch on synthetic images (seconds)."""
-    from mnistvec.train import TrainConfig, train
-
-    run_dir = tmp_path_factory.mktemp("lfi")
-    train(TrainConfig(**TINY_LFI), tiny_images, run_dir, device="cpu")
-    return run_dir / "model.pt"
+    """A likelihood-free checkpoint trained for one short epoch on synthetic images."""
+    return trained_checkpoint(tmp_path_factory, tiny_images, TINY_LFI)
