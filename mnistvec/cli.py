@@ -367,7 +367,8 @@ def evaluate(model_path, baseline, data, lines, limit, samples, seed, json_path,
     and compared with the original: pixel MSE, BCE, IoU of the ink at 0.5, chamfer distance between the
     ink pixels, and the accuracy of the bundled digit classifier on the drawings (its own accuracy on the
     MNIST test set is shown beside). Also: numbers per digit, bytes per SVG, images/s, and for models
-    with a prior the confidence and class entropy of samples.
+    with a prior the confidence and class entropy of samples. Unreadable files are named one line each and
+    left out (exit code 3).
 
     \b
     Examples:
@@ -400,6 +401,9 @@ def evaluate(model_path, baseline, data, lines, limit, samples, seed, json_path,
         console.print(f"wrote {json_path}", highlight=False)
     if report_dir is not None:
         console.print(f"wrote {write_report(evaluation, report_dir)}", highlight=False)
+    if evaluation.failed:
+        click.echo(f"{evaluation.failed} unreadable item(s) were left out (each named above)", err=True)
+        sys.exit(EXIT_PARTIAL)
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from conftest import synthetic_digits
-from mnistvec.cli import EXIT_ERROR, EXIT_USAGE, cli
+from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE, cli
 
 
 def labelled_npz(tmp_path, count=20):
@@ -58,3 +58,16 @@ def test_user_mistakes_get_one_line(tmp_path, tiny_model):
     not_a_model.write_bytes(b"not a checkpoint")
     junk = run_eval("--model", not_a_model, "--data", labelled_npz(tmp_path))
     assert junk.exit_code == EXIT_ERROR and "Traceback" not in junk.output
+
+
+def test_unreadable_files_are_named_left_out_and_the_rest_scored(tmp_path, tiny_model):
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    Image.fromarray((synthetic_digits(1)[0] * 255).astype(np.uint8)).save(folder / "good.png")
+    (folder / "broken.png").write_bytes(b"not a png at all")
+    result = CliRunner().invoke(cli, ["eval", "--model", str(tiny_model), "--data", str(folder),
+                                      "--json", str(tmp_path / "e.json")])
+    assert result.exit_code == EXIT_PARTIAL
+    assert result.output.count("broken.png") == 1 and "Traceback" not in result.output
+    scores = json.loads((tmp_path / "e.json").read_text())
+    assert scores["count"] == 1 and scores["failed"] == 1

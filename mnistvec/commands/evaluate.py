@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..console import info, progress_bar
+from ..console import info, progress_bar, warn
 from ..evaluate import ReconstructionScores, SampleScores, load_classifier, score_reconstructions, score_samples
 from ..render import render_numpy
 from ..svg import canvas_frame, svg_drawing
@@ -45,13 +45,14 @@ class Evaluation:
     recon: np.ndarray = field(default=None, repr=False)
     sample_images: np.ndarray | None = field(default=None, repr=False)
     labels: np.ndarray | None = field(default=None, repr=False)
+    failed: int = 0
 
     def as_dict(self) -> dict:
         return {"name": self.name, "data": self.data, "count": self.count,
                 "reconstruction": self.reconstruction.as_dict(), "numbers_per_digit": self.numbers_per_digit,
                 "svg_bytes": self.svg_bytes, "images_per_second": self.images_per_second,
                 "classifier_t10k_accuracy": self.classifier_accuracy,
-                "samples": None if self.samples is None else self.samples.as_dict()}
+                "samples": None if self.samples is None else self.samples.as_dict(), "failed": self.failed}
 
 
 def stroke_sizes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -131,7 +132,7 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
         raise ValueError("name either a model (--model) or a baseline (--baseline)")
     if model_path is not None and not Path(model_path).is_file():
         raise ValueError(f"{model_path}: no such checkpoint file")
-    dataset = load_images(data, mirror=mirror, limit=limit)
+    dataset = load_images(data, mirror=mirror, limit=limit, on_failure=lambda f: warn(f"{f.path}: {f.reason}"))
     if len(dataset.images) == 0:
         raise ValueError(f"{data}: no images to evaluate")
     if dataset.labels is None:
@@ -147,4 +148,4 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
         prior = score_samples(sample_images, classifier)
     return Evaluation(name, str(data), len(images), scores, float(numbers.mean()), float(sizes.mean()),
                       len(images) / max(seconds, 1e-9), classifier.accuracy.get("t10k"), prior,
-                      images, recon, sample_images, dataset.labels)
+                      images, recon, sample_images, dataset.labels, len(dataset.failures))
