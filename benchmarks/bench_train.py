@@ -75,7 +75,8 @@ def main() -> None:
             steps, wall = epoch_speed(method, args.data_dir / "train-5k-images-idx3-ubyte.gz", args.epochs)
             print(f"{method:<8} {steps:>14.1f} {wall:>13.1f}", flush=True)
     if args.runs:
-        print(f"\n{'run':<24} {'to MSE within 10%':>18} {'to sample targets':>18} {'whole run':>10}  (training seconds)")
+        print(f"\n{'run':<24} {'to MSE within 10%':>18} {'to sample targets':>18} {'whole run':>10}"
+              "  (training seconds)")
         for item in args.runs:
             label, run = item.split("=", 1)
             mse_at, samples_at, total = time_to_targets(Path(run))

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .baselines import MissingComponentError
+from .baselines import BASELINES, MissingComponentError
 from .console import console
 
 EXIT_OK = 0
@@ -210,7 +210,8 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
       mnistvec train --method ae --data mnist --out runs/ae
       mnistvec train --method vae --data mnist --out runs/vae
       mnistvec train --method vae --kl-weight 0 --out runs/vae-beta0
-      mnistvec train --method lfi --objective wasserstein --out runs/lfi-w
+      mnistvec train --method lfi --out runs/lfi
+      mnistvec train --method lfi --objective js --instance-noise-end 0.1 --out runs/lfi-js
     """
     from .commands.train import run_training
     from .train import TrainConfig, TrainingInterrupted, method_defaults
@@ -338,7 +339,7 @@ class MissingComponent(UserError):
 @cli.command(name="eval", epilog=EXIT_CODES_HELP)
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="A checkpoint of `mnistvec train` (ae, vae, lfi) to score.")
-@click.option("--baseline", type=click.Choice(["skeleton", "potrace"]), default=None,
+@click.option("--baseline", type=click.Choice(BASELINES), default=None,
               help="Score a classical vectoriser instead of a model: skeleton (needs scikit-image) or potrace "
                    "(needs the potrace and rsvg-convert programs).")
 @click.option("--data", default="mnist:test", show_default=True, metavar="SOURCE",

@@ -13,8 +13,8 @@ used here, to score, and nowhere in a vectoriser.
 from __future__ import annotations
 
 import math
-from importlib import resources
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np

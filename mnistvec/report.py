@@ -60,7 +60,8 @@ def format_rows(evaluation) -> list[tuple[str, str]]:
             ("classifier accuracy on reconstructions", percent(r.accuracy)),
             ("classifier accuracy on the originals", percent(r.original_accuracy)),
             ("numbers per digit", f"{evaluation.numbers_per_digit:.1f}"),
-            ("bytes per SVG", f"{evaluation.svg_bytes:,.0f}"), ("images/s vectorised", f"{evaluation.images_per_second:,.0f}")]
+            ("bytes per SVG", f"{evaluation.svg_bytes:,.0f}"),
+            ("images/s vectorised", f"{evaluation.images_per_second:,.0f}")]
     if evaluation.samples is not None:
         s = evaluation.samples
         rows += [("sample confidence", f"{s.confidence:.3f}"), ("sample class entropy (nats)", f"{s.entropy:.3f}"),

@@ -29,12 +29,15 @@ MAX_TOLERANCE = 4.0
 
 
 def require_scikit_image():
+    """(skeletonize, approximate_polygon, distance_transform_edt), or MissingComponentError saying how to
+    install scikit-image."""
     try:
         from scipy import ndimage
         from skimage.measure import approximate_polygon
         from skimage.morphology import skeletonize
     except ImportError:
-        raise MissingComponentError('the skeleton baseline needs scikit-image: pip install "mnistvec[baselines]"') from None
+        raise MissingComponentError("the skeleton baseline needs scikit-image: "
+                                    'pip install "mnistvec[baselines]"') from None
     return skeletonize, approximate_polygon, ndimage.distance_transform_edt
 
 
@@ -52,7 +55,8 @@ def trace_polylines(skeleton: np.ndarray) -> list[np.ndarray]:
         used.add(frozenset((start, first)))
         while current not in nodes and current != start:
             path.append(current)
-            step = next((q for q in neighbours[current] if q != previous and frozenset((current, q)) not in used), None)
+            ahead = (q for q in neighbours[current] if q != previous and frozenset((current, q)) not in used)
+            step = next(ahead, None)
             if step is None:
                 break
             used.add(frozenset((current, step)))

@@ -115,7 +115,8 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
     return name, recon, numbers, sizes, seconds, model
 
 
-def draw_prior_samples(model, count: int, seed: int, device: str) -> np.ndarray:
+def draw_prior_samples(model, count: int, seed: int) -> np.ndarray:
+    """`count` samples from the model's prior (seeded), native-rendered at 28 x 28."""
     from .sample import draw_samples
 
     drawn = draw_samples(model, count, seed, 1.0, next(model.parameters()).device)
@@ -144,7 +145,7 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
     prior = None
     sample_images = None
     if model is not None and hasattr(model, "decode") and samples > 0:
-        sample_images = draw_prior_samples(model, samples, seed, device)
+        sample_images = draw_prior_samples(model, samples, seed)
         prior = score_samples(sample_images, classifier)
     return Evaluation(name, str(data), len(images), scores, float(numbers.mean()), float(sizes.mean()),
                       len(images) / max(seconds, 1e-9), classifier.accuracy.get("t10k"), prior,
