@@ -240,8 +240,9 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("source", metavar="INPUT")
 @click.argument("out_dir", metavar="OUTPUT", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--model", "model_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="A checkpoint written by `mnistvec train` (RUN/model.pt).")
+@click.option("--model", "model_path", default="ae", show_default=True, metavar="NAME|PATH",
+              help="ae or vae: a model shipped with mnistvec (trained on MNIST); or a checkpoint written by "
+                   "`mnistvec train` (RUN/model.pt).")
 @click.option("--png", is_flag=True, help="Also write OUTPUT/png/NAME.png, rendered by the native renderer.")
 @click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True, help="PNG size in pixels.")
 @click.option("--refine", "refine_steps", type=click.IntRange(0), default=0, show_default=True, metavar="K",
@@ -295,8 +296,9 @@ def _png_path(ctx, param, value):
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.option("--model", "model_path", default=Path("runs/vae/model.pt"), show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path), help="A checkpoint of a model with a prior (vae, lfi).")
+@click.option("--model", "model_path", default="vae", show_default=True, metavar="NAME|PATH",
+              help="vae: the VAE shipped with mnistvec; or a checkpoint of a model with a prior (vae, lfi) "
+                   "written by `mnistvec train`.")
 @click.option("--n", "count", type=click.IntRange(1, 1_000_000), default=64, show_default=True,
               help="How many samples to draw.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -337,8 +339,9 @@ class MissingComponent(UserError):
 
 
 @cli.command(name="eval", epilog=EXIT_CODES_HELP)
-@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="A checkpoint of `mnistvec train` (ae, vae, lfi) to score.")
+@click.option("--model", "model_path", default=None, metavar="NAME|PATH",
+              help="A model to score: ae or vae (shipped with mnistvec), or a checkpoint of `mnistvec train` "
+                   "(ae, vae, lfi).")
 @click.option("--baseline", type=click.Choice(BASELINES), default=None,
               help="Score a classical vectoriser instead of a model: skeleton (needs scikit-image) or potrace "
                    "(needs the potrace and rsvg-convert programs).")

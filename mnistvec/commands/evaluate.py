@@ -131,8 +131,12 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
 
     if (model_path is None) == (baseline is None):
         raise ValueError("name either a model (--model) or a baseline (--baseline)")
-    if model_path is not None and not Path(model_path).is_file():
-        raise ValueError(f"{model_path}: no such checkpoint file")
+    if model_path is not None:
+        from ..models.bundled import resolve_model
+
+        model_path = resolve_model(model_path)
+        if not model_path.is_file():
+            raise ValueError(f"{model_path}: no such checkpoint file")
     dataset = load_images(data, mirror=mirror, limit=limit, on_failure=lambda f: warn(f"{f.path}: {f.reason}"))
     if len(dataset.images) == 0:
         raise ValueError(f"{data}: no images to evaluate")

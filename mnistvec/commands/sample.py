@@ -48,6 +48,9 @@ def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path 
     start = time.perf_counter()
     if out_dir is not None and (out_dir / NPZ_NAME).exists() and not overwrite:
         raise ValueError(f"{out_dir / NPZ_NAME} already exists: use --overwrite to replace it or choose another --out")
+    from ..models.bundled import resolve_model
+
+    model_path = resolve_model(model_path)
     if not model_path.is_file():
         raise ValueError(f"{model_path}: no such checkpoint file; train a VAE with `mnistvec train --method vae` "
                          "(it writes runs/vae/model.pt) or name one with --model")

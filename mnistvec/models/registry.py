@@ -44,7 +44,11 @@ def build_model(config: dict) -> torch.nn.Module:
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
-    """(model in eval mode on `device`, its checkpoint's config) from a checkpoint file."""
+    """(model in eval mode on `device`, its checkpoint's config) from a checkpoint file, or from a bundled
+    model's name (ae, vae)."""
+    from .bundled import resolve_model, with_bundled_surrogate
+
+    path = resolve_model(path)
     state = load_checkpoint(path)
     config = state.get("config")
     if not isinstance(config, dict) or "method" not in config or "model" not in state:
@@ -53,8 +57,9 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[to
         raise CheckpointError(f"{path}: a {config['method']!r} model, which is not a vectoriser "
                               f"(vectorisers: {', '.join(METHODS)})")
     model = build_model(config)
+    weights = with_bundled_surrogate(state["model"]) if state.get("surrogate") == "bundled" else state["model"]
     try:
-        model.load_state_dict(state["model"])
+        model.load_state_dict(weights)
     except RuntimeError as err:
         raise CheckpointError(f"{path}: weights do not fit a {config['method']} model with {config['lines']} "
                               f"lines ({str(err).splitlines()[0]})") from None

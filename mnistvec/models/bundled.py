@@ -1,0 +1,57 @@
+"""Trained models shipped inside the package, named on the command line by `--model ae` or `--model vae`.
+
+Each is the checkpoint of the documented training command (examples/train-bundled.sh) with the optimiser
+state removed, the weights stored as float16 (half the bytes; the models compute in float32 after loading;
+the strokes they draw move by about 1e-3 canvas units) and, for the VAE, its copy of the surrogate left out:
+the surrogate only carries gradients while a model trains and draws nothing, so the bundled surrogate
+(`mnistvec/weights/surrogate.pt`) stands in for it when the model is loaded.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+BUNDLED_MODELS = {"ae": "ae.pt", "vae": "vae.pt"}
+"""Names that `--model` takes for the shipped models (a path names a checkpoint file instead)."""
+
+SURROGATE_PREFIX = "surrogate."
+
+
+def bundled_model_path(name: str) -> Path:
+    return Path(str(resources.files("mnistvec.weights").joinpath(BUNDLED_MODELS[name])))
+
+
+def resolve_model(spec: str | Path) -> Path:
+    """The checkpoint file that `--model SPEC` names: a bundled model's (ae, vae) or the path itself."""
+    if str(spec) in BUNDLED_MODELS:
+        path = bundled_model_path(str(spec))
+        if not path.is_file():
+            raise CheckpointError(f"{path}: the bundled {spec} model is missing from this installation; "
+                                  "train one with `mnistvec train` and pass its RUN/model.pt")
+        return path
+    return Path(spec)
+
+
+def with_bundled_surrogate(weights: dict) -> dict:
+    """A model's weights with the bundled surrogate's filled in where the checkpoint left them out."""
+    from ..render.surrogate_weights import load_surrogate_state
+
+    surrogate = load_surrogate_state()
+    return {**{SURROGATE_PREFIX + k: v for k, v in surrogate.items()}, **weights}
+
+
+def export_bundled(run_checkpoint: str | Path, destination: str | Path) -> None:
+    """Write a run's model as a bundled one: no optimiser state, float16 weights, no surrogate weights."""
+    state = load_checkpoint(run_checkpoint)
+    if "model" not in state or not state.get("complete", False):
+        raise CheckpointError(f"{run_checkpoint}: not a finished training run")
+    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in state["model"].items()
+               if not k.startswith(SURROGATE_PREFIX)}
+    save_checkpoint(destination, {"method": state["method"], "config": state["config"], "model": weights,
+                                  "metrics": state["metrics"], "epoch": state["epoch"], "complete": True,
+                                  "surrogate": "bundled" if len(weights) < len(state["model"]) else None})
