@@ -12,6 +12,10 @@
     # class entropy of 1,000 samples per epoch (from each run's metrics.csv), one line per LABEL=RUN
     python examples/make_readme_figures.py entropy lfi-entropy.png "JS=runs/lfi-js-annealed" "W=runs/lfi-w"
 
+    # the VAE's path between two digits in latent space: 10 decodings of (1 - t) mu(a) + t mu(b)
+    python examples/make_readme_figures.py interpolate vae examples/digits/mnist/digit-3-0.png \
+        examples/digits/mnist/digit-8-0.png vae-interpolation.png
+
 TRAIN_IDX is train-5k-images-idx3-ubyte.gz of the MNIST data; figures go to examples/readme/.
 """
 
@@ -58,6 +62,20 @@ def prior_samples(*models_then_name: str, count: int = 64, size: int = 56) -> No
     print(f"wrote {OUT / name}")
 
 
+def interpolation(model_name: str, first: str, second: str, name: str, steps: int = 10, size: int = 56) -> None:
+    """Decodings of z_t = (1 - t) mu(a) + t mu(b), t = 0 .. 1, between the posterior means of two images,
+    with the two originals at the ends."""
+    model, _ = load_model(model_name)
+    pair = load_images(first).images[:1], load_images(second).images[:1]
+    with torch.no_grad():
+        mu_a, mu_b = (model.posterior(torch.from_numpy(image))[0] for image in pair)
+        t = torch.linspace(0, 1, steps)[:, None]
+        drawn = render_torch(*model.decode((1 - t) * mu_a + t * mu_b), size, "native").numpy()
+    ends = [np.kron(image[0], np.ones((size // 28, size // 28), np.float32)) for image in pair]
+    save_png(OUT / name, make_grid(np.stack([ends[0], *drawn, ends[1]]), columns=steps + 2, pad=4))
+    print(f"wrote {OUT / name}")
+
+
 COLOURS = [(200, 60, 60), (60, 110, 190), (60, 150, 80), (200, 140, 40), (130, 80, 170)]
 
 
@@ -97,4 +115,6 @@ def entropy_curves(name: str, *label_runs: str, width: int = 640, height: int = 
 
 if __name__ == "__main__":
     figure, *rest = sys.argv[1:]
-    {"recon": reconstructions, "prior": prior_samples, "entropy": entropy_curves}[figure](*rest)
+    figures = {"recon": reconstructions, "prior": prior_samples, "entropy": entropy_curves,
+               "interpolate": interpolation}
+    figures[figure](*rest)
