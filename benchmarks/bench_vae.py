@@ -24,21 +24,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from bench_ae import REPO, evaluation_classifier, reconstruct
-
-
-def sample_images(model_path: Path, count: int, seed: int = 0, temperature: float = 1.0) -> np.ndarray:
-    """`count` samples from the model's prior, native-rendered at 28x28."""
-    from mnistvec.commands.sample import draw_samples
-    from mnistvec.models.registry import load_model
-    from mnistvec.render import render_numpy
-
-    model, _ = load_model(model_path)
-    drawn = draw_samples(model, count, seed, temperature, "cpu")
-    return render_numpy(drawn.lines, drawn.widths, drawn.opacity, 28, 28, 28.0)
 
 
 def main() -> None:
@@ -78,7 +66,11 @@ def main() -> None:
         print(f"reconstructions, t10k ({len(images):,} images), native 28x28: MSE {scores.mse:.4f}, "
               f"IoU@0.5 {scores.iou:.3f}, classifier accuracy {scores.accuracy:.2%} "
               f"(on originals {scores.original_accuracy:.2%})")
-    samples = score_samples(sample_images(model_path, args.samples, temperature=args.temperature), classifier)
+    from mnistvec.commands.evaluate import draw_prior_samples
+    from mnistvec.models.registry import load_model
+
+    model, _ = load_model(model_path)
+    samples = score_samples(draw_prior_samples(model, args.samples, 0, args.temperature), classifier)
     print(f"samples ({args.samples:,} from the prior, temperature {args.temperature:g}): mean confidence "
           f"{samples.confidence:.3f}, class entropy {samples.entropy:.3f} nats, histogram {samples.histogram}")
 

@@ -115,11 +115,11 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
     return name, recon, numbers, sizes, seconds, model
 
 
-def draw_prior_samples(model, count: int, seed: int) -> np.ndarray:
+def draw_prior_samples(model, count: int, seed: int, temperature: float = 1.0) -> np.ndarray:
     """`count` samples from the model's prior (seeded), native-rendered at 28 x 28."""
     from .sample import draw_samples
 
-    drawn = draw_samples(model, count, seed, 1.0, next(model.parameters()).device)
+    drawn = draw_samples(model, count, seed, temperature, next(model.parameters()).device)
     return render_numpy(drawn.lines, drawn.widths, drawn.opacity, 28, 28, 28.0)
 
 
