@@ -227,30 +227,30 @@ def validate(model, images: torch.Tensor, config: TrainConfig, temperature: floa
 SCORED_SAMPLES = 1000
 
 
-@torch.no_grad()
 def sample_metrics(model, classifier, device, seed: int = 0, count: int = SCORED_SAMPLES) -> dict:
     """Mode collapse, measured: `count` draws from the prior (the same z every epoch), native-rendered and read
     by the evaluation classifier: the class histogram, its entropy (nats; log 10 = 2.30 for ten equally
     common digits) and the mean top-class probability."""
     from .evaluate import score_samples
 
-    model.eval()
-    z = torch.randn(count, model.latent, generator=torch.Generator().manual_seed(seed + 1)).to(device)
-    samples = render_torch(*model.decode(z), 28, "native").cpu().numpy()
-    model.train()
-    scores = score_samples(samples, classifier)
+    scores = score_samples(prior_drawings(model, count, seed + 1, device), classifier)
     return {"sample_entropy": round(scores.entropy, 4), "sample_confidence": round(scores.confidence, 4),
             **{f"sample_class_{digit}": n for digit, n in enumerate(scores.histogram)}}
 
 
 @torch.no_grad()
-def save_sample_grid(model, path: Path, device, seed: int = 0, count: int = 32) -> None:
-    """`count` draws from the prior (the same z every epoch), native-rendered, in two rows."""
+def prior_drawings(model, count: int, seed: int, device) -> np.ndarray:
+    """[count, 28, 28] native drawings of z ~ N(0, I) drawn from `seed` (the model stays in training mode)."""
     model.eval()
     z = torch.randn(count, model.latent, generator=torch.Generator().manual_seed(seed)).to(device)
-    samples = render_torch(*model.decode(z), 28, "native")
+    samples = render_torch(*model.decode(z), 28, "native").cpu().numpy()
     model.train()
-    save_png(path, make_grid(samples.cpu().numpy(), columns=count // 2))
+    return samples
+
+
+def save_sample_grid(model, path: Path, device, seed: int = 0, count: int = 32) -> None:
+    """`count` draws from the prior (the same z every epoch), native-rendered, in two rows."""
+    save_png(path, make_grid(prior_drawings(model, count, seed, device), columns=count // 2))
 
 
 @torch.no_grad()

@@ -15,6 +15,11 @@ SAMPLING_METHODS = ("vae", "lfi")
 """Methods with a prior to draw new digits from."""
 
 
+LFI_OPTIONS = ("latent", "objective", "recon_weight", "adv_weight", "gp_weight", "instance_noise",
+               "instance_noise_end", "critic_lr_scale", "spectral", "gradients")
+"""The settings of a training config that build a likelihood-free model."""
+
+
 def build_model(config: dict) -> torch.nn.Module:
     """A freshly initialised model for a training config (weights drawn from the global torch seed)."""
     method = config.get("method")
@@ -33,13 +38,8 @@ def build_model(config: dict) -> torch.nn.Module:
     if method == "lfi":
         from .lfi import StrokeLFI
 
-        return StrokeLFI(lines, hidden, channels, latent=config.get("latent", 32),
-                         objective=config.get("objective", "wasserstein"), recon_weight=config.get("recon_weight", 1.0),
-                         adv_weight=config.get("adv_weight", 5.0), gp_weight=config.get("gp_weight", 10.0),
-                         instance_noise=config.get("instance_noise", 0.1),
-                         instance_noise_end=config.get("instance_noise_end", 0.0),
-                         critic_lr_scale=config.get("critic_lr_scale", 2.0), spectral=config.get("spectral", False),
-                         gradients=config.get("gradients", "straight-through"))
+        options = {k: config[k] for k in LFI_OPTIONS if k in config}  # the model's own defaults for the rest
+        return StrokeLFI(lines, hidden, channels, **options)
     raise ValueError(f"method {method!r} is not available in this version (available: {', '.join(METHODS)})")
 
 
