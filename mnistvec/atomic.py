@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,9 +46,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
-        raise
+        raise _naming_target(err, path, tmp) from None
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:
@@ -58,11 +59,47 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
-        raise
+        raise _naming_target(err, path, tmp) from None
+
+
+def _naming_target(err: BaseException, path: Path, tmp: Path) -> BaseException:
+    """An OS error about the temporary file or about no file (a full disk) as one about `path`, the file
+    the user asked for; any other exception unchanged."""
+    if isinstance(err, OSError) and (err.filename is None or Path(err.filename) == tmp):
+        return OSError(err.errno, err.strerror or str(err), str(path))
+    return err
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write UTF-8 `text` to `path` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+_TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}.+\.(\d+)\.\d+$")
+
+
+def remove_stale_temps(folder: str | Path) -> int:
+    """Delete the temporary files that writers killed outright (kill -9, power cut) left under `folder`,
+    recognised by their name and the id of a process that no longer runs; return how many."""
+    removed = 0
+    for parent, _, files in os.walk(folder):
+        for name in files:
+            match = _TEMP_NAME.match(name)
+            if match and not _process_alive(int(match.group(1))):
+                Path(parent, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 from pathlib import Path
@@ -30,6 +31,9 @@ Exit codes:
 """
 
 
+FULL_DISK_HINT = " (free some space and run the same command again: finished work is kept)"
+
+
 class UserError(click.ClickException):
     """A mistake in the user's input or environment: printed as one line, no traceback."""
 
@@ -54,7 +58,8 @@ def user_errors(func):
             raise UserError(str(err)) from None
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
-            raise UserError(f"{where}{err.strerror or err}") from None
+            hint = FULL_DISK_HINT if err.errno in (errno.ENOSPC, errno.EDQUOT) else ""
+            raise UserError(f"{where}{err.strerror or err}{hint}") from None
 
     return wrapper
 
@@ -263,8 +268,10 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
     image (in the source image's frame and polarity) and, with --png, png/NAME.png.
 
     Unreadable files get one warning line each and are listed in OUTPUT/errors.txt; everything else is
-    encoded (exit code 3 when some failed). Re-running skips items already done unless --overwrite.
-    Every file is written atomically.
+    encoded (exit code 3 when some failed). Every file is written atomically and finished batches are
+    journaled as they go: after Ctrl-C, a kill or a full disk, running the same command again finishes
+    the job with the same outputs as an uninterrupted run. Re-running skips items already done unless
+    --overwrite; vectors.npz also keeps the items of earlier runs into the same OUTPUT.
 
     \b
     Example:
@@ -283,6 +290,9 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
     table.add_row(f"{summary.encoded:,}", f"{summary.skipped:,}", f"{len(summary.failures):,}",
                   f"{summary.seconds:.2f} s", f"{rate:,.0f}", f"{summary.mean_mse:.4f}" if summary.encoded else "-")
     console.print(table)
+    if summary.kept:
+        console.print(f"{out_dir / 'vectors.npz'} also keeps {summary.kept:,} item(s) of earlier runs into "
+                      f"{out_dir} (--overwrite starts afresh)", highlight=False, soft_wrap=True)
     if summary.interrupted:
         click.echo(f"interrupted: finished items are saved in {out_dir}; run the same command to finish", err=True)
         sys.exit(EXIT_INTERRUPTED)
@@ -348,8 +358,9 @@ class MissingComponent(UserError):
 @click.option("--data", default="mnist:test", show_default=True, metavar="SOURCE",
               help="Labelled digits to score on: mnist:test, an IDX images file (labels beside it), an .npz "
                    "with images and labels, or a folder (no labels: no accuracy).")
-@click.option("--lines", type=click.IntRange(1, 256), default=16, show_default=True,
-              help="Strokes per digit for the skeleton baseline (a model has its own).")
+@click.option("--lines", type=click.IntRange(1, 256), default=None,
+              help="Strokes per digit for the skeleton baseline [default: 16]; a model draws its own number "
+                   "(giving another one is an error).")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Score the first N images only.")
 @click.option("--samples", type=click.IntRange(0), default=1000, show_default=True,
               help="Models with a prior: how many samples to score (0: none).")

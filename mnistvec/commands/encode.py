@@ -1,12 +1,18 @@
 """`mnistvec encode`: images in, strokes out (vectors.npz, one SVG per image, optional PNGs).
 
-Streaming: images are read, encoded and written one batch at a time, so memory stays flat on large
-folders. Re-running skips items already done (present in vectors.npz with their files on disk) unless
-`overwrite`; unreadable inputs are listed in OUTPUT/errors.txt.
+Streaming: images are read, encoded and written one batch at a time, and each finished batch is appended
+to a journal on disk (`mnistvec.journal`) after its files are written; vectors.npz is made from the
+journal at the end. Memory stays flat on large folders, and a run stopped in any way (Ctrl-C, SIGTERM,
+even kill -9 or a power cut) loses at most the batches in flight: every file is written atomically, and
+the next run of the same command reuses what the journal and vectors.npz hold (items whose files are on
+disk), sweeps away temporary files the stopped run left, encodes the rest in the same batches and so
+finishes with the same outputs as an uninterrupted run. `overwrite` encodes everything again. Unreadable
+inputs are listed in OUTPUT/errors.txt.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,23 +20,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import write_text_atomic
+from ..atomic import remove_stale_temps, write_text_atomic
 from ..console import progress_bar, warn
 from ..data import Failure, resolve_source
 from ..images import save_png
 from ..interrupt import graceful_stop
+from ..journal import Entries, JournalError, JournalWriter, read_entries, read_meta
 from ..lines import Lines, LinesError
+from ..models.bundled import resolve_model
 from ..models.registry import load_model
 from ..models.strokes import squash
 from ..names import output_stems
-from ..refine import refine
+from ..npz_stream import npz_from_journal
 from ..pipeline import WriteBehind, prefetch, single_torch_thread
+from ..refine import refine
 from ..render import render_numpy
 from ..svg import svg_drawing
 from ..train import resolve_device
 
 VECTORS_NAME = "vectors.npz"
 ERRORS_NAME = "errors.txt"
+JOURNAL_NAME = ".vectors.journal"
 
 
 @dataclass
@@ -41,48 +51,61 @@ class EncodeSummary:
     seconds: float = 0.0
     squared_error_sum: float = 0.0
     interrupted: bool = False
+    kept: int = 0  # items of earlier runs into the same folder, kept in vectors.npz
 
     @property
     def mean_mse(self) -> float:
         return self.squared_error_sum / self.encoded if self.encoded else float("nan")
 
 
-@dataclass
-class _Collected:
-    """The output batch, in input order: arrays per item, reused from a previous run or freshly encoded."""
-
-    lines: list = field(default_factory=list)
-    widths: list = field(default_factory=list)
-    opacity: list = field(default_factory=list)
-    names: list = field(default_factory=list)
-    frames: list = field(default_factory=list)
-
-    def add(self, lines, widths, opacity, name, frame) -> None:
-        for store, value in zip((self.lines, self.widths, self.opacity, self.names, self.frames),
-                                (lines, widths, opacity, name, frame)):
-            store.append(value)
-
-    def to_lines(self, indices: list[int], meta: dict) -> Lines:
-        """The items at `indices` as one batch."""
-        pick = lambda store: np.stack([store[i] for i in indices])  # noqa: E731
-        return Lines(pick(self.lines), pick(self.widths), pick(self.opacity), [self.names[i] for i in indices],
-                     pick(self.frames), meta)
-
-
 def frame_tuple(frame) -> tuple:
     return (frame.width, frame.height, frame.scale, frame.offset_x, frame.offset_y, float(frame.inverted))
 
 
-def _previous(out_dir: Path, overwrite: bool) -> dict[str, tuple]:
-    """name -> (lines, widths, opacity) of items a previous run finished."""
-    path = out_dir / VECTORS_NAME
-    if overwrite or not path.exists():
-        return {}
-    try:
-        old = Lines.load(path)
-    except LinesError as err:
-        raise ValueError(f"{err}; use --overwrite to replace it") from None
-    return {old.name(i): (old.lines[i], old.widths[i], old.opacity[i]) for i in range(len(old))}
+def model_digest(path: Path) -> str:
+    """The first 16 hex digits of the checkpoint file's SHA-256: which model made a vectors file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+IDENTITY_FRAME = (28.0, 28.0, 28.0, 0.0, 0.0, 0.0)
+"""The frame of a 28x28 image taken as it is (for vectors files that record none)."""
+
+
+def _previous(out_dir: Path, meta: dict) -> dict[str, tuple]:
+    """name -> (lines, widths, opacity, frame) of the items an earlier run into `out_dir` finished: those in
+    its vectors.npz, then those in the journal of a run that was stopped (newer, so they win). ValueError
+    when they were made by another model."""
+    found: dict[str, tuple] = {}
+    vectors, journal = out_dir / VECTORS_NAME, out_dir / JOURNAL_NAME
+    if vectors.exists():
+        try:
+            old = Lines.load(vectors)
+        except LinesError as err:
+            raise ValueError(f"{err}; use --overwrite to replace it") from None
+        _same_model(vectors, old.meta | {"n_lines": old.n_lines}, meta)
+        frames = old.frames if old.frames is not None else np.tile(IDENTITY_FRAME, (len(old), 1))
+        found = {old.name(i): (old.lines[i], old.widths[i], old.opacity[i], frames[i]) for i in range(len(old))}
+    if journal.exists():
+        try:
+            _same_model(journal, read_meta(journal), meta)
+        except JournalError as err:
+            raise ValueError(f"{err}; use --overwrite to replace it") from None
+        for entries in read_entries(journal):
+            found.update((name, (entries.lines[i], entries.widths[i], entries.opacity[i], entries.frames[i]))
+                         for i, name in enumerate(entries.names))
+    return found
+
+
+def _same_model(path: Path, old: dict, meta: dict) -> None:
+    """ValueError when the vectors in `path` (its meta `old`) were not made by the model of `meta`."""
+    digest = old.get("model_sha256")
+    if old.get("n_lines") != meta["n_lines"] or (digest is not None and digest != meta["model_sha256"]):
+        raise ValueError(f"{path}: made by another model ({old.get('model', 'unknown')}, {old.get('n_lines')} "
+                         f"lines); use --overwrite to replace it, or another OUTPUT")
 
 
 def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int, refine_steps: int,
@@ -96,48 +119,88 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     if posterior_seed is not None and not hasattr(model, "posterior"):
         raise ValueError(f"{model_path}: this {config['method']!r} model has no posterior to sample from "
                          "(--sample-posterior needs a vae)")
-    previous = _previous(out_dir, overwrite)
+    meta = {"model": str(model_path), "method": config["method"], "n_lines": int(config["lines"]),
+            "model_sha256": model_digest(resolve_model(model_path))}
+    reader = resolve_source(source)
+    total = reader.count()
+    created = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out_dir)
+    previous = {} if overwrite else _previous(out_dir, meta)
     summary = EncodeSummary()
-    collected = _Collected()
     seen_stems: dict[str, int] = {}
+    position = 0  # items met so far, for unnamed items' stems and the posterior draws' seeds
+    met: set[str] = set()  # earlier items this run meets again
 
     def on_failure(failure: Failure) -> None:
         warn(f"{failure.path}: {failure.reason}")
         summary.failures.append(failure)
 
-    reader = resolve_source(source)
-    total = reader.count()
-    with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop, \
-            single_torch_thread(enabled=refine_steps == 0), \
-            WriteBehind() as writer:
-        for batch in prefetch(reader.iter_batches(batch_size, mirror=mirror, on_failure=on_failure)):
-            stems = output_stems(batch.names, seen_stems, start=len(collected.names))
-            todo = []
-            for i, (name, stem) in enumerate(zip(batch.names, stems)):
-                done = name in previous and (out_dir / "svg" / f"{stem}.svg").exists() and (
-                    not png or (out_dir / "png" / f"{stem}.png").exists())
-                if done:
-                    collected.add(*previous[name], name, frame_tuple(batch.frames[i]))
-                    summary.skipped += 1
-                else:
-                    todo.append(i)
-                    collected.add(None, None, None, name, frame_tuple(batch.frames[i]))
-            if todo:
-                draw = None if posterior_seed is None else posterior_seed * 1_000_003 + len(collected.names)
-                writer.submit(_encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps,
-                                            dev, summary, draw))
-            advance(len(batch.names))
-            if stop.requested:
-                summary.interrupted = True
-                break
-    _write_results(collected, out_dir, summary, model_path, config)
+    journal = JournalWriter(out_dir / JOURNAL_NAME, meta)
+    try:
+        with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop, \
+                single_torch_thread(enabled=refine_steps == 0), WriteBehind() as writer:
+            for batch in prefetch(reader.iter_batches(batch_size, mirror=mirror, on_failure=on_failure)):
+                stems = output_stems(batch.names, seen_stems, start=position)
+                entries = Entries(list(batch.names), np.zeros((len(batch.names), meta["n_lines"], 4), np.float32),
+                                  np.zeros((len(batch.names), meta["n_lines"]), np.float32),
+                                  np.zeros((len(batch.names), meta["n_lines"]), np.float32),
+                                  np.array([frame_tuple(f) for f in batch.frames], np.float64).reshape(-1, 6))
+                todo = []
+                for i, (name, stem) in enumerate(zip(batch.names, stems)):
+                    if name in previous:
+                        met.add(name)
+                    if name in previous and _files_exist(out_dir, stem, png):
+                        entries.lines[i], entries.widths[i], entries.opacity[i] = previous[name][:3]
+                        summary.skipped += 1
+                    else:
+                        todo.append(i)
+                draw = None if posterior_seed is None else posterior_seed * 1_000_003 + position + len(batch.names)
+                write = _encode_items(model, batch, todo, stems, entries, out_dir, png, size, refine_steps, dev,
+                                      summary, draw) if todo else (lambda: None)
+                writer.submit(_then_journal(write, journal, entries))
+                position += len(batch.names)
+                advance(len(batch.names))
+                if stop.requested:
+                    summary.interrupted = True
+                    break
+        summary.kept = _keep_earlier(journal, previous, met)
+    finally:
+        journal.close()
+        if journal.count == 0 and created and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # leave no empty folder behind a run that wrote nothing
+    _write_results(out_dir, summary, meta, journal)
     summary.seconds = time.perf_counter() - start
     return summary
 
 
-def _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refine_steps, dev, summary,
+def _keep_earlier(journal: JournalWriter, previous: dict[str, tuple], met: set[str]) -> int:
+    """Append the earlier runs' items that this run did not meet, so vectors.npz keeps describing every
+    drawing in the output folder; return how many."""
+    names = [name for name in previous if name not in met]
+    if names:
+        rows = [previous[name] for name in names]
+        journal.append(Entries(names, *(np.stack([row[k] for row in rows]) for k in range(4))))
+    return len(names)
+
+
+def _files_exist(out_dir: Path, stem: str, png: bool) -> bool:
+    return (out_dir / "svg" / f"{stem}.svg").exists() and (not png or (out_dir / "png" / f"{stem}.png").exists())
+
+
+def _then_journal(write, journal: JournalWriter, entries: Entries):
+    """The background job of one batch: its files first, then its record in the journal."""
+
+    def job() -> None:
+        write()
+        journal.append(entries)
+
+    return job
+
+
+def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, size, refine_steps, dev, summary,
                   draw_seed: int | None = None):
-    """Encode the items `todo` of `batch` and fill their slots in `collected`; return the job that writes
+    """Encode the items `todo` of `batch` and fill their slots in `entries`; return the job that writes
     their SVG (and PNG) files, to run in the background while the next batch is encoded."""
     images = torch.from_numpy(batch.images[todo]).to(dev)
     with torch.no_grad():
@@ -152,11 +215,9 @@ def _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refi
     summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
     summary.encoded += len(todo)
     pngs = render_numpy(lines, widths, opacity, size, size, float(size)) if png else None
-    offset = len(collected.names) - len(batch.names)
     jobs = []
     for k, i in enumerate(todo):
-        slot = offset + i
-        collected.lines[slot], collected.widths[slot], collected.opacity[slot] = lines[k], widths[k], opacity[k]
+        entries.lines[i], entries.widths[i], entries.opacity[i] = lines[k], widths[k], opacity[k]
         jobs.append((stems[i], lines[k], widths[k], opacity[k], frame_tuple(batch.frames[i]), batch.names[i],
                      None if pngs is None else pngs[k]))
 
@@ -170,13 +231,12 @@ def _encode_items(model, batch, todo, stems, collected, out_dir, png, size, refi
     return write
 
 
-def _write_results(collected: _Collected, out_dir: Path, summary: EncodeSummary, model_path: Path,
-                   config: dict) -> None:
-    """vectors.npz with every finished item, and errors.txt listing the failures (removed when none)."""
-    finished = [i for i, value in enumerate(collected.lines) if value is not None]
-    if finished:
-        meta = {"model": str(model_path), "method": config["method"]}
-        collected.to_lines(finished, meta).save(out_dir / VECTORS_NAME)
+def _write_results(out_dir: Path, summary: EncodeSummary, meta: dict, journal: JournalWriter) -> None:
+    """vectors.npz with every finished item (from this run's journal, which is then removed), and
+    errors.txt listing the failures (removed when none)."""
+    if journal.count:
+        npz_from_journal(out_dir / VECTORS_NAME, journal.path, meta)
+        journal.path.unlink()
     errors = out_dir / ERRORS_NAME
     if summary.failures:
         write_text_atomic(errors, "".join(f"{f.path}\t{f.reason}\n" for f in summary.failures))

@@ -123,10 +123,24 @@ def draw_prior_samples(model, count: int, seed: int, temperature: float = 1.0) -
     return render_numpy(drawn.lines, drawn.widths, drawn.opacity, 28, 28, 28.0)
 
 
-def evaluate_source(data: str, model_path: Path | None = None, baseline: str | None = None, lines: int = 16,
+DEFAULT_BASELINE_LINES = 16
+
+
+def require_line_count(model_path: Path, lines: int) -> None:
+    """ValueError unless the checkpoint at `model_path` draws `lines` strokes."""
+    from ..checkpoint import load_checkpoint
+
+    own = load_checkpoint(model_path)["config"].get("lines")
+    if own != lines:
+        raise ValueError(f"{model_path}: this model draws {own} lines, not {lines} (--lines sets a baseline's "
+                         "count; leave it out to score the model)")
+
+
+def evaluate_source(data: str, model_path: Path | None = None, baseline: str | None = None, lines: int | None = None,
                     limit: int | None = None, samples: int = 1000, seed: int = 0, device: str = "auto",
                     batch_size: int = 256, mirror: str | None = None) -> Evaluation:
-    """Score a model (`model_path`) or a baseline on `data` (module docstring)."""
+    """Score a model (`model_path`) or a baseline on `data` (module docstring). `lines` is the baseline's
+    stroke count (default 16); given with a model, it must be the model's own."""
     from ..data import load_images
 
     if (model_path is None) == (baseline is None):
@@ -137,6 +151,9 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
         model_path = resolve_model(model_path)
         if not model_path.is_file():
             raise ValueError(f"{model_path}: no such checkpoint file")
+        if lines is not None:
+            require_line_count(model_path, lines)
+    lines = DEFAULT_BASELINE_LINES if lines is None else lines
     dataset = load_images(data, mirror=mirror, limit=limit, on_failure=lambda f: warn(f"{f.path}: {f.reason}"))
     if len(dataset.images) == 0:
         raise ValueError(f"{data}: no images to evaluate")

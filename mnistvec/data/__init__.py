@@ -10,7 +10,7 @@ IDX file; see :mod:`mnistvec.data.sources`.  Each image keeps a
 from .arrays import images_from_array
 from .download import download_verified, file_md5
 from .errors import DataError, Failure, OnFailure, warn_on_stderr
-from .folder import IMAGE_EXTENSIONS, iter_folder_batches, list_image_files, read_image_file
+from .folder import IMAGE_EXTENSIONS, count_image_files, iter_folder_batches, read_image_file, walk_image_files
 from .grayscale import WORKING_MAX_SIDE
 from .idx import load_idx_images, read_idx, read_idx_images, read_idx_labels, write_idx
 from .imageset import CANVAS_PIXELS, ImageSet, SourceFrame
@@ -39,7 +39,8 @@ __all__ = [
     "images_from_array",
     "iter_batches",
     "iter_folder_batches",
-    "list_image_files",
+    "count_image_files",
+    "walk_image_files",
     "load_idx_images",
     "load_images",
     "load_mnist",

@@ -3,8 +3,9 @@
 Accepted values: unsigned/signed integers in ``0..255`` (read as ``v / 255``),
 booleans (0 or 1), and finite floats in ``[0, 1]``.  Every item then goes through
 :func:`~mnistvec.data.normalise.to_canvas` (28×28 items as they are, light
-backgrounds inverted; other sizes fitted and centred MNIST-style); items without
-ink become failures named ``<source>[<index>]``.
+backgrounds inverted; other sizes fitted and centred MNIST-style).  Items with
+values outside the accepted ones (NaN, infinities, out of range) or without ink
+become failures named ``<source>[<index>]``; the other items are kept.
 """
 
 from __future__ import annotations
@@ -19,27 +20,38 @@ from .imageset import ImageSet, indexed_names
 from .normalise import canvases_from_stack
 
 
+def item_problems(array: np.ndarray) -> dict[int, str]:
+    """index -> what is wrong with the values of item ``index`` of ``[B, H, W]`` ``array``: NaN or infinite
+    values, or values outside ``0..255`` (integers) or ``[0, 1]`` (floats). Such items are left out alone."""
+    flat = array.reshape(len(array), -1)
+    problems: dict[int, str] = {}
+    if np.issubdtype(array.dtype, np.floating):
+        finite = np.isfinite(flat)
+        for index in np.flatnonzero(~finite.all(axis=1)):
+            problems[int(index)] = f"{flat[index].size - np.count_nonzero(finite[index])} NaN or infinite values"
+        flat = np.where(finite, flat, 0.5)  # judged above; neutral for the range check below
+        lowest, highest, kind = 0.0, 1.0, "float values must lie in [0, 1]"
+    elif np.issubdtype(array.dtype, np.integer):
+        lowest, highest, kind = 0, 255, "integer values must lie in 0..255"
+    else:
+        return problems
+    if flat.size == 0:
+        return problems
+    low, high = flat.min(axis=1), flat.max(axis=1)
+    for index in np.flatnonzero((low < lowest) | (high > highest)):
+        problems.setdefault(int(index), f"{kind}, found {low[index]:g} to {high[index]:g}")
+    return problems
+
+
 def unit_range(array: np.ndarray, source: str) -> np.ndarray:
-    """``array`` as float32 in ``[0, 1]``, or :class:`DataError` naming ``source`` and what is wrong with the values."""
+    """``array`` (whose values are all valid, see :func:`item_problems`) as float32 in ``[0, 1]``, or
+    :class:`DataError` naming ``source`` when its values are not numbers at all."""
     array = np.asarray(array)
     if array.dtype == np.bool_:
         return array.astype(np.float32)
     if np.issubdtype(array.dtype, np.integer):
-        if array.size and (int(array.min()) < 0 or int(array.max()) > 255):
-            raise DataError(
-                f"{source}: integer images must lie in 0..255, found values from {int(array.min())} to {int(array.max())}"
-            )
         return array.astype(np.float32) / 255.0
     if np.issubdtype(array.dtype, np.floating):
-        finite = np.isfinite(array)
-        if not finite.all():
-            bad = int(array.size - np.count_nonzero(finite))
-            first = np.unravel_index(int(np.argmin(finite.reshape(-1))), array.shape)
-            raise DataError(f"{source}: images contain {bad} NaN or infinite values (the first at index {list(map(int, first))})")
-        if array.size and (float(array.min()) < 0.0 or float(array.max()) > 1.0):
-            raise DataError(
-                f"{source}: float images must lie in [0, 1], found values from {float(array.min()):g} to {float(array.max()):g}"
-            )
         return array.astype(np.float32)
     raise DataError(f"{source}: images must be numbers (uint8 0..255 or float in [0, 1]), not {array.dtype}")
 
@@ -72,17 +84,22 @@ def images_from_array(
             raise DataError(f"{source}: {count} images but {len(labels)} labels")
         if not np.issubdtype(labels.dtype, np.integer):
             raise DataError(f"{source}: labels must be integers, not {labels.dtype}")
-    batch = canvases_from_stack(unit_range(array, source))
+    unit_range(array[:0], source)  # the value type alone can make the whole array unusable
+    problems = item_problems(array)
+    valid = np.array([i for i in range(count) if i not in problems], dtype=np.int64)
+    batch = canvases_from_stack(unit_range(array[valid], source))
+    kept = valid[np.asarray(batch.kept, dtype=np.int64)]
+    rejected = sorted([*problems.items(), *((int(valid[i]), reason) for i, reason in batch.rejected)])
     report = on_failure or warn_on_stderr
     failures = []
-    for index, reason in batch.rejected:
+    for index, reason in rejected:
         failure = Failure(f"{source}[{index}]", reason)
         report(failure)
         failures.append(failure)
     return ImageSet(
         images=batch.images,
-        names=[names[i] for i in batch.kept],
+        names=[names[i] for i in kept],
         frames=batch.frames,
-        labels=None if labels is None else labels[batch.kept],
+        labels=None if labels is None else labels[kept],
         failures=failures,
     )

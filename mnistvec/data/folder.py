@@ -18,10 +18,11 @@ reported), as do a missing folder and a folder without image files.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,34 +48,45 @@ class ImageFile:
     name: str
 
 
-@dataclass
-class FolderListing:
-    """The image files of a folder in reading order, and the subfolders that could not be listed."""
+def walk_image_files(folder: str | Path, on_unlistable: OnFailure | None = None) -> Iterator[ImageFile]:
+    """The image files under ``folder`` in reading order (module docstring), found as the walk goes: one
+    folder's entries are held at a time, so memory does not grow with the number of files. A subfolder
+    that cannot be listed goes to ``on_unlistable`` and is skipped."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder")
 
-    files: list[ImageFile]
-    failures: list[Failure] = field(default_factory=list)
+    def visit(directory: Path, prefix: str) -> Iterator[ImageFile]:
+        try:
+            with os.scandir(directory) as found:
+                entries = sorted((e for e in found if not e.name.startswith(".")), key=lambda e: e.name)
+        except OSError as error:
+            if on_unlistable is not None:
+                on_unlistable(Failure(str(error.filename or directory), f"cannot list folder: {error.strerror or error}"))
+            return
+        images = [e.name for e in entries if not _is_folder(e) and is_image_path(e.name)]
+        stems = Counter(Path(name).stem for name in images)
+        for entry in entries:
+            if _is_folder(entry):
+                if not entry.is_symlink():  # links to folders are not followed
+                    yield from visit(Path(entry.path), f"{prefix}{entry.name}/")
+            elif is_image_path(entry.name):
+                stem = Path(entry.name).stem
+                yield ImageFile(Path(entry.path), prefix + (stem if stems[stem] == 1 else entry.name))
+
+    return visit(root, "")
 
 
-def list_image_files(folder: str | Path) -> FolderListing:
-    """Find the image files under ``folder`` (see the module docstring for order, names and skipping)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"{folder}: not a folder")
-    found: list[Path] = []
-    failures: list[Failure] = []
+def _is_folder(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
-    def unlistable(error: OSError) -> None:
-        failures.append(Failure(str(error.filename or folder), f"cannot list folder: {error.strerror or error}"))
 
-    for directory, subfolders, files in os.walk(folder, onerror=unlistable):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        base = Path(directory)
-        found.extend(base / name for name in files if not name.startswith(".") and is_image_path(name))
-    relative = sorted((path.relative_to(folder) for path in found), key=lambda p: p.parts)
-    plain = [p.with_suffix("").as_posix() for p in relative]
-    taken = Counter(plain)
-    names = [name if taken[name] == 1 else p.as_posix() for name, p in zip(plain, relative)]
-    return FolderListing([ImageFile(folder / p, n) for p, n in zip(relative, names)], failures)
+def count_image_files(folder: str | Path) -> int:
+    """How many image files ``walk_image_files`` will find (one walk, nothing kept)."""
+    return sum(1 for _ in walk_image_files(folder))
 
 
 def read_canvas(path: str | Path) -> Canvas:
@@ -98,11 +110,10 @@ def iter_folder_batches(
     batch_size: int,
     on_failure: OnFailure | None = None,
     limit: int | None = None,
-    listing: FolderListing | None = None,
 ) -> Iterator[ImageSet]:
     """Read a folder lazily, ``batch_size`` images at a time (the last batch may be smaller).
 
-    Only one batch of canvases and one decoded image are held at a time.  Every
+    Only one folder's file names, one batch of canvases and one decoded image are held at a time.  Every
     failure is reported when it is met and recorded in exactly one batch's
     ``failures``: the earliest batch not yet yielded at that moment (so
     failures after the last image join the last batch).  ``limit`` stops after
@@ -112,27 +123,38 @@ def iter_folder_batches(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    listing = listing or list_image_files(folder)
-    if not listing.files:
+    report = on_failure or warn_on_stderr
+    unlistable: list[Failure] = []
+    files = walk_image_files(folder, unlistable.append)
+    first = next(files, None)
+    if first is None:
+        for failure in unlistable:
+            report(failure)
         raise DataError(f"{folder}: no image files ({', '.join(sorted(IMAGE_EXTENSIONS))}) in this folder")
-    return _read_batches(folder, listing, batch_size, on_failure or warn_on_stderr, limit)
+    return _read_batches(folder, itertools.chain([first], files), unlistable, batch_size, report, limit)
 
 
 def _read_batches(
-    folder: str | Path, listing: FolderListing, batch_size: int, report: OnFailure, limit: int | None
+    folder: str | Path, files: Iterator[ImageFile], unlistable: list[Failure], batch_size: int, report: OnFailure,
+    limit: int | None,
 ) -> Iterator[ImageSet]:
     images: list[np.ndarray] = []
     names: list[str] = []
     frames = []
     failures: list[Failure] = []
-    read = 0
+    read = seen = 0
 
-    for failure in listing.failures:
-        report(failure)
-        failures.append(failure)
-    for item in listing.files:
+    def take_unlistable() -> None:
+        while unlistable:
+            failure = unlistable.pop(0)
+            report(failure)
+            failures.append(failure)
+
+    for item in files:
+        take_unlistable()
         if limit is not None and read >= limit:
             break
+        seen += 1
         try:
             canvas = read_canvas(item.path)
         except (UnreadableImage, NoInk) as error:
@@ -147,9 +169,8 @@ def _read_batches(
         names.append(item.name)
         frames.append(canvas.frame)
         read += 1
+    take_unlistable()
     if read == 0 and (limit is None or limit > 0):
-        raise DataError(
-            f"{folder}: none of its {len(listing.files)} image files could be read (each failure is listed above)"
-        )
+        raise DataError(f"{folder}: none of its {seen} image files could be read (each failure is listed above)")
     if images or failures:
         yield ImageSet(np.stack(images) if images else ImageSet.empty().images, names, frames, None, failures)

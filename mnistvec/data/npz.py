@@ -29,8 +29,7 @@ def read_npz(path: str | Path, on_failure: OnFailure | None = None) -> ImageSet:
         with np.load(path, allow_pickle=False) as archive:
             keys = set(archive.files)
             if "images" not in keys:
-                found = ", ".join(sorted(keys)) or "nothing"
-                raise DataError(f"{path}: no 'images' array in this .npz (it holds {found})")
+                raise DataError(f"{path}: no 'images' array in this .npz ({_holding(keys)})")
             images = archive["images"]
             names = _names(archive["names"], path) if "names" in keys else None
             labels = archive["labels"] if "labels" in keys else None
@@ -43,6 +42,12 @@ def read_npz(path: str | Path, on_failure: OnFailure | None = None) -> ImageSet:
     except OSError as error:
         raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
     return images_from_array(images, str(path), names=names, labels=labels, on_failure=on_failure)
+
+
+def _holding(keys) -> str:
+    """'it holds a, b' for the arrays of an archive (member names or keys)."""
+    found = sorted(key.removesuffix(".npy") for key in keys)
+    return f"it holds {', '.join(found)}" if found else "it is empty"
 
 
 def _names(array: np.ndarray, path: Path) -> list[str]:
@@ -58,12 +63,13 @@ def npz_count(path: str | Path) -> int:
     """How many images the archive's ``images`` array holds, read from its header only."""
     path = Path(path)
     try:
-        with zipfile.ZipFile(path) as archive, archive.open("images.npy") as member:
-            major, _ = np.lib.format.read_magic(member)
-            read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-            shape, _, _ = read_header(member)
-    except KeyError as error:
-        raise DataError(f"{path}: no 'images' array in this .npz") from error
+        with zipfile.ZipFile(path) as archive:
+            if "images.npy" not in archive.namelist():
+                raise DataError(f"{path}: no 'images' array in this .npz ({_holding(archive.namelist())})")
+            with archive.open("images.npy") as member:
+                major, _ = np.lib.format.read_magic(member)
+                read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                shape, _, _ = read_header(member)
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
         raise DataError(f"{path}: not a readable .npz archive ({error})") from error
     return 1 if len(shape) == 2 else int(shape[0]) if shape else 0

@@ -12,7 +12,10 @@ A source is, in this order:
 * an IDX images file: a name like ``*-idx3-ubyte[.gz]``, or any file whose
   content (gunzipped if need be) starts with the IDX images magic 2051
   (:mod:`.idx`);
-* any other file that Pillow can open, as an image.
+* any other file that Pillow can open, as an image;
+* any other file named ``*.idx``, ``*.idx3`` or ``*.ubyte``, or starting with
+  the two zero bytes every IDX magic starts with: read as IDX, which names its
+  bad magic number.
 
 A whole-source problem raises :class:`DataError`; a source that yields no
 image at all (every item failed) is one too.
@@ -21,13 +24,13 @@ image at all (every item failed) is one too.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
 from .errors import DataError, OnFailure
-from .folder import FolderListing, is_image_path, iter_folder_batches, list_image_files, read_image_file
+from .folder import count_image_files, is_image_path, iter_folder_batches, read_image_file
 from .idx import IDX_NAME, IMAGES_MAGIC, LABELS_MAGIC, idx_count, load_idx_images, peek_magic
 from .imageset import ImageSet
 from .mnist import load_mnist, named_split
@@ -37,6 +40,9 @@ DEFAULT_BATCH_SIZE = 256
 
 MNIST_SIZES = {"train": 60_000, "test": 10_000}
 
+IDX_SUFFIXES = {".idx", ".idx3", ".ubyte"}
+"""Extensions that mark a file as IDX even when its magic number is wrong."""
+
 
 @dataclass
 class Source:
@@ -45,23 +51,16 @@ class Source:
     kind: str
     path: Path | None = None
     split: str | None = None
-    _listing: FolderListing | None = field(default=None, repr=False)
 
     def __str__(self) -> str:
         return f"mnist:{self.split}" if self.kind == "mnist" else str(self.path)
-
-    def listing(self) -> FolderListing:
-        """The folder's image files (listed once, then remembered)."""
-        if self._listing is None:
-            self._listing = list_image_files(self.path)
-        return self._listing
 
     def count(self) -> int:
         """How many items the source holds, failures included (for progress bars)."""
         if self.kind == "mnist":
             return MNIST_SIZES[self.split]
         if self.kind == "folder":
-            return len(self.listing().files)
+            return count_image_files(self.path)
         if self.kind == "image":
             return 1
         if self.kind == "npz":
@@ -83,7 +82,7 @@ class Source:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if self.kind == "folder":
-            return iter_folder_batches(self.path, batch_size, on_failure, limit, self.listing())
+            return iter_folder_batches(self.path, batch_size, on_failure, limit)
         return _slices(self._read_all(mirror, on_failure), batch_size, limit)
 
     def load(
@@ -148,6 +147,8 @@ def resolve_source(source: str | Path) -> Source:
         return Source("idx", path)
     if _pillow_can_open(path):
         return Source("image", path)
+    if path.suffix.lower() in IDX_SUFFIXES or (magic is not None and magic >> 16 == 0):
+        return Source("idx", path)  # IDX in all but its magic: reading it names the bad magic number
     raise DataError(
         f"{path}: unrecognised file: expected a folder, an image, an .npz archive or an IDX images file"
     )

@@ -1,0 +1,139 @@
+"""An append-only journal of finished vectors, so a long batch job keeps its results on disk as it goes.
+
+`mnistvec encode` appends each finished batch here (after its SVG and PNG files are written) instead of
+holding every result in memory, and turns the journal into vectors.npz at the end (`npz_stream`). Memory
+stays flat however many images there are; a run killed outright (even `kill -9`) leaves a journal whose
+complete records the next run reuses.
+
+File layout: the header ``MAGIC, u32 length, JSON meta`` (the model that made the vectors, N), then one
+record per batch:
+
+    u32 RECORD, u32 count, u64 payload length, u32 crc32(payload), payload
+
+with payload = ``count`` u32 name lengths, the UTF-8 names, then lines f32 [count, N, 4], widths f32
+[count, N], opacity f32 [count, N] and frames f64 [count, 6], little-endian. A record cut short by a kill
+(too short, or a CRC that does not match) ends the journal: everything before it is intact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+import numpy as np
+
+MAGIC = b"MNVJ\x01\n"
+RECORD = 0x4A564E4D
+_RECORD_HEAD = struct.Struct("<IIQI")
+_LENGTH = struct.Struct("<I")
+FRAME_SIZE = 6
+
+
+class JournalError(ValueError):
+    """A file that is not a journal (message names the file)."""
+
+
+@dataclass
+class Entries:
+    """A batch of finished items: names and their arrays (frames as in `mnistvec.lines`)."""
+
+    names: list[str]
+    lines: np.ndarray
+    widths: np.ndarray
+    opacity: np.ndarray
+    frames: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+class JournalWriter:
+    """Append batches to the journal at `path`, each flushed to disk. The file is created (replacing any
+    older journal) at the first append, so a run that finishes nothing leaves an older journal alone."""
+
+    def __init__(self, path: Path, meta: dict):
+        self.path = Path(path)
+        self.meta = meta
+        self.n_lines = int(meta["n_lines"])
+        self.count = 0
+        self._file: BinaryIO | None = None
+
+    def append(self, entries: Entries) -> None:
+        """Append one record (a no-op for an empty batch)."""
+        if len(entries) == 0:
+            return
+        if self._file is None:
+            self._file = open(self.path, "wb")
+            encoded = json.dumps(self.meta).encode("utf-8")
+            self._file.write(MAGIC + _LENGTH.pack(len(encoded)) + encoded)
+        names = [name.encode("utf-8") for name in entries.names]
+        payload = b"".join([
+            np.array([len(n) for n in names], "<u4").tobytes(), *names,
+            np.ascontiguousarray(entries.lines, "<f4").reshape(len(names), self.n_lines, 4).tobytes(),
+            np.ascontiguousarray(entries.widths, "<f4").reshape(len(names), self.n_lines).tobytes(),
+            np.ascontiguousarray(entries.opacity, "<f4").reshape(len(names), self.n_lines).tobytes(),
+            np.ascontiguousarray(entries.frames, "<f8").reshape(len(names), FRAME_SIZE).tobytes(),
+        ])
+        self._file.write(_RECORD_HEAD.pack(RECORD, len(names), len(payload), zlib.crc32(payload)) + payload)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self.count += len(names)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def read_meta(path: Path) -> dict:
+    """The journal's meta; JournalError when the file is not a journal."""
+    with open(path, "rb") as handle:
+        return _read_header(handle, path)
+
+
+def read_entries(path: Path) -> Iterator[Entries]:
+    """The journal's complete records in order; a torn or corrupt tail ends the iteration quietly."""
+    with open(path, "rb") as handle:
+        n_lines = int(_read_header(handle, path)["n_lines"])
+        while True:
+            head = handle.read(_RECORD_HEAD.size)
+            if len(head) < _RECORD_HEAD.size:
+                return
+            tag, count, size, crc = _RECORD_HEAD.unpack(head)
+            payload = handle.read(size) if tag == RECORD else b""
+            if tag != RECORD or len(payload) < size or zlib.crc32(payload) != crc:
+                return
+            yield _parse(payload, count, n_lines)
+
+
+def _read_header(handle: BinaryIO, path: Path) -> dict:
+    start = handle.read(len(MAGIC) + _LENGTH.size)
+    if len(start) < len(MAGIC) + _LENGTH.size or not start.startswith(MAGIC):
+        raise JournalError(f"{path}: not an encode journal")
+    (length,) = _LENGTH.unpack(start[len(MAGIC):])
+    try:
+        return json.loads(handle.read(length).decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise JournalError(f"{path}: damaged encode journal header") from None
+
+
+def _parse(payload: bytes, count: int, n_lines: int) -> Entries:
+    lengths = np.frombuffer(payload, "<u4", count)
+    at = 4 * count
+    names = []
+    for length in lengths.tolist():
+        names.append(payload[at : at + length].decode("utf-8"))
+        at += length
+
+    def take(dtype: str, shape: tuple) -> np.ndarray:
+        nonlocal at
+        array = np.frombuffer(payload, dtype, int(np.prod(shape)), at).reshape(shape)
+        at += array.nbytes
+        return array.astype(np.dtype(dtype).newbyteorder("="))
+
+    return Entries(names, take("<f4", (count, n_lines, 4)), take("<f4", (count, n_lines)),
+                   take("<f4", (count, n_lines)), take("<f8", (count, FRAME_SIZE)))

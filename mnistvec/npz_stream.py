@@ -1,0 +1,47 @@
+"""Write vectors.npz from a journal array by array, so memory stays flat however many items it holds.
+
+The archive is the one `Lines.save` writes (``lines``, ``widths``, ``opacity``, ``names``, ``frames``,
+``meta``), deflate-compressed; each array's ``.npy`` header states its full shape up front and its data
+follows in journal-record-sized pieces, one pass over the journal per array. Written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .atomic import atomic_path
+from .journal import FRAME_SIZE, Entries, read_entries
+from .lines import FORMAT_VERSION
+
+
+def npz_from_journal(path: Path, journal: Path, meta: dict) -> int:
+    """Write the journal's items to the vectors file `path`; return how many (0: nothing is written)."""
+    count, longest = 0, 1
+    for entries in read_entries(journal):
+        count += len(entries)
+        longest = max(longest, *(len(name) for name in entries.names))
+    if count == 0:
+        return 0
+    n_lines = int(meta["n_lines"])
+    names_dtype = f"<U{longest}"
+    columns: dict[str, tuple[str, tuple, Callable[[Entries], np.ndarray]]] = {
+        "lines": ("<f4", (count, n_lines, 4), lambda e: e.lines),
+        "widths": ("<f4", (count, n_lines), lambda e: e.widths),
+        "opacity": ("<f4", (count, n_lines), lambda e: e.opacity),
+        "names": (names_dtype, (count,), lambda e: np.array(e.names, dtype=names_dtype)),
+        "frames": ("<f8", (count, FRAME_SIZE), lambda e: e.frames),
+    }
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for key, (dtype, shape, column) in columns.items():
+            with archive.open(f"{key}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array_header_1_0(member, {"descr": dtype, "fortran_order": False, "shape": shape})
+                for entries in read_entries(journal):
+                    member.write(np.ascontiguousarray(column(entries), dtype).tobytes())
+        with archive.open("meta.npy", "w") as member:
+            np.lib.format.write_array(member, np.array(json.dumps({"format_version": FORMAT_VERSION, **meta})))
+    return count
