@@ -346,6 +346,25 @@ def test_a_file_that_is_not_a_library_is_ignored(tmp_path):
     assert native._open_library(bogus) is None
 
 
+@pytest.fixture
+def fresh_library_cache():
+    """Forget the loaded library before and after the test, so that it is looked for again."""
+    load_library.cache_clear()
+    yield
+    load_library.cache_clear()
+
+
+@needs_native
+def test_the_environment_can_name_the_library_file(monkeypatch, tmp_path, fresh_library_cache):
+    package_library = load_library()._name
+    load_library.cache_clear()
+    monkeypatch.setenv(native.LIBRARY_ENV, package_library)
+    assert load_library()._name == package_library
+    load_library.cache_clear()
+    monkeypatch.setenv(native.LIBRARY_ENV, str(tmp_path / "missing.so"))
+    assert load_library() is None  # only the named file is tried
+
+
 # The C ABI itself.
 
 
@@ -362,3 +381,5 @@ def test_abi_reports_version_one_and_refuses_null_pointers():
     assert library.mnistvec_render(pointer, pointer, pointer, 2**63, 2**62, 2, 2, 1.0, 1, out_pointer) == -2
     assert library.mnistvec_render(pointer, pointer, pointer, 1, 1, 2, 2, 0.0, 1, out_pointer) == -4
     assert library.mnistvec_render(None, None, None, 0, 5, 28, 28, 1.0, 0, None) == 0
+    # Empty however large the other sizes, even where batch * height alone overflows.
+    assert library.mnistvec_render(None, None, None, 2**62, 0, 28, 0, 1.0, 0, None) == 0

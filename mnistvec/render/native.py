@@ -8,7 +8,11 @@ Each pixel is `1 - prod_k (1 - alpha_k * cov_k)` with `cov_k = F(r_k - d_k) - F(
 `coverage.py`; a stroke with any non-finite value (before or after scaling) is skipped. The result equals
 `render_exact_px(lines * scale, widths * scale / 2, opacity, height, width)` to within rounding.
 
-The library is the extension module `mnistvec._native` (a plain C-ABI shared library, built from `rust/`):
+The library is the extension module `mnistvec._native` (a plain C-ABI shared library, built from `rust/`).
+Setting the environment variable `MNISTVEC_NATIVE_LIBRARY` to a library file loads that file instead, and
+only it: for instance the debug build `rust/target/debug/libmnistvec_native.so` (from `cargo build`, with
+Rust's debug assertions and integer overflow checks on), to run the tests or `tests/fuzz_native.py` against
+it. It is read once, when the library is first loaded. The library's C ABI:
 
     uint32_t mnistvec_abi_version(void);
     int32_t  mnistvec_render(const float* lines, const float* widths, const float* opacity,
@@ -23,6 +27,7 @@ import functools
 import importlib
 import math
 import operator
+import os
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +53,23 @@ ERROR_CODES = {
 }
 """Meaning of `mnistvec_render`'s negative return codes."""
 
+LIBRARY_ENV = "MNISTVEC_NATIVE_LIBRARY"
+"""Environment variable naming a library file to load instead of the package's `_native*` extension."""
+
 _LIBRARY_PATTERNS = ("_native*.so", "_native*.pyd", "_native*.dylib")
 
 _float_pointer = ctypes.POINTER(ctypes.c_float)
 
+_MAX_ARRAY_BYTES = int(np.iinfo(np.intp).max)
+"""numpy's bound on the product of an array's non-zero sides times its item size, even when it is empty."""
+
 
 def _library_candidates() -> list[Path]:
-    """Files in the `mnistvec` package directory that may hold the native library, in a stable order."""
+    """The file `$MNISTVEC_NATIVE_LIBRARY` names when it is set, else the files in the `mnistvec` package
+    directory that may hold the native library, in a stable order."""
+    override = os.environ.get(LIBRARY_ENV)
+    if override:
+        return [Path(override).absolute()]
     package = importlib.import_module("mnistvec")
     found: list[Path] = []
     for directory in getattr(package, "__path__", []):
@@ -173,6 +188,12 @@ def render_native(lines, widths, opacity, height: int, width: int, scale: float,
         raise ValueError(
             f"output of {batch} x {height} x {width} float32 would take {output_bytes} bytes, "
             f"more than the limit of {MAX_OUTPUT_BYTES} bytes"
+        )
+    if math.prod(side for side in (batch, height, width) if side) * 4 > _MAX_ARRAY_BYTES:
+        # Only an empty output gets here; numpy refuses such shapes with a misleading message.
+        raise ValueError(
+            f"an empty output of {batch} x {height} x {width} float32 cannot be made: numpy needs the product "
+            f"of an array's non-zero sides times 4 bytes to be at most {_MAX_ARRAY_BYTES}"
         )
 
     library = load_library()

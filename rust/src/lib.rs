@@ -54,8 +54,12 @@ pub extern "C" fn mnistvec_abi_version() -> u32 {
     ABI_VERSION
 }
 
-/// Number of `f32` elements in `dims` multiplied together, if the product's bytes fit in `isize`.
+/// Number of `f32` elements in `dims` multiplied together, if the product's bytes fit in `isize`. Any zero
+/// makes it 0, however large the other dimensions (their partial products may overflow).
 fn element_count(dims: &[u64]) -> Option<usize> {
+    if dims.contains(&0) {
+        return Some(0);
+    }
     let count = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))?;
     let bytes = count.checked_mul(std::mem::size_of::<f32>() as u64)?;
     if bytes > isize::MAX as u64 {
@@ -101,9 +105,10 @@ unsafe fn input_slice<'a>(ptr: *const f32, len: usize) -> &'a [f32] {
 /// * `threads`: worker threads, 0 for the machine's available parallelism;
 /// * `out`: `[batch, height, width]`, every element written with `1 - prod_k (1 - alpha_k cov_k)`.
 ///
-/// Returns `OK` (0), or a negative `ERR_*` code. Nothing is read or written when `batch`, `height` or
-/// `width` is 0; with `n_lines == 0` the inputs are not read and `out` is filled with zeros. Otherwise
-/// `height` and `width` must be below `MAX_SIDE`.
+/// Returns `OK` (0), or a negative `ERR_*` code. When `batch`, `height` or `width` is 0 it returns `OK`
+/// without reading or writing anything, whatever the other sizes and pointers; with `n_lines == 0` the
+/// inputs are not read and `out` is filled with zeros. Otherwise `height` and `width` must be below
+/// `MAX_SIDE`.
 ///
 /// # Safety
 /// Each non-null pointer must be valid for its array's size as above; `out` must not overlap the inputs.
@@ -269,5 +274,234 @@ mod tests {
                 ERR_MISALIGNED
             );
         }
+    }
+
+    /// Floats on each side of an output buffer, and the bit pattern they hold (a quiet NaN).
+    const GUARD: usize = 64;
+    const SENTINEL: u32 = 0x7FC5_A5A5;
+
+    /// Values that need care: NaN, infinities, huge, subnormal, zero, negative.
+    const HOSTILE: [f32; 18] = [
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        1e30,
+        -1e30,
+        3e38,
+        -3e38,
+        f32::MAX,
+        f32::MIN,
+        0.0,
+        -0.0,
+        1e-45,
+        1e-40,
+        f32::MIN_POSITIVE,
+        0.5,
+        1.0,
+        -1.0,
+        2.0,
+    ];
+
+    /// `count` values, each an ordinary one in `[lo, hi]` or (one time in three) one of [`HOSTILE`].
+    fn hostile_values(seed: u32, count: usize, lo: f32, hi: f32) -> Vec<f32> {
+        let mut state = seed;
+        (0..count)
+            .map(|_| {
+                state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let pick = state >> 8;
+                if pick.is_multiple_of(3) {
+                    HOSTILE[(pick / 3) as usize % HOSTILE.len()]
+                } else {
+                    lo + (hi - lo) * (pick % 65_536) as f32 / 65_536.0
+                }
+            })
+            .collect()
+    }
+
+    struct Strokes {
+        lines: Vec<f32>,
+        widths: Vec<f32>,
+        opacity: Vec<f32>,
+        batch: u64,
+        n_lines: u64,
+    }
+
+    fn hostile_strokes(seed: u32, batch: usize, n_lines: usize) -> Strokes {
+        let count = batch * n_lines;
+        Strokes {
+            lines: hostile_values(seed, count * 4, -0.5, 1.5),
+            widths: hostile_values(seed + 1, count, -0.05, 0.3),
+            opacity: hostile_values(seed + 2, count, -0.5, 1.5),
+            batch: batch as u64,
+            n_lines: n_lines as u64,
+        }
+    }
+
+    /// `mnistvec_render` writing into the middle of a buffer of [`SENTINEL`]s: the return code and the
+    /// image, after checking that no guard float changed.
+    fn render_guarded(
+        strokes: &Strokes,
+        lines: *const f32,
+        widths: *const f32,
+        opacity: *const f32,
+        (height, width): (u64, u64),
+        scale: f32,
+        threads: u32,
+    ) -> (i32, Vec<f32>) {
+        let len = (strokes.batch * height * width) as usize;
+        let mut buffer = vec![f32::from_bits(SENTINEL); len + 2 * GUARD];
+        let out = buffer[GUARD..].as_mut_ptr();
+        let (batch, n_lines) = (strokes.batch, strokes.n_lines);
+        let code = unsafe {
+            mnistvec_render(
+                lines, widths, opacity, batch, n_lines, height, width, scale, threads, out,
+            )
+        };
+        let guards = buffer[..GUARD].iter().chain(&buffer[GUARD + len..]);
+        assert!(
+            guards.into_iter().all(|v| v.to_bits() == SENTINEL),
+            "a guard float was written"
+        );
+        (code, buffer[GUARD..GUARD + len].to_vec())
+    }
+
+    fn render_clean(strokes: &Strokes, size: (u64, u64), scale: f32, threads: u32) -> (i32, Vec<f32>) {
+        let (l, w, o) = (&strokes.lines, &strokes.widths, &strokes.opacity);
+        render_guarded(strokes, l.as_ptr(), w.as_ptr(), o.as_ptr(), size, scale, threads)
+    }
+
+    #[test]
+    fn hostile_values_give_finite_pixels_inside_the_output_only() {
+        let strokes = hostile_strokes(7, 40, 60);
+        for scale in [1e-45, 1e-3, 1.0, 20.0, 5000.0, 1e30, f32::MAX] {
+            for size in [(20, 17), (1, 1), (3, 4100)] {
+                let (code, image) = render_clean(&strokes, size, scale, 1);
+                assert_eq!(code, OK);
+                assert!(
+                    image.iter().all(|v| (0.0..=1.0).contains(v)),
+                    "scale {scale}, {size:?}"
+                );
+                let (code, threaded) = render_clean(&strokes, size, scale, u32::MAX);
+                assert_eq!(code, OK);
+                assert!(threaded
+                    .iter()
+                    .zip(&image)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
+        }
+        let (_, image) = render_clean(&strokes, (20, 17), 20.0, 0);
+        assert!(image.iter().any(|&v| v > 0.5) && image.contains(&0.0));
+    }
+
+    /// A copy of `values` in the middle of a vector padded with `fill`, and a pointer to the copy.
+    fn padded(values: &[f32], fill: f32) -> (Vec<f32>, usize) {
+        let mut buffer = vec![fill; values.len() + 2 * GUARD];
+        buffer[GUARD..GUARD + values.len()].copy_from_slice(values);
+        (buffer, GUARD)
+    }
+
+    #[test]
+    fn inputs_are_read_within_their_bounds_only() {
+        // Strokes that cover every pixel lie just past each input: reading one would change the image.
+        let strokes = hostile_strokes(11, 9, 30);
+        let (clean_code, clean) = render_clean(&strokes, (16, 16), 16.0, 1);
+        assert_eq!(clean_code, OK);
+        let (lines, start) = padded(&strokes.lines, 0.5);
+        let (widths, _) = padded(&strokes.widths, 1e30);
+        let (opacity, _) = padded(&strokes.opacity, 1.0);
+        let (l, w, o) = (
+            lines[start..].as_ptr(),
+            widths[start..].as_ptr(),
+            opacity[start..].as_ptr(),
+        );
+        for threads in [1, 3] {
+            let (code, image) = render_guarded(&strokes, l, w, o, (16, 16), 16.0, threads);
+            assert_eq!(code, OK);
+            assert!(image.iter().zip(&clean).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
+
+    #[test]
+    fn empty_outputs_touch_nothing_whatever_the_other_sizes() {
+        let null = std::ptr::null();
+        let out = std::ptr::null_mut();
+        for (batch, n_lines, height, width) in [
+            (0, u64::MAX / 8, MAX_SIDE - 1, MAX_SIDE - 1),
+            (3, 5, MAX_SIDE - 1, 0),
+            (3, 5, 0, u64::MAX / 16),
+            // The partial product batch * height overflows before width makes it 0 (once refused).
+            (u64::MAX / 16, 0, 28, 0),
+        ] {
+            let code =
+                unsafe { mnistvec_render(null, null, null, batch, n_lines, height, width, 1.0, 0, out) };
+            assert_eq!(code, OK, "{batch} x {n_lines} x {height} x {width}");
+        }
+    }
+
+    #[test]
+    fn sizes_that_overflow_are_refused_before_any_access() {
+        // Dangling but non-null, aligned pointers: any access would be out of bounds.
+        let dangling = std::ptr::NonNull::<f32>::dangling().as_ptr();
+        for (batch, n_lines, height, width) in [
+            (u64::MAX, 1, 1, 1),
+            (1, u64::MAX / 4 + 1, 1, 1),
+            (1 << 33, 1 << 33, 1, 1),
+            (1 << 62, 1, 1, 1),
+            (1 << 61, 0, 1, 1),
+            (1, 1, 1 << 32, 1 << 32),
+            (1, 1, MAX_SIDE, 1),
+            (1, 1, 1, u64::MAX),
+        ] {
+            let code = unsafe {
+                mnistvec_render(
+                    dangling, dangling, dangling, batch, n_lines, height, width, 1.0, 0, dangling,
+                )
+            };
+            assert_eq!(
+                code, ERR_SIZE_OVERFLOW,
+                "{batch} x {n_lines} x {height} x {width}"
+            );
+        }
+    }
+
+    #[test]
+    fn scales_that_are_not_finite_and_positive_are_refused() {
+        let strokes = hostile_strokes(3, 1, 2);
+        for scale in [
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            -1.0,
+            -0.0,
+            0.0,
+            f32::MIN,
+        ] {
+            let (code, image) = render_clean(&strokes, (2, 2), scale, 1);
+            assert_eq!(code, ERR_BAD_SCALE, "scale {scale}");
+            assert!(
+                image.iter().all(|v| v.to_bits() == SENTINEL),
+                "written with scale {scale}"
+            );
+        }
+    }
+
+    #[test]
+    fn null_and_misaligned_pointers_are_refused_in_every_position() {
+        let values = [0.5f32; 8];
+        let p = values.as_ptr();
+        let misaligned = unsafe { (p as *const u8).add(1) as *const f32 };
+        let mut out = [0.0f32; 8];
+        let o = out.as_mut_ptr();
+        for (bad, code) in [(std::ptr::null(), ERR_NULL_POINTER), (misaligned, ERR_MISALIGNED)] {
+            let bad_out = bad as *mut f32;
+            unsafe {
+                assert_eq!(mnistvec_render(bad, p, p, 1, 1, 2, 2, 1.0, 1, o), code);
+                assert_eq!(mnistvec_render(p, bad, p, 1, 1, 2, 2, 1.0, 1, o), code);
+                assert_eq!(mnistvec_render(p, p, bad, 1, 1, 2, 2, 1.0, 1, o), code);
+                assert_eq!(mnistvec_render(p, p, p, 1, 1, 2, 2, 1.0, 1, bad_out), code);
+            }
+        }
+        assert!(out.iter().all(|&v| v == 0.0));
     }
 }
