@@ -145,7 +145,8 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
               help="Passes over the training images (surrogate: rounds of 1,000 steps) "
                    "[default: ae 25, vae 100, lfi 40, surrogate 30].")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
-              help="Images per step (surrogate: BATCH_SIZE x LINES random strokes per step) "
+              help="Images per step (surrogate: BATCH_SIZE x LINES random strokes per step); under torchrun, "
+                   "per process (a step learns from BATCH_SIZE x processes images) "
                    "[default: ae 64, vae 32, lfi 32, surrogate 64].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Peak learning rate (Adam, cosine decay to a tenth) [default: 2e-3; lfi, surrogate 1e-3].")
@@ -218,6 +219,7 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
       mnistvec train --method lfi --out runs/lfi
       mnistvec train --method lfi --objective js --instance-noise-end 0.1 --out runs/lfi-js
     """
+    from . import launch
     from .commands.train import run_training
     from .train import TrainConfig, TrainingInterrupted, method_defaults
 
@@ -238,7 +240,8 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
     try:
         run_training(config, run_dir, device, resume, overwrite, mirror, explicit)
     except TrainingInterrupted as stop:
-        click.echo(f"{stop}: {stop.run_dir / 'model.pt'}; continue with --resume --out {stop.run_dir}", err=True)
+        if launch.rank() == 0:  # rank 0 saved the checkpoint and speaks for every process
+            click.echo(f"{stop}: {stop.run_dir / 'model.pt'}; continue with --resume --out {stop.run_dir}", err=True)
         sys.exit(EXIT_INTERRUPTED)
 
 

@@ -9,6 +9,13 @@ checkpoint records the epoch and how many batches of it are done, so `--resume` 
 permutation from the next batch: an interrupted and resumed run takes exactly the steps an uninterrupted
 one takes.
 
+Several processes (torchrun, `distributed.py`): each epoch's permutation is dealt out to the processes
+(DistributedSampler; the last images are repeated so that every process gets the same number), each
+process takes `batch_size` images per step (a step of W processes learns from W x batch_size images, so
+an epoch has W times fewer steps), DistributedDataParallel averages the gradients, and each process draws
+its own random stream per step (rank 0's is the single-process one). A mid-epoch checkpoint resumes only
+with the same number of processes.
+
 Schedules, with progress p = step / total_steps in [0, 1]:
 
     temperature(p)   = T_start * (T_end / T_start) ** p          (soft-renderer blur, pixels; ae)
@@ -31,11 +38,13 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from torch.utils.data.distributed import DistributedSampler
 
 from .atomic import write_text_atomic
 from .augment import random_shift
 from .checkpoint import load_checkpoint, save_checkpoint
 from .console import console
+from .distributed import SINGLE, Ranks, process_ranks, replicated
 from .images import make_grid, save_png
 from .interrupt import graceful_stop
 from .models.registry import build_model
@@ -125,13 +134,24 @@ def split_indices(count: int, val_fraction: float, seed: int) -> tuple[torch.Ten
     return perm[: count - n_val], perm[count - n_val :]
 
 
-def epoch_order(n_train: int, seed: int, epoch: int) -> torch.Tensor:
-    return torch.randperm(n_train, generator=torch.Generator().manual_seed(seed * 100_003 + epoch + 1))
+def epoch_sampler(n_train: int, seed: int, ranks: Ranks = SINGLE) -> DistributedSampler:
+    """This process's share of each epoch's training images: after `set_epoch(e)` it yields indices into the
+    training images. Epoch e's order is the permutation randperm(n_train) drawn from seed * 100_003 + e + 1,
+    dealt out round-robin to the processes (the first few repeated so that every process gets as many);
+    one process gets all of it."""
+    return DistributedSampler(range(n_train), num_replicas=ranks.world_size, rank=ranks.rank, shuffle=True,
+                              seed=seed * 100_003 + 1, drop_last=False)
 
 
-def step_generator(seed: int, epoch: int, step: int) -> torch.Generator:
-    """The random stream of one optimiser step (augmentation), a function of (seed, epoch, step) only."""
-    return torch.Generator().manual_seed(((seed * 100_003 + epoch) * 1_000_003 + step) % (2**63))
+RANK_STREAMS = 0x9E3779B97F4A7C15
+"""Added rank times to a step's seed (2**64 over the golden ratio), so every process draws its own noise."""
+
+
+def step_generator(seed: int, epoch: int, step: int, rank: int = 0) -> torch.Generator:
+    """The random stream of one optimiser step (augmentation), a function of (seed, epoch, step) only, and of
+    the process's rank in a multi-process run (rank 0 draws what a single process draws)."""
+    stream = (seed * 100_003 + epoch) * 1_000_003 + step + rank * RANK_STREAMS
+    return torch.Generator().manual_seed(stream % (2**63))
 
 
 def schedules(config: TrainConfig, progress: float) -> tuple[float, float]:
@@ -142,17 +162,20 @@ def schedules(config: TrainConfig, progress: float) -> tuple[float, float]:
     return temperature, lr
 
 
-def training_progress() -> Progress:
-    """The training progress bar: description, bar, a free-text `info` field, ETA (on stderr)."""
+def training_progress(shown: bool = True) -> Progress:
+    """The training progress bar: description, bar, a free-text `info` field, ETA (on stderr); `shown` False
+    keeps it off the terminal."""
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                    TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True)
+                    TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True, disable=not shown)
 
 
-def open_run(config: TrainConfig, run_dir: Path, device: str, resume: bool):
+def open_run(config: TrainConfig, run_dir: Path, device: str, resume: bool, ranks: Ranks = SINGLE):
     """(config, device, checkpoint path, saved state or None) of a run about to start or resume; a resumed
-    run takes its config from the checkpoint. Seeds torch from the config for the model's initialisation."""
-    dev = resolve_device(device)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run takes its config from the checkpoint. Seeds torch from the config for the model's initialisation.
+    Of several processes, each uses its own device and only rank 0 makes the run folder."""
+    dev = ranks.device if ranks.distributed else resolve_device(device)
+    if ranks.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / CHECKPOINT_NAME
     state = load_checkpoint(ckpt_path) if resume else None
     if state is not None:
@@ -172,16 +195,27 @@ def denormals_flushed() -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
-def restore(state: dict | None, model: torch.nn.Module, optimizer: torch.optim.Optimizer):
+def restore(state: dict | None, model: torch.nn.Module, optimizer: torch.optim.Optimizer, ranks: Ranks = SINGLE):
     """(start epoch, start step, metrics rows, (epoch's loss sums, images seen)) of a resumed run, after
-    loading its weights and optimiser state; zeros for a fresh run (state None)."""
+    loading its weights and optimiser state; zeros for a fresh run (state None). The sums cover all
+    processes, so rank 0 carries them on and the others start from zero."""
     if state is None:
         return 0, 0, [], ({}, 0)
+    check_world_size(state, ranks)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     sums = state.get("epoch_sums", {"loss": state.get("epoch_loss_sum", 0.0)})  # older checkpoints: one sum
-    partial = (dict(sums), state["epoch_seen"])
+    partial = (dict(sums), state["epoch_seen"]) if ranks.is_main else (dict.fromkeys(sums, 0.0), 0)
     return state["epoch"], state["step"], list(state["metrics"]), partial
+
+
+def check_world_size(state: dict, ranks: Ranks) -> None:
+    """A checkpoint taken in the middle of an epoch resumes only with as many processes as wrote it: the
+    number of processes decides which images each step of the epoch takes."""
+    saved = state.get("world_size", 1)
+    if state["step"] > 0 and saved != ranks.world_size:
+        raise ValueError(f"the checkpoint stopped in the middle of epoch {state['epoch'] + 1} of a run of {saved} "
+                         f"process(es): resume it with {saved} process(es), not {ranks.world_size}")
 
 
 def optimiser_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -191,12 +225,16 @@ def optimiser_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None
     optimizer.step()
 
 
-def step_done(progress: Progress, task, description: str, info: str, stop) -> None:
-    """Advance the progress bar by one step; raise KeyboardInterrupt if the user asked to stop (the
+class StopRequested(KeyboardInterrupt):
+    """Every process of the run stops after the same step (the user asked one of them to)."""
+
+
+def step_done(progress: Progress, task, description: str, info: str, stop, ranks: Ranks = SINGLE) -> None:
+    """Advance the progress bar by one step; raise StopRequested if the user asked any process to stop (the
     caller then saves a checkpoint of every completed step)."""
     progress.update(task, advance=1, description=description, info=info)
-    if stop.requested:
-        raise KeyboardInterrupt
+    if ranks.any(stop.requested):
+        raise StopRequested
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -288,21 +326,27 @@ def train(
     scalar tensors whose "loss" is minimised (the others are logged), and `strokes(images)`. Models with a
     prior (a `decode(z)` method) also get a grid of samples per epoch.
 
+    Started by torchrun as one of several processes, every process calls this with the same arguments: each
+    trains on its share of the images through DistributedDataParallel, and rank 0 alone validates, writes
+    `run_dir` and prints (module docstring, `distributed.py`).
+
     `on_step(epoch, step)` is called after every optimiser step (a hook for tests and tooling).
-    Returns the last epoch's metrics row.
+    Returns the last epoch's metrics row (on rank 0; {} on the other processes).
     """
-    config, dev, ckpt_path, state = open_run(config, run_dir, device, resume)
+    ranks = process_ranks(device)
+    config, dev, ckpt_path, state = open_run(config, run_dir, device, resume, ranks)
     model = build_model(asdict(config)).to(dev)
     if state is None and hasattr(model, "prepare_training"):
         model.prepare_training(config)
     groups = model.parameter_groups() if hasattr(model, "parameter_groups") else [{"params": model.parameters()}]
     optimizer = torch.optim.Adam(groups, lr=config.lr)
-    start_epoch, start_step, rows, partial = restore(state, model, optimizer)
+    start_epoch, start_step, rows, partial = restore(state, model, optimizer, ranks)
 
     data = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
     train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
     train_images, val_images = data[train_idx], data[val_idx]
-    steps_per_epoch = math.ceil(len(train_images) / config.batch_size)
+    sampler = epoch_sampler(len(train_images), config.seed, ranks)
+    steps_per_epoch = math.ceil(len(sampler) / config.batch_size)
     total_steps = steps_per_epoch * config.epochs
 
     def checkpoint(epoch: int, step: int, sums: dict | None = None, seen: int = 0) -> None:
@@ -310,21 +354,23 @@ def train(
             "method": config.method, "config": asdict(config), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "metrics": rows,
             "epoch_sums": sums or {}, "epoch_seen": seen, "complete": epoch >= config.epochs,
+            "world_size": ranks.world_size,
         })
 
     classifier = None
-    if hasattr(model, "decode"):
+    if hasattr(model, "decode") and ranks.is_main:
         from .evaluate import load_classifier
 
         classifier = load_classifier()
-    progress = training_progress()
+    progress = training_progress(shown=ranks.is_main)
     model.train()
-    with progress, graceful_stop() as stop, denormals_flushed():
+    with replicated(model, ranks) as loss_terms, progress, graceful_stop() as stop, denormals_flushed():
         task = progress.add_task("training", total=total_steps, info="",
                                  completed=start_epoch * steps_per_epoch + start_step)
         for epoch in range(start_epoch, config.epochs):
             epoch_start = time.perf_counter()
-            order = epoch_order(len(train_images), config.seed, epoch)
+            sampler.set_epoch(epoch)
+            order = torch.tensor(list(sampler))
             done = start_step if epoch == start_epoch else 0
             sums, seen = partial if epoch == start_epoch else ({}, 0)
             try:
@@ -332,36 +378,58 @@ def train(
                     at = (epoch * steps_per_epoch + step) / total_steps
                     temperature, lr = schedules(config, at)
                     set_learning_rate(optimizer, lr)
-                    generator = step_generator(config.seed, epoch, step)
+                    generator = step_generator(config.seed, epoch, step, ranks.rank)
                     batch = train_images[order[step * config.batch_size : (step + 1) * config.batch_size]]
                     batch = random_shift(batch, generator, config.shift).to(dev)
-                    terms = model.loss_terms(batch, temperature, config.reconstruction, progress=at,
-                                             generator=generator)
+                    terms = loss_terms(batch, temperature, config.reconstruction, progress=at, generator=generator)
                     optimiser_step(optimizer, terms["loss"])
                     done, seen = step + 1, seen + len(batch)
                     for name, value in terms.items():
                         sums[name] = sums.get(name, 0.0) + value.item() * len(batch)
                     step_done(progress, task, f"epoch {epoch + 1}/{config.epochs}",
-                              f"loss {sums['loss'] / seen:.2f}  T {temperature:.2f}", stop)
+                              f"loss {sums['loss'] / seen:.2f}  T {temperature:.2f}", stop, ranks)
                     if on_step is not None:
                         on_step(epoch, done)
-            except KeyboardInterrupt:
-                checkpoint(epoch, done, sums, seen)
+            except KeyboardInterrupt as interrupt:
+                if ranks.distributed and not isinstance(interrupt, StopRequested):
+                    raise  # this process alone is aborting: torchrun stops the others; the last checkpoint stands
+                sums, seen = ranks.total(sums, seen)
+                if ranks.is_main:
+                    checkpoint(epoch, done, sums, seen)
+                ranks.barrier()
                 raise TrainingInterrupted(run_dir, epoch, done) from None
-            temperature, _ = schedules(config, (epoch + 1) * steps_per_epoch / total_steps)
-            row = {"epoch": epoch + 1,
-                   **{f"train_{name}": round(total / max(seen, 1), 5) for name, total in sums.items()},
-                   **{k: round(v, 6) for k, v in validate(model, val_images, config, temperature, dev).items()},
-                   **(sample_metrics(model, classifier, dev, config.seed) if classifier is not None else {}),
-                   "temperature": round(temperature, 4), "seconds": round(time.perf_counter() - epoch_start, 2)}
-            rows.append(row)
-            save_recon_grid(model, val_images, run_dir / f"recon-epoch-{epoch + 1:03d}.png", dev)
-            if hasattr(model, "decode"):
-                save_sample_grid(model, run_dir / f"samples-epoch-{epoch + 1:03d}.png", dev, config.seed)
-            write_metrics(run_dir / METRICS_NAME, rows)
-            checkpoint(epoch + 1, 0)
-            console.print(f"epoch {epoch + 1}/{config.epochs}: " + epoch_summary(row), highlight=False, soft_wrap=True)
-    return rows[-1] if rows else {}
+            sums, seen = ranks.total(sums, seen)
+            if ranks.is_main:
+                row = epoch_row(model, config, epoch, sums, seen, val_images, classifier, dev,
+                                temperature=schedules(config, (epoch + 1) * steps_per_epoch / total_steps)[0],
+                                started=epoch_start)
+                rows.append(row)
+                save_epoch_grids(model, run_dir, epoch, val_images, dev, config.seed)
+                write_metrics(run_dir / METRICS_NAME, rows)
+                checkpoint(epoch + 1, 0)
+                console.print(f"epoch {epoch + 1}/{config.epochs}: " + epoch_summary(row), highlight=False,
+                              soft_wrap=True)
+            ranks.barrier()
+    return rows[-1] if rows and ranks.is_main else {}
+
+
+def epoch_row(model, config: TrainConfig, epoch: int, sums: dict, seen: int, val_images: torch.Tensor,
+              classifier, device, temperature: float, started: float) -> dict:
+    """The metrics row of a finished epoch: mean training terms, validation terms, sample scores (models
+    with a prior), the temperature the epoch ended at and its duration, scoring included (from `started`,
+    a `time.perf_counter()`)."""
+    return {"epoch": epoch + 1,
+            **{f"train_{name}": round(total / max(seen, 1), 5) for name, total in sums.items()},
+            **{k: round(v, 6) for k, v in validate(model, val_images, config, temperature, device).items()},
+            **(sample_metrics(model, classifier, device, config.seed) if classifier is not None else {}),
+            "temperature": round(temperature, 4), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def save_epoch_grids(model, run_dir: Path, epoch: int, val_images: torch.Tensor, device, seed: int) -> None:
+    """RUN/recon-epoch-NNN.png, and for models with a prior RUN/samples-epoch-NNN.png."""
+    save_recon_grid(model, val_images, run_dir / f"recon-epoch-{epoch + 1:03d}.png", device)
+    if hasattr(model, "decode"):
+        save_sample_grid(model, run_dir / f"samples-epoch-{epoch + 1:03d}.png", device, seed)
 
 
 def epoch_summary(row: dict) -> str:

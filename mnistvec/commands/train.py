@@ -1,10 +1,15 @@
-"""`mnistvec train`: read the data, then run the training loop of `mnistvec.train`."""
+"""`mnistvec train`: read the data, then run the training loop of `mnistvec.train`.
+
+Under torchrun every process runs this with the same command line; rank 0 alone prints (`distributed.py`).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..console import info, warn
+from .. import launch
+from ..console import console, info, warn
+from ..distributed import process_ranks
 from ..train import CHECKPOINT_NAME, TrainConfig, train
 
 
@@ -15,6 +20,12 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
     from ..checkpoint import load_checkpoint
     from ..data import load_images
 
+    if launch.rank() > 0:
+        console.quiet = True  # every process would print the same lines: rank 0 speaks for all
+    if launch.launched():
+        if config.method == "surrogate":
+            raise ValueError("--method surrogate trains in one process: start it without torchrun")
+        process_ranks(device)  # a device this process cannot use fails now, not after loading data
     ckpt = run_dir / CHECKPOINT_NAME
     if resume:
         if not ckpt.exists():
