@@ -159,3 +159,36 @@ def test_training_leaves_the_processor_float_mode_as_it_was(tmp_path, tiny_image
     train(TrainConfig(epochs=1, batch_size=32, lines=2, hidden=16), tiny_images[:40], tmp_path, device="cpu")
     tiny = torch.tensor(1e-40)  # a float32 denormal
     assert float(tiny * 1.0) != 0.0
+
+
+def test_killed_outright_the_last_checkpoint_stands_and_resume_reaches_the_same_model(tmp_path, tiny_images):
+    """kill -9 gives no chance to save: the checkpoint of the last finished epoch must be whole, and
+    `--resume` from it must end where an uninterrupted run ends (both runs with one thread, in subprocesses)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = tmp_path / "imgs.npz"
+    np.savez(data, images=(tiny_images * 255).astype(np.uint8))
+
+    def command(out, *extra):
+        return [sys.executable, "-m", "mnistvec", "train", "--data", str(data), "--epochs", "4", "--lines", "4",
+                "--batch-size", "8", "--device", "cpu", "--out", str(out), *extra]
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=300)
+    assert straight.returncode == 0, straight.stderr
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(command(killed), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (killed / "model.pt").exists() and time.monotonic() < deadline:  # epoch 1 is saved
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    saved = load_checkpoint(killed / "model.pt")
+    assert saved["step"] == 0 and 1 <= saved["epoch"] < 4 and not saved["complete"]
+    resumed = subprocess.run(command(killed, "--resume"), env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_weights(weights(tmp_path / "straight" / "model.pt"), weights(killed / "model.pt"))
