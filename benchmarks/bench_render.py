@@ -7,6 +7,7 @@ renderer's ratio to native. Not a test: figures depend on the machine, which is 
     python benchmarks/bench_render.py            # the README table
     python benchmarks/bench_render.py --quick    # a tenth of the images
     python benchmarks/bench_render.py --scaling render-scaling.png   # cost against lines, size and batch
+    python benchmarks/bench_render.py --cuda     # adds the torch exact and soft renderers on the GPU
 
 --scaling varies one thing at a time from (16 lines, 28x28, batch 1,000): lines 4..64, output size
 28..512 (batch 100), batch 1..10,000; each renderer renders until about half a second has passed (or one
@@ -26,7 +27,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import mnistvec
-from mnistvec.render import render_numpy
+from mnistvec.render import render_numpy, render_torch
 from mnistvec.render.native import native_available
 
 
@@ -49,6 +50,20 @@ def pil_loop(lines, widths, opacity, size):
             draw.line((x0, y0, x1, y1), fill=int(255 * a), width=max(1, int(round(w))), joint="curve")
         out[i] = np.asarray(img, np.float32) / 255.0
     return out
+
+
+def on_gpu(renderer: str):
+    """A renderer taking numpy strokes that draws with torch on the GPU (the strokes are copied there first,
+    the images stay there; the clock stops when the GPU has finished)."""
+
+    def render(lines, widths, opacity, size):
+        device = torch.device("cuda")
+        images = render_torch(torch.from_numpy(lines).to(device), torch.from_numpy(widths).to(device),
+                              torch.from_numpy(opacity).to(device), size, renderer)
+        torch.cuda.synchronize()
+        return images
+
+    return render
 
 
 def timed(fn, repeats: int) -> float:
@@ -118,7 +133,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a tenth of the images")
     parser.add_argument("--scaling", metavar="PLOT.png", help="measure the scaling and save the plot here")
+    parser.add_argument("--cuda", action="store_true", help="also time the torch renderers on the GPU")
     args = parser.parse_args()
+    if args.cuda and not torch.cuda.is_available():
+        parser.error("--cuda: no CUDA device is available")
     scale = 10 if args.quick else 1
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
@@ -130,6 +148,9 @@ def main() -> None:
         "soft (cpu)": lambda l, w, o, s: render_numpy(l, w, o, s, s, float(s), "soft"),
         "PIL loop": pil_loop,
     }
+    if args.cuda:
+        print(f"GPU: {torch.cuda.get_device_name()}")
+        renderers |= {"exact (cuda)": on_gpu("exact"), "soft (cuda)": on_gpu("soft")}
     if args.scaling:
         scaling(renderers, args.scaling)
         return
@@ -138,7 +159,7 @@ def main() -> None:
         lines, widths, opacity = random_strokes(0, count, 16)
         native_rate = None
         for name, fn in renderers.items():
-            repeats = 5 if name == "native" else 1
+            repeats = 5 if name == "native" or "cuda" in name else 1  # the GPU's first run also compiles
             seconds = timed(lambda: fn(lines, widths, opacity, size), repeats)
             rate = count / seconds
             native_rate = native_rate or rate

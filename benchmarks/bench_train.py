@@ -7,6 +7,7 @@ metrics.csv, the training seconds until the validation MSE is within 10% of its 
 with a prior until 1,000 samples first reach both targets (class entropy >= 2.2 nats, confidence >= 0.85).
 
     python benchmarks/bench_train.py --epochs 2
+    python benchmarks/bench_train.py --epochs 2 --device cuda      # the same on a GPU
     python benchmarks/bench_train.py --skip-speed --runs ae=runs/ae vae=runs/vae lfi=runs/lfi-w
 
 The data folder defaults to ../shared/data/mnist beside the repository (override with --data-dir).
@@ -28,12 +29,12 @@ REPO = Path(__file__).resolve().parents[1]
 ENTROPY, CONFIDENCE = 2.2, 0.85
 
 
-def epoch_speed(method: str, data: Path, epochs: int) -> tuple[float, float]:
-    """(median step seconds per epoch, wall seconds per epoch) of a short run."""
+def epoch_speed(method: str, data: Path, epochs: int, device: str = "cpu") -> tuple[float, float]:
+    """(median step seconds per epoch, wall seconds per epoch) of a short run on `device`."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "mnistvec.cli", "train", "--method", method, "--data", str(data),
-                        "--epochs", str(epochs), "--out", tmp, "--device", "cpu"], check=True, capture_output=True)
+                        "--epochs", str(epochs), "--out", tmp, "--device", device], check=True, capture_output=True)
         wall = time.perf_counter() - start
         rows = list(csv.DictReader(open(Path(tmp) / "metrics.csv")))
     return statistics.median(float(r["seconds"]) for r in rows), wall / epochs
@@ -58,6 +59,7 @@ def time_to_targets(run: Path) -> tuple[float, float | None, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2, help="epochs per method for the speed figures")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the speed runs train")
     parser.add_argument("--skip-speed", action="store_true", help="only read --runs")
     parser.add_argument("--runs", nargs="*", default=[], metavar="LABEL=RUN", help="finished runs to read")
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
@@ -72,7 +74,8 @@ def main() -> None:
     if not args.skip_speed:
         print(f"\n{'method':<8} {'steps s/epoch':>14} {'wall s/epoch':>13}   ({args.epochs} epochs on train-5k)")
         for method in ("ae", "vae", "lfi"):
-            steps, wall = epoch_speed(method, args.data_dir / "train-5k-images-idx3-ubyte.gz", args.epochs)
+            steps, wall = epoch_speed(method, args.data_dir / "train-5k-images-idx3-ubyte.gz", args.epochs,
+                                       args.device)
             print(f"{method:<8} {steps:>14.1f} {wall:>13.1f}", flush=True)
     if args.runs:
         print(f"\n{'run':<24} {'to MSE within 10%':>18} {'to sample targets':>18} {'whole run':>10}"
