@@ -393,3 +393,16 @@ def test_a_file_name_with_markup_is_escaped_in_the_svg(tmp_path):
     assert root.find("{http://www.w3.org/2000/svg}title").text == name
     assert len(root.findall(".//{http://www.w3.org/2000/svg}svg")) == 0 and "<svg onload" not in svg.read_text()
     assert encoded_names(tmp_path / "out") == [name]
+
+
+def test_train_names_a_bad_file_and_trains_on_the_rest(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(12):
+        digit().rotate(7 * i).save(folder / f"d{i:02d}.png")
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
+    result = invoke("train", "--data", folder, "--epochs", 1, "--lines", 2, "--batch-size", 4, "--device", "cpu",
+                    "--out", tmp_path / "run")
+    assert result.exit_code == EXIT_OK, result.output
+    check(result, EXIT_OK, r"broken\.png: not an image file", "broken.png")
+    assert "on 12 images" in result.output and (tmp_path / "run" / "model.pt").exists()
