@@ -150,11 +150,11 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
                 for i, (name, stem) in enumerate(zip(batch.names, stems)):
                     if name in previous:
                         met.add(name)
-                    if name in previous and _files_exist(out_dir, stem, png):
-                        entries.lines[i], entries.widths[i], entries.opacity[i] = previous[name][:3]
-                        summary.skipped += 1
-                    else:
-                        todo.append(i)
+                        if _files_exist(out_dir, stem, png):
+                            entries.lines[i], entries.widths[i], entries.opacity[i] = previous[name][:3]
+                            summary.skipped += 1
+                            continue
+                    todo.append(i)
                 draw = None if posterior_seed is None else posterior_seed * 1_000_003 + position + len(batch.names)
                 write = _encode_items(model, batch, todo, stems, entries, out_dir, png, size, refine_steps, dev,
                                       summary, draw) if todo else (lambda: None)

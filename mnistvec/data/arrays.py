@@ -84,7 +84,6 @@ def images_from_array(
             raise DataError(f"{source}: {count} images but {len(labels)} labels")
         if not np.issubdtype(labels.dtype, np.integer):
             raise DataError(f"{source}: labels must be integers, not {labels.dtype}")
-    unit_range(array[:0], source)  # the value type alone can make the whole array unusable
     problems = item_problems(array)
     valid = np.array([i for i in range(count) if i not in problems], dtype=np.int64)
     batch = canvases_from_stack(unit_range(array[valid], source))
