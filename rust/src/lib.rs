@@ -12,7 +12,23 @@
 //! int32_t mnistvec_render(const float* lines, const float* widths, const float* opacity,
 //!                         uint64_t batch, uint64_t n_lines, uint64_t height, uint64_t width,
 //!                         float scale, uint32_t threads, float* out);
+//! int32_t mnistvec_soft_forward(const double* lines, const double* radius, const double* alpha,
+//!                               uint64_t batch, uint64_t n_lines, uint64_t height, uint64_t width,
+//!                               double sigma, double tolerance, uint32_t threads,
+//!                               double* out, double* product, uint32_t* zeros);
+//! int32_t mnistvec_soft_backward(const double* lines, const double* radius, const double* alpha,
+//!                                uint64_t batch, uint64_t n_lines, uint64_t height, uint64_t width,
+//!                                double sigma, double tolerance, uint32_t threads,
+//!                                const double* grad_out, const double* product, const uint32_t* zeros,
+//!                                double* grad_strokes);
 //! ```
+//!
+//! The soft renderer ([`soft`], [`soft_batch`]) takes pixel units and `f64`, as `render_soft_px` of
+//! `mnistvec/render/soft.py` does: `lines` `[batch, n_lines, 4]`, `radius` and `alpha` `[batch, n_lines]`,
+//! applied as given (no clamping). The forward pass writes the pixels and the compositing state
+//! (`product`, `zeros`, each `[batch, height, width]`) that the backward pass reads back with the
+//! loss gradient `grad_out` to write `grad_strokes`, `[batch, n_lines, 6]`: the gradient with respect
+//! to `(x0, y0, x1, y1, radius, alpha)` of every stroke.
 
 pub mod clip;
 pub mod coverage;
@@ -21,15 +37,18 @@ pub mod parallel;
 pub mod pixel_batch;
 pub mod raster;
 pub mod real;
+pub mod soft;
+pub mod soft_batch;
 pub mod span;
 pub mod stroke;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use parallel::{render_batch, thread_count, StrokeBatch};
+use soft_batch::{Composite, SoftBatch};
 
 /// Version of the C ABI below; bumped on any incompatible change.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Success.
 pub const OK: i32 = 0;
@@ -42,13 +61,15 @@ pub const ERR_SIZE_OVERFLOW: i32 = -2;
 pub const ERR_PANIC: i32 = -3;
 /// `scale` is not finite and positive.
 pub const ERR_BAD_SCALE: i32 = -4;
-/// A pointer is not aligned for `float`.
+/// A pointer is not aligned for its element type.
 pub const ERR_MISALIGNED: i32 = -5;
+/// The soft renderer's `sigma` is not finite and positive, or its `tolerance` not in `[0, 1)`.
+pub const ERR_BAD_SOFT_PARAMETER: i32 = -6;
 
 /// Image sides must be below this many pixels (`2^31`; pixel rows and columns are counted in `i32`).
 pub const MAX_SIDE: u64 = 1 << 31;
 
-/// The version of this C ABI (1).
+/// The version of this C ABI (2: the soft renderer added).
 #[no_mangle]
 pub extern "C" fn mnistvec_abi_version() -> u32 {
     ABI_VERSION
@@ -57,19 +78,24 @@ pub extern "C" fn mnistvec_abi_version() -> u32 {
 /// Number of `f32` elements in `dims` multiplied together, if the product's bytes fit in `isize`. Any zero
 /// makes it 0, however large the other dimensions (their partial products may overflow).
 fn element_count(dims: &[u64]) -> Option<usize> {
+    element_count_of::<f32>(dims)
+}
+
+/// [`element_count`] for elements of type `T`.
+fn element_count_of<T>(dims: &[u64]) -> Option<usize> {
     if dims.contains(&0) {
         return Some(0);
     }
     let count = dims.iter().try_fold(1u64, |acc, &d| acc.checked_mul(d))?;
-    let bytes = count.checked_mul(std::mem::size_of::<f32>() as u64)?;
+    let bytes = count.checked_mul(std::mem::size_of::<T>() as u64)?;
     if bytes > isize::MAX as u64 {
         return None;
     }
     usize::try_from(count).ok()
 }
 
-/// Checks a pointer to `len` floats: non-null and aligned unless `len == 0`.
-fn check_pointer(ptr: *const f32, len: usize) -> Result<(), i32> {
+/// Checks a pointer to `len` elements: non-null and aligned unless `len == 0`.
+fn check_pointer<T>(ptr: *const T, len: usize) -> Result<(), i32> {
     if len == 0 {
         return Ok(());
     }
@@ -82,12 +108,12 @@ fn check_pointer(ptr: *const f32, len: usize) -> Result<(), i32> {
     Ok(())
 }
 
-/// A slice over `len` floats at `ptr`, empty when `len == 0` (whatever `ptr` is).
+/// A slice over `len` elements at `ptr`, empty when `len == 0` (whatever `ptr` is).
 ///
 /// # Safety
-/// When `len > 0`, `ptr` must be non-null, aligned and valid for reading `len` floats that nothing
+/// When `len > 0`, `ptr` must be non-null, aligned and valid for reading `len` elements that nothing
 /// writes while the slice lives.
-unsafe fn input_slice<'a>(ptr: *const f32, len: usize) -> &'a [f32] {
+unsafe fn input_slice<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
     if len == 0 {
         &[]
     } else {
@@ -169,13 +195,194 @@ pub unsafe extern "C" fn mnistvec_render(
     result.unwrap_or(ERR_PANIC)
 }
 
+/// The sizes of a soft rendering call, checked: `(pixels, lines, strokes)` element counts, or an error.
+fn soft_sizes(batch: u64, n_lines: u64, height: u64, width: u64) -> Result<(usize, usize, usize), i32> {
+    let (Some(pixels), Some(line_count), Some(stroke_count), Some(_)) = (
+        element_count_of::<f64>(&[batch, height, width]),
+        element_count_of::<f64>(&[batch, n_lines, 4]),
+        element_count_of::<f64>(&[batch, n_lines]),
+        element_count_of::<f64>(&[batch, n_lines, 6]),
+    ) else {
+        return Err(ERR_SIZE_OVERFLOW);
+    };
+    if height >= MAX_SIDE || width >= MAX_SIDE {
+        return Err(ERR_SIZE_OVERFLOW);
+    }
+    Ok((pixels, line_count, stroke_count))
+}
+
+fn check_soft_parameters(sigma: f64, tolerance: f64) -> Result<(), i32> {
+    let sigma_ok = sigma.is_finite() && sigma > 0.0;
+    let tolerance_ok = (0.0..1.0).contains(&tolerance);
+    if sigma_ok && tolerance_ok {
+        Ok(())
+    } else {
+        Err(ERR_BAD_SOFT_PARAMETER)
+    }
+}
+
+/// The first error among `checks`, if any.
+fn first_error(checks: &[Result<(), i32>]) -> Result<(), i32> {
+    checks.iter().copied().find(Result::is_err).unwrap_or(Ok(()))
+}
+
+/// Renders `batch` soft images of `height x width` pixels from strokes in pixel units (see the crate
+/// docs): `out[b, i, j] = 1 - prod_k (1 - alpha cov_k)` with the blurred coverage of `soft.rs`, blur
+/// `sigma` pixels, each stroke evaluated where it can change a pixel by more than `tolerance / n_lines`
+/// (`tolerance` 0: everywhere). `product` and `zeros` receive the compositing state the backward pass
+/// needs. `threads` 0 uses the machine's available parallelism; the result does not depend on it.
+///
+/// Returns `OK`, or `ERR_SIZE_OVERFLOW`, `ERR_BAD_SOFT_PARAMETER`, `ERR_NULL_POINTER`, `ERR_MISALIGNED`,
+/// `ERR_PANIC`. With no pixels it returns `OK` touching nothing; with `n_lines == 0` the inputs are not
+/// read. Strokes with a non-finite value, or one beyond `1e60` in magnitude, are skipped.
+///
+/// # Safety
+/// Each non-null pointer must be valid for its array's size; outputs must not overlap each other or the
+/// inputs.
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_soft_forward(
+    lines: *const f64,
+    radius: *const f64,
+    alpha: *const f64,
+    batch: u64,
+    n_lines: u64,
+    height: u64,
+    width: u64,
+    sigma: f64,
+    tolerance: f64,
+    threads: u32,
+    out: *mut f64,
+    product: *mut f64,
+    zeros: *mut u32,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let (pixels, line_count, stroke_count) = match soft_sizes(batch, n_lines, height, width) {
+            Ok(sizes) => sizes,
+            Err(code) => return code,
+        };
+        if pixels == 0 {
+            return OK;
+        }
+        let checks = [
+            check_soft_parameters(sigma, tolerance),
+            check_pointer(out, pixels),
+            check_pointer(product, pixels),
+            check_pointer(zeros, pixels),
+            check_pointer(lines, line_count),
+            check_pointer(radius, stroke_count),
+            check_pointer(alpha, stroke_count),
+        ];
+        if let Err(code) = first_error(&checks) {
+            return code;
+        }
+        // SAFETY: pointers checked non-null and aligned above; sizes and validity are the caller's contract.
+        let (out, product, zeros) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(out, pixels),
+                std::slice::from_raw_parts_mut(product, pixels),
+                std::slice::from_raw_parts_mut(zeros, pixels),
+            )
+        };
+        let strokes = SoftBatch {
+            lines: unsafe { input_slice(lines, line_count) },
+            radius: unsafe { input_slice(radius, stroke_count) },
+            alpha: unsafe { input_slice(alpha, stroke_count) },
+            images: batch as usize,
+            lines_per_image: n_lines as usize,
+            height: height as usize,
+            width: width as usize,
+            sigma,
+            reach_sigmas: SoftBatch::reach_for(tolerance, n_lines as usize),
+        };
+        strokes.forward(strokes.threads(threads), out, Composite { product, zeros });
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
+/// The gradient of a loss with respect to every stroke of a [`mnistvec_soft_forward`] call, given its
+/// gradient `grad_out` with respect to the pixels and the forward call's `product` and `zeros` (same
+/// strokes, sizes, `sigma` and `tolerance`). Writes `grad_strokes` `[batch, n_lines, 6]`: the partial
+/// derivatives with respect to `(x0, y0, x1, y1, radius, alpha)`, 0 for skipped strokes. Each stroke's
+/// sum over pixels runs in a fixed order, so the result does not depend on `threads`.
+///
+/// Returns as [`mnistvec_soft_forward`]. With no strokes it returns `OK` touching nothing; with no
+/// pixels it writes zeros.
+///
+/// # Safety
+/// As [`mnistvec_soft_forward`].
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_soft_backward(
+    lines: *const f64,
+    radius: *const f64,
+    alpha: *const f64,
+    batch: u64,
+    n_lines: u64,
+    height: u64,
+    width: u64,
+    sigma: f64,
+    tolerance: f64,
+    threads: u32,
+    grad_out: *const f64,
+    product: *const f64,
+    zeros: *const u32,
+    grad_strokes: *mut f64,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let (pixels, line_count, stroke_count) = match soft_sizes(batch, n_lines, height, width) {
+            Ok(sizes) => sizes,
+            Err(code) => return code,
+        };
+        let grad_count = stroke_count * 6;
+        if grad_count == 0 {
+            return OK;
+        }
+        let checks = [
+            check_soft_parameters(sigma, tolerance),
+            check_pointer(grad_strokes, grad_count),
+            check_pointer(lines, line_count),
+            check_pointer(radius, stroke_count),
+            check_pointer(alpha, stroke_count),
+            check_pointer(grad_out, pixels),
+            check_pointer(product, pixels),
+            check_pointer(zeros, pixels),
+        ];
+        if let Err(code) = first_error(&checks) {
+            return code;
+        }
+        // SAFETY: pointers checked non-null and aligned above; sizes and validity are the caller's contract.
+        let grads = unsafe { std::slice::from_raw_parts_mut(grad_strokes, grad_count) };
+        let strokes = SoftBatch {
+            lines: unsafe { input_slice(lines, line_count) },
+            radius: unsafe { input_slice(radius, stroke_count) },
+            alpha: unsafe { input_slice(alpha, stroke_count) },
+            images: batch as usize,
+            lines_per_image: n_lines as usize,
+            height: height as usize,
+            width: width as usize,
+            sigma,
+            reach_sigmas: SoftBatch::reach_for(tolerance, n_lines as usize),
+        };
+        let (grad_out, product, zeros) = unsafe {
+            (
+                input_slice(grad_out, pixels),
+                input_slice(product, pixels),
+                input_slice(zeros, pixels),
+            )
+        };
+        strokes.backward(strokes.threads(threads), grad_out, product, zeros, grads);
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn abi_version_is_one() {
-        assert_eq!(mnistvec_abi_version(), 1);
+    fn abi_version_is_two() {
+        assert_eq!(mnistvec_abi_version(), 2);
     }
 
     #[test]

@@ -1,0 +1,394 @@
+//! The soft renderer over a batch: span-limited strokes, compositing and its gradient, threads.
+//!
+//! Each stroke is evaluated only at the pixels whose centre lies within its reach
+//! `max(r, 0) + 1/sqrt(2) + k sigma` of its segment, with `k` such that `n_lines Phi(-k) = tolerance`:
+//! beyond it a stroke's value is below `Phi(-k)` (see `soft.rs`), and `1 - prod (1 - v)` moves by at most
+//! the sum of its factors' changes, so every pixel is within `tolerance` of the full sum over all pixels.
+//! A tolerance of 0 evaluates every stroke at every pixel.
+//!
+//! Compositing `pixel = 1 - prod_k (1 - v_k)` keeps, per pixel, the product of its non-zero factors and
+//! the count of zero factors. The gradient of a pixel with respect to `v_k` is the product of the other
+//! factors: that product divided by `1 - v_k` when no factor is zero, the product itself when
+//! `1 - v_k` is the only zero factor, and 0 otherwise. No zero is ever divided by, and the quotient of a
+//! product by one of its own non-zero factors is exact to rounding.
+//!
+//! Images are independent and each stroke belongs to one image, so splitting the batch over threads
+//! changes no sum's order: results are bit-identical for any thread count.
+
+use std::thread;
+
+use crate::clip::Segment;
+use crate::coverage::MAX_HALF_SUPPORT;
+use crate::parallel::MAX_THREADS;
+use crate::soft::{tail_quantile, RampTable, SoftKernel, SoftStroke, StrokeGradient};
+use crate::span::{Capsule, ROWS_AT_ONCE};
+
+/// Estimated stroke-pixel evaluations per thread below which another thread is not worth starting.
+pub const MIN_EVALUATIONS_PER_THREAD: u64 = 1 << 14;
+
+/// The inputs of one soft rendering call, as flat row-major `f64` arrays in pixel units.
+#[derive(Clone, Copy)]
+pub struct SoftBatch<'a> {
+    /// `[images, lines_per_image, 4]` endpoints.
+    pub lines: &'a [f64],
+    /// `[images, lines_per_image]` radii.
+    pub radius: &'a [f64],
+    /// `[images, lines_per_image]` opacities.
+    pub alpha: &'a [f64],
+    pub images: usize,
+    pub lines_per_image: usize,
+    pub height: usize,
+    pub width: usize,
+    pub sigma: f64,
+    /// Multiple of `sigma` added to a stroke's reach (`inf` for the whole image).
+    pub reach_sigmas: f64,
+}
+
+/// The per-pixel state that the backward pass needs from the forward pass.
+pub struct Composite<'a> {
+    /// `[images, height, width]` products of the non-zero factors `1 - v_k`.
+    pub product: &'a mut [f64],
+    /// `[images, height, width]` counts of zero factors.
+    pub zeros: &'a mut [u32],
+}
+
+impl<'a> SoftBatch<'a> {
+    /// The reach multiple for `tolerance` over `lines_per_image` strokes (see the module docs).
+    pub fn reach_for(tolerance: f64, lines_per_image: usize) -> f64 {
+        tail_quantile(tolerance / lines_per_image.max(1) as f64)
+    }
+
+    fn stroke(&self, image: usize, k: usize) -> SoftStroke {
+        let i = image * self.lines_per_image + k;
+        let l = &self.lines[4 * i..4 * i + 4];
+        SoftStroke {
+            x0: l[0],
+            y0: l[1],
+            x1: l[2],
+            y1: l[3],
+            radius: self.radius[i],
+            alpha: self.alpha[i],
+        }
+    }
+
+    /// Calls `visit(index, cx, cy)` for every pixel within the reach of `stroke`, row by row.
+    #[inline(always)]
+    fn for_each_pixel(&self, stroke: &SoftStroke, mut visit: impl FnMut(usize, f64, f64)) {
+        let reach = stroke.radius.max(0.0) + MAX_HALF_SUPPORT + self.reach_sigmas * self.sigma;
+        let (height, width) = (self.height, self.width);
+        if !(reach < 1e30) {
+            for row in 0..height {
+                for col in 0..width {
+                    visit(row * width + col, col as f64 + 0.5, row as f64 + 0.5);
+                }
+            }
+            return;
+        }
+        let segment = Segment {
+            x0: stroke.x0,
+            y0: stroke.y0,
+            x1: stroke.x1,
+            y1: stroke.y1,
+        };
+        let capsule = Capsule::<f64>::new(segment, reach, reach);
+        let (first_row, rows) = capsule.vertical_extent().cell_centres(height as f64);
+        let (first_row, rows) = (first_row as i32, rows as i32);
+        let mut firsts = [0i32; ROWS_AT_ONCE];
+        let mut counts = [0i32; ROWS_AT_ONCE];
+        let end = first_row + rows;
+        for chunk in (first_row..end).step_by(ROWS_AT_ONCE) {
+            capsule.column_ranges(chunk, width as i32, &mut firsts, &mut counts);
+            for (row, (&first, &count)) in (chunk..end).zip(firsts.iter().zip(&counts)) {
+                let cy = row as f64 + 0.5;
+                let base = row as usize * width;
+                for col in first as usize..(first + count) as usize {
+                    visit(base + col, col as f64 + 0.5, cy);
+                }
+            }
+        }
+    }
+
+    /// Image `image`'s pixels into `out`, and its compositing state into `product` and `zeros`.
+    fn forward_image(&self, image: usize, out: &mut [f64], product: &mut [f64], zeros: &mut [u32]) {
+        let table = RampTable::get();
+        product.fill(1.0);
+        zeros.fill(0);
+        for k in 0..self.lines_per_image {
+            let stroke = self.stroke(image, k);
+            if !stroke.is_usable() {
+                continue;
+            }
+            let kernel = SoftKernel::new(stroke, table, self.sigma);
+            self.for_each_pixel(&stroke, |index, cx, cy| {
+                let factor = 1.0 - kernel.eval::<false>(cx, cy).0;
+                if factor == 0.0 {
+                    zeros[index] = zeros[index].saturating_add(1);
+                } else {
+                    product[index] *= factor;
+                }
+            });
+        }
+        for ((pixel, &p), &z) in out.iter_mut().zip(product.iter()).zip(zeros.iter()) {
+            *pixel = if z > 0 { 1.0 } else { 1.0 - p };
+        }
+    }
+
+    /// Image `image`'s stroke gradients (`[lines_per_image, 6]` into `grads`) given the loss gradient
+    /// `grad_out` with respect to its pixels and the forward pass's compositing state.
+    fn backward_image(
+        &self,
+        image: usize,
+        grad_out: &[f64],
+        product: &[f64],
+        zeros: &[u32],
+        grads: &mut [f64],
+    ) {
+        let table = RampTable::get();
+        for (k, slot) in grads.chunks_exact_mut(6).enumerate() {
+            slot.fill(0.0);
+            let stroke = self.stroke(image, k);
+            if !stroke.is_usable() {
+                continue;
+            }
+            let kernel = SoftKernel::new(stroke, table, self.sigma);
+            let mut total: StrokeGradient = [0.0; 6];
+            self.for_each_pixel(&stroke, |index, cx, cy| {
+                let upstream = grad_out[index];
+                if upstream == 0.0 {
+                    return;
+                }
+                let (value, grad) = kernel.eval::<true>(cx, cy);
+                let factor = 1.0 - value;
+                let others = match (factor == 0.0, zeros[index]) {
+                    (false, 0) => product[index] / factor,
+                    (true, 1) => product[index],
+                    _ => 0.0,
+                };
+                let weight = upstream * others;
+                if weight == 0.0 {
+                    return;
+                }
+                for (t, g) in total.iter_mut().zip(grad) {
+                    *t += weight * g;
+                }
+            });
+            slot.copy_from_slice(&total);
+        }
+    }
+
+    /// Estimated stroke-pixel evaluations of one image (for choosing the number of threads).
+    fn work_per_image(&self) -> u64 {
+        let pixels = (self.height as u64).saturating_mul(self.width as u64);
+        pixels.saturating_add((self.lines_per_image as u64).saturating_mul(64))
+    }
+
+    /// The number of threads worth using for `requested` (0: the machine's available parallelism).
+    pub fn threads(&self, requested: u32) -> usize {
+        let work = self.work_per_image().saturating_mul(self.images as u64);
+        let worth = usize::try_from(work / MIN_EVALUATIONS_PER_THREAD).unwrap_or(usize::MAX);
+        let useful = worth.min(self.images).clamp(1, MAX_THREADS);
+        if useful == 1 {
+            return 1;
+        }
+        let requested = if requested == 0 {
+            thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        } else {
+            requested as usize
+        };
+        requested.clamp(1, useful)
+    }
+
+    /// Renders every image into `out` (`[images, height, width]`), keeping the state for the gradient.
+    pub fn forward(&self, threads: usize, out: &mut [f64], state: Composite) {
+        let size = self.height * self.width;
+        if self.images == 0 || size == 0 {
+            return;
+        }
+        let per_run = self.images.div_ceil(threads.clamp(1, self.images));
+        let run = |first: usize, out: &mut [f64], product: &mut [f64], zeros: &mut [u32]| {
+            let parts = out
+                .chunks_exact_mut(size)
+                .zip(product.chunks_exact_mut(size))
+                .zip(zeros.chunks_exact_mut(size));
+            for (offset, ((o, p), z)) in parts.enumerate() {
+                self.forward_image(first + offset, o, p, z);
+            }
+        };
+        thread::scope(|scope| {
+            let runs = out
+                .chunks_mut(per_run * size)
+                .zip(state.product.chunks_mut(per_run * size))
+                .zip(state.zeros.chunks_mut(per_run * size))
+                .enumerate();
+            let mut first = None;
+            for (index, ((o, p), z)) in runs {
+                if index == 0 {
+                    first = Some((o, p, z));
+                } else {
+                    scope.spawn(move || run(index * per_run, o, p, z));
+                }
+            }
+            if let Some((o, p, z)) = first {
+                run(0, o, p, z);
+            }
+        });
+    }
+
+    /// Every stroke's gradient into `grads` (`[images, lines_per_image, 6]`: x0, y0, x1, y1, r, alpha).
+    pub fn backward(
+        &self,
+        threads: usize,
+        grad_out: &[f64],
+        product: &[f64],
+        zeros: &[u32],
+        grads: &mut [f64],
+    ) {
+        let size = self.height * self.width;
+        let stride = self.lines_per_image * 6;
+        if self.images == 0 || stride == 0 {
+            return;
+        }
+        if size == 0 {
+            grads.fill(0.0);
+            return;
+        }
+        let per_run = self.images.div_ceil(threads.clamp(1, self.images));
+        let run = |first: usize, grads: &mut [f64]| {
+            for (offset, g) in grads.chunks_exact_mut(stride).enumerate() {
+                let image = first + offset;
+                let pixels = image * size..(image + 1) * size;
+                self.backward_image(
+                    image,
+                    &grad_out[pixels.clone()],
+                    &product[pixels.clone()],
+                    &zeros[pixels],
+                    g,
+                );
+            }
+        };
+        thread::scope(|scope| {
+            let mut runs = grads.chunks_mut(per_run * stride).enumerate();
+            let first = runs.next();
+            for (index, g) in runs {
+                scope.spawn(move || run(index * per_run, g));
+            }
+            if let Some((_, g)) = first {
+                run(0, g);
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(images: usize, n: usize, size: f64) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let mut state = 99u32;
+        let mut next = move || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f64 / (1u32 << 24) as f64
+        };
+        let lines = (0..images * n * 4).map(|_| size * (0.1 + 0.8 * next())).collect();
+        let radius = (0..images * n).map(|_| size * 0.02 * (0.5 + next())).collect();
+        let alpha = (0..images * n).map(|_| 0.5 + 0.5 * next()).collect();
+        (lines, radius, alpha)
+    }
+
+    fn run(batch: &SoftBatch, threads: usize) -> (Vec<f64>, Vec<f64>) {
+        let size = batch.images * batch.height * batch.width;
+        let mut out = vec![f64::NAN; size];
+        let mut product = vec![f64::NAN; size];
+        let mut zeros = vec![7u32; size];
+        batch.forward(
+            threads,
+            &mut out,
+            Composite {
+                product: &mut product,
+                zeros: &mut zeros,
+            },
+        );
+        let grad_out: Vec<f64> = (0..size).map(|i| ((i % 7) as f64 - 3.0) * 0.1).collect();
+        let mut grads = vec![f64::NAN; batch.images * batch.lines_per_image * 6];
+        batch.backward(threads, &grad_out, &product, &zeros, &mut grads);
+        (out, grads)
+    }
+
+    #[test]
+    fn any_thread_count_gives_the_same_bits() {
+        let (lines, radius, alpha) = sample(13, 9, 20.0);
+        let batch = SoftBatch {
+            lines: &lines,
+            radius: &radius,
+            alpha: &alpha,
+            images: 13,
+            lines_per_image: 9,
+            height: 20,
+            width: 20,
+            sigma: 0.5,
+            reach_sigmas: SoftBatch::reach_for(1e-6, 9),
+        };
+        let single = run(&batch, 1);
+        assert!(single.0.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(single.1.iter().all(|v| v.is_finite()));
+        assert!(single.1.iter().any(|v| *v != 0.0));
+        for threads in [2, 3, 8, 13, 40] {
+            let other = run(&batch, threads);
+            assert_eq!(other.0, single.0, "threads {threads}");
+            assert_eq!(other.1, single.1, "threads {threads}");
+        }
+    }
+
+    #[test]
+    fn span_limit_stays_within_its_tolerance() {
+        let (lines, radius, alpha) = sample(6, 16, 28.0);
+        for sigma in [0.05, 0.5, 3.0] {
+            let full = SoftBatch {
+                lines: &lines,
+                radius: &radius,
+                alpha: &alpha,
+                images: 6,
+                lines_per_image: 16,
+                height: 28,
+                width: 28,
+                sigma,
+                reach_sigmas: f64::INFINITY,
+            };
+            let limited = SoftBatch {
+                reach_sigmas: SoftBatch::reach_for(1e-6, 16),
+                ..full
+            };
+            let (a, _) = run(&full, 1);
+            let (b, _) = run(&limited, 1);
+            let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max);
+            assert!(worst <= 1e-6, "sigma {sigma}: {worst}");
+        }
+    }
+
+    #[test]
+    fn a_zero_factor_keeps_the_gradient_of_the_others() {
+        // Two strokes on one pixel: one fully opaque and covering it (factor 0), one half transparent.
+        let lines = [0.5, -5.0, 0.5, 5.0, 0.5, -5.0, 0.5, 5.0];
+        let radius = [3.0, 3.0];
+        let alpha = [1.0, 0.5];
+        let batch = SoftBatch {
+            lines: &lines,
+            radius: &radius,
+            alpha: &alpha,
+            images: 1,
+            lines_per_image: 2,
+            height: 1,
+            width: 1,
+            sigma: 0.05,
+            reach_sigmas: f64::INFINITY,
+        };
+        let (out, grads) = run(&batch, 1);
+        assert_eq!(out, vec![1.0]);
+        // d pixel / d alpha_1 = cov_1 * (1 - v_2) = 1 * 0.5; d pixel / d alpha_2 = (1 - v_1) cov_2 = 0.
+        let g = |k: usize| grads[k];
+        let upstream = -0.3; // grad_out[0] in `run`
+        assert!((g(5) - upstream * 0.5).abs() < 1e-12, "{}", g(5));
+        assert_eq!(g(11), 0.0);
+        assert!(grads.iter().all(|v| v.is_finite()));
+    }
+}
