@@ -11,7 +11,7 @@ from conftest import random_strokes
 
 def test_missing_native_library_falls_back_to_exact_with_one_warning(monkeypatch):
     monkeypatch.setattr(render, "native_available", lambda: False)
-    monkeypatch.setattr(render, "_warned_fallback", False)
+    monkeypatch.setattr(render.native, "_warned_missing", False)
     lines, widths, opacity = random_strokes(3, 4, 8)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

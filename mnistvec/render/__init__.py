@@ -3,7 +3,8 @@
 - ``native``: the compiled Rust library (fast, exact, no gradients); falls back to ``exact`` with one
   warning when the library was not built.
 - ``exact``: the same formula in torch (reference and fallback).
-- ``soft``: a Gaussian-blurred version of the formula, differentiable, CPU or CUDA (`soft.py`).
+- ``soft``: a Gaussian-blurred version of the formula, differentiable, CPU or CUDA (`soft.py`); on the CPU
+  it runs natively, with a hand-derived backward pass, when the library is built.
 
 Canvas units c become pixels as ``c * scale`` (scale = the output size for a square canvas); widths are full
 stroke widths, so the capsule radius in pixels is ``width * scale / 2``.
@@ -11,38 +12,22 @@ stroke widths, so the capsule radius in pixels is ``width * scale / 2``.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import torch
 
 from .exact import render_exact_px
+from . import native
 from .native import native_available, render_native
 from .soft import DEFAULT_TEMPERATURE, render_soft_px
 
 RENDERERS = ("native", "exact", "soft")
-
-_warned_fallback = False
-
-
-def _warn_native_missing_once() -> None:
-    global _warned_fallback
-    if not _warned_fallback:
-        _warned_fallback = True
-        warnings.warn(
-            "the native renderer library is not built; using the torch exact renderer (same images, slower). "
-            "Reinstall mnistvec with a Rust toolchain available to build it.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-
 
 def resolve_renderer(name: str) -> str:
     """The renderer that will actually run: ``native`` becomes ``exact`` (with one warning) when missing."""
     if name not in RENDERERS:
         raise ValueError(f"unknown renderer {name!r}; choose one of {', '.join(RENDERERS)}")
     if name == "native" and not native_available():
-        _warn_native_missing_once()
+        native.warn_native_missing_once()
         return "exact"
     return name
 

@@ -18,6 +18,18 @@ it. It is read once, when the library is first loaded. The library's C ABI:
     int32_t  mnistvec_render(const float* lines, const float* widths, const float* opacity,
                              uint64_t batch, uint64_t n_lines, uint64_t height, uint64_t width,
                              float scale, uint32_t threads, float* out);
+    int32_t  mnistvec_soft_forward(const double* lines, const double* radius, const double* alpha,
+                                   uint64_t batch, uint64_t n_lines, uint64_t height, uint64_t width,
+                                   double sigma, double tolerance, uint32_t threads,
+                                   double* out, double* product, uint32_t* zeros);
+    int32_t  mnistvec_soft_backward(const double* lines, const double* radius, const double* alpha,
+                                    uint64_t batch, uint64_t n_lines, uint64_t height, uint64_t width,
+                                    double sigma, double tolerance, uint32_t threads,
+                                    const double* grad_out, const double* product, const uint32_t* zeros,
+                                    double* grad_strokes);
+
+The two soft functions are the soft renderer of `soft.py` in pixel units and float64 (`soft_forward` and
+`soft_backward` below; `soft_native.py` wraps them as a differentiable torch function).
 """
 
 from __future__ import annotations
@@ -28,11 +40,12 @@ import importlib
 import math
 import operator
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 """The C ABI version this module speaks."""
 
 MAX_OUTPUT_BYTES = 8 * 1024**3
@@ -50,6 +63,7 @@ ERROR_CODES = {
     -3: "panic inside the renderer",
     -4: "scale not finite and positive",
     -5: "misaligned pointer",
+    -6: "soft renderer sigma not finite and positive, or tolerance not in [0, 1)",
 }
 """Meaning of `mnistvec_render`'s negative return codes."""
 
@@ -59,6 +73,11 @@ LIBRARY_ENV = "MNISTVEC_NATIVE_LIBRARY"
 _LIBRARY_PATTERNS = ("_native*.so", "_native*.pyd", "_native*.dylib")
 
 _float_pointer = ctypes.POINTER(ctypes.c_float)
+_double_pointer = ctypes.POINTER(ctypes.c_double)
+_uint32_pointer = ctypes.POINTER(ctypes.c_uint32)
+
+SOFT_TOLERANCE = 1e-6
+"""Default largest change of any soft pixel from evaluating each stroke only near its segment."""
 
 _MAX_ARRAY_BYTES = int(np.iinfo(np.intp).max)
 """numpy's bound on the product of an array's non-zero sides times its item size, even when it is empty."""
@@ -99,6 +118,13 @@ def _open_library(path: Path) -> ctypes.CDLL | None:
             _float_pointer,
         ]
         library.mnistvec_render.restype = ctypes.c_int32
+        sizes = [ctypes.c_uint64] * 4
+        soft_common = [_double_pointer] * 3 + sizes + [ctypes.c_double, ctypes.c_double, ctypes.c_uint32]
+        library.mnistvec_soft_forward.argtypes = soft_common + [_double_pointer, _double_pointer, _uint32_pointer]
+        library.mnistvec_soft_forward.restype = ctypes.c_int32
+        library.mnistvec_soft_backward.argtypes = soft_common + [
+            _double_pointer, _double_pointer, _uint32_pointer, _double_pointer]
+        library.mnistvec_soft_backward.restype = ctypes.c_int32
     except (OSError, AttributeError):
         return None
     return library
@@ -120,6 +146,22 @@ def load_library() -> ctypes.CDLL | None:
 def native_available() -> bool:
     """Whether the native renderer can be used."""
     return load_library() is not None
+
+
+_warned_missing = False
+
+
+def warn_native_missing_once() -> None:
+    """The one warning, per process, that the native library is missing and torch draws instead."""
+    global _warned_missing
+    if not _warned_missing:
+        _warned_missing = True
+        warnings.warn(
+            "the native renderer library is not built; using the torch renderers instead (same images, "
+            "slower). Reinstall mnistvec with a Rust toolchain available to build it.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 def _as_number_array(name: str, value) -> np.ndarray:
@@ -222,3 +264,97 @@ def render_native(lines, widths, opacity, height: int, width: int, scale: float,
         reason = ERROR_CODES.get(code, "unknown error")
         raise RuntimeError(f"mnistvec_render failed with code {code} ({reason})")
     return out
+
+
+def _soft_arguments(lines, radius, alpha, height: int, width: int, sigma: float, tolerance: float,
+                    threads: int):
+    """Checked arguments of the soft functions: float64 C-contiguous arrays and plain numbers."""
+    lines = np.ascontiguousarray(_as_number_array("lines", lines), dtype=np.float64)
+    radius = np.ascontiguousarray(_as_number_array("radius", radius), dtype=np.float64)
+    alpha = np.ascontiguousarray(_as_number_array("alpha", alpha), dtype=np.float64)
+    if lines.ndim != 3 or lines.shape[-1] != 4:
+        raise ValueError(f"lines must have shape [B, N, 4], got {lines.shape}")
+    for name, array in (("radius", radius), ("alpha", alpha)):
+        if array.shape != lines.shape[:2]:
+            raise ValueError(f"{name} must have shape [B, N] = {list(lines.shape[:2])}, got {list(array.shape)}")
+    height, width, threads = _as_size("height", height), _as_size("width", width), _as_size("threads", threads)
+    for name, side in (("height", height), ("width", width)):
+        if side >= MAX_SIDE:
+            raise ValueError(f"{name} must be below {MAX_SIDE}, got {side}")
+    if threads > MAX_THREADS:
+        raise ValueError(f"threads must be at most {MAX_THREADS}, got {threads}")
+    sigma, tolerance = float(sigma), float(tolerance)
+    if not (math.isfinite(sigma) and sigma > 0.0):
+        raise ValueError(f"sigma must be finite and positive (pixels), got {sigma}")
+    if not 0.0 <= tolerance < 1.0:
+        raise ValueError(f"tolerance must be in [0, 1), got {tolerance}")
+    output_bytes = lines.shape[0] * height * width * 20  # out, product (float64) and zeros (uint32)
+    if output_bytes > MAX_OUTPUT_BYTES:
+        raise ValueError(f"soft rendering {lines.shape[0]} x {height} x {width} pixels would take {output_bytes} "
+                         f"bytes, more than the limit of {MAX_OUTPUT_BYTES} bytes")
+    library = load_library()
+    if library is None:
+        raise RuntimeError("the native renderer mnistvec._native is not built or could not be loaded")
+    return library, lines, radius, alpha, height, width, sigma, tolerance, threads
+
+
+def _check_code(function: str, code: int) -> None:
+    if code != 0:
+        raise RuntimeError(f"{function} failed with code {code} ({ERROR_CODES.get(code, 'unknown error')})")
+
+
+def _pointer(array: np.ndarray, kind):
+    return array.ctypes.data_as(kind)
+
+
+def soft_forward(lines, radius, alpha, height: int, width: int, sigma: float, tolerance: float = SOFT_TOLERANCE,
+                 threads: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The soft renderer in pixel units: `(images, product, zeros)`, each [B, H, W].
+
+    lines [B, N, 4], radius [B, N] and alpha [B, N] in pixels, used as given (as `soft.render_soft_px`
+    does; the canvas-unit clamps are the caller's). `images` (float64) are `1 - prod_k (1 - alpha_k cov_k)`
+    with the blurred coverage at blur `sigma` pixels, each stroke evaluated only where it can change a
+    pixel by more than `tolerance / N` (0: everywhere). `product` (float64) and `zeros` (uint32) are the
+    compositing state `soft_backward` needs. Strokes with a non-finite value are skipped.
+    """
+    library, lines, radius, alpha, height, width, sigma, tolerance, threads = _soft_arguments(
+        lines, radius, alpha, height, width, sigma, tolerance, threads)
+    batch, n_lines = radius.shape
+    images = np.empty((batch, height, width), np.float64)
+    product = np.empty((batch, height, width), np.float64)
+    zeros = np.empty((batch, height, width), np.uint32)
+    if images.size == 0:
+        return images, product, zeros
+    code = library.mnistvec_soft_forward(
+        _pointer(lines, _double_pointer), _pointer(radius, _double_pointer), _pointer(alpha, _double_pointer),
+        batch, n_lines, height, width, sigma, tolerance, threads,
+        _pointer(images, _double_pointer), _pointer(product, _double_pointer), _pointer(zeros, _uint32_pointer))
+    _check_code("mnistvec_soft_forward", code)
+    return images, product, zeros
+
+
+def soft_backward(lines, radius, alpha, height: int, width: int, sigma: float, grad_images, product, zeros,
+                  tolerance: float = SOFT_TOLERANCE, threads: int = 0) -> np.ndarray:
+    """The gradient [B, N, 6] of a loss with respect to each stroke's (x0, y0, x1, y1, radius, alpha),
+    given its gradient `grad_images` [B, H, W] with respect to the images of `soft_forward` called with
+    the same arguments, and that call's `product` and `zeros`."""
+    library, lines, radius, alpha, height, width, sigma, tolerance, threads = _soft_arguments(
+        lines, radius, alpha, height, width, sigma, tolerance, threads)
+    batch, n_lines = radius.shape
+    shape = (batch, height, width)
+    grad_images = np.ascontiguousarray(_as_number_array("grad_images", grad_images), dtype=np.float64)
+    product = np.ascontiguousarray(product, dtype=np.float64)
+    zeros = np.ascontiguousarray(zeros, dtype=np.uint32)
+    for name, array in (("grad_images", grad_images), ("product", product), ("zeros", zeros)):
+        if array.shape != shape:
+            raise ValueError(f"{name} must have shape {list(shape)}, got {list(array.shape)}")
+    grads = np.zeros((batch, n_lines, 6), np.float64)
+    if grads.size == 0:
+        return grads
+    code = library.mnistvec_soft_backward(
+        _pointer(lines, _double_pointer), _pointer(radius, _double_pointer), _pointer(alpha, _double_pointer),
+        batch, n_lines, height, width, sigma, tolerance, threads,
+        _pointer(grad_images, _double_pointer), _pointer(product, _double_pointer),
+        _pointer(zeros, _uint32_pointer), _pointer(grads, _double_pointer))
+    _check_code("mnistvec_soft_backward", code)
+    return grads

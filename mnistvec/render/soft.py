@@ -12,7 +12,11 @@ with Phi and phi the standard normal CDF and density. As sigma -> 0, R(x) -> max
 pixels (useful early in training). Only x <= 0 is evaluated (F(x) = 1 - F(-x)), which keeps the
 differences of R free of cancellation.
 
-Memory is bounded: images and pixels are processed in chunks of at most `max_elements` (image, line, pixel)
+On the CPU, when the native library is built, the same formula runs natively with a hand-derived backward
+pass (`soft_native.py`), each stroke evaluated only near its segment; CUDA tensors, and CPU tensors without
+the library (after one warning), take the torch path below (`render_soft_torch_px`).
+
+Memory of the torch path is bounded: images and pixels are processed in chunks of at most `max_elements` (image, line, pixel)
 triples; the forward pass keeps no graph and the backward pass recomputes one chunk at a time, so the peak
 holds one chunk's intermediates plus the inputs, the output and the gradients.
 """
@@ -24,6 +28,8 @@ import math
 import torch
 
 from .coverage import composite, pixel_centres, segment_geometry
+from .native import SOFT_TOLERANCE, native_available, warn_native_missing_once
+from .soft_native import render_soft_native_px
 
 MAX_ELEMENTS = 1 << 20
 DEFAULT_TEMPERATURE = 0.5
@@ -101,6 +107,9 @@ def _chunks(batch: int, n_pixels: int, image_chunk: int, pixel_chunk: int):
             yield slice(i, i + image_chunk), slice(j, j + pixel_chunk)
 
 
+BACKENDS = ("auto", "native", "torch")
+
+
 def render_soft_px(
     lines_px: torch.Tensor,
     radius: torch.Tensor,
@@ -109,11 +118,39 @@ def render_soft_px(
     width: int,
     temperature: float = DEFAULT_TEMPERATURE,
     max_elements: int = MAX_ELEMENTS,
+    backend: str = "auto",
+    tolerance: float = SOFT_TOLERANCE,
 ) -> torch.Tensor:
     """Render strokes given in pixel units (lines_px [B,N,4], radius [B,N], alpha [B,N]) -> [B,H,W].
 
     Differentiable with respect to all three inputs; runs on the inputs' device (CPU or CUDA).
+    `backend` "auto" computes CPU tensors natively when the library is built (each pixel then within
+    `tolerance` of the full formula) and everything else with torch; "native" and "torch" force one.
+    `max_elements` bounds the torch path's chunks.
     """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be > 0 pixels, got {temperature}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown soft backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend == "auto" and lines_px.device.type == "cpu":
+        backend = "native" if native_available() else "torch"
+        if backend == "torch":
+            warn_native_missing_once()
+    if backend == "native":
+        return render_soft_native_px(lines_px, radius, alpha, height, width, temperature, tolerance)
+    return render_soft_torch_px(lines_px, radius, alpha, height, width, temperature, max_elements)
+
+
+def render_soft_torch_px(
+    lines_px: torch.Tensor,
+    radius: torch.Tensor,
+    alpha: torch.Tensor,
+    height: int,
+    width: int,
+    temperature: float = DEFAULT_TEMPERATURE,
+    max_elements: int = MAX_ELEMENTS,
+) -> torch.Tensor:
+    """`render_soft_px` in torch, on any device (the reference the native path is tested against)."""
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0 pixels, got {temperature}")
     batch, n_lines = radius.shape

@@ -23,10 +23,11 @@
 //! R(x)   = sigma^2 G(x / sigma),   G(z) = ((z^2 + 1) Phi(z) + z phi(z)) / 2,   G'(z) = z Phi(z) + phi(z)
 //! ```
 //!
-//! `G` is tabulated (see [`RampTable`]): on `[Z_LOW, 0]` by quintic Hermite pieces that match `G`, `G'`
-//! and `G'' = Phi` at every knot (error below 1e-13), zero below `Z_LOW` (where `G < 1e-17`), and for
-//! `z > 0` through the identity `G(z) + G(-z) = (z^2 + 1) / 2` (so `G'(z) = z + G'(-z)`). The derivative
-//! used below is the derivative of the tabulated function itself, so forward and backward agree exactly.
+//! `G` is tabulated (see [`RampTable`]): on `[Z_LOW, Z_HIGH]` by quintic Hermite pieces that match `G`,
+//! `G'` and `G'' = Phi` at every knot (error below 1e-13), its knots for `z > 0` from the identity
+//! `G(z) + G(-z) = (z^2 + 1) / 2`; constant below `Z_LOW` (where `G < 1e-17`) and the parabola
+//! `(z^2 + 1) / 2` above `Z_HIGH`. The derivative used below is the derivative of the tabulated function
+//! itself, so forward and backward agree exactly.
 //!
 //! # Backward
 //!
@@ -82,8 +83,11 @@ use crate::coverage::B_MIN;
 /// Smoothing of `|B - A|` and `d` near zero, in pixels (`LENGTH_EPS` of `soft.py`).
 pub const LENGTH_EPS: f64 = 1e-3;
 
-/// Below `z = Z_LOW`, `G(z) < 1e-17` is taken as 0.
+/// Below `z = Z_LOW`, `G(z) < 1e-17` is taken as `G(Z_LOW)`.
 pub const Z_LOW: f64 = -8.0;
+
+/// Above `z = Z_HIGH`, `G(z)` is taken as `(z^2 + 1) / 2` (they differ by `G(-z) < 1e-17`).
+pub const Z_HIGH: f64 = 8.0;
 
 /// Knots of the table of `G` per unit of `z`.
 const KNOTS_PER_UNIT: f64 = 32.0;
@@ -115,7 +119,7 @@ pub fn ramp_exact(z: f64) -> (f64, f64, f64) {
 
 /// `Phi(-k) = tolerance`, solved for `k >= 0` by bisection (`k = inf` for a tolerance of 0).
 pub fn tail_quantile(tolerance: f64) -> f64 {
-    if !(tolerance > 0.0) {
+    if tolerance.is_nan() || tolerance <= 0.0 {
         return f64::INFINITY;
     }
     if tolerance >= 0.5 {
@@ -133,17 +137,24 @@ pub fn tail_quantile(tolerance: f64) -> f64 {
     hi
 }
 
-/// `G` on `[Z_LOW, 0]` as quintic polynomials in the local coordinate `u` in `[0, 1)` of each piece.
+/// `G` on `[Z_LOW, Z_HIGH]` as quintic polynomials in the local coordinate `u` in `[0, 1]` of each piece.
 pub struct RampTable {
     pieces: Vec<[f64; 6]>,
 }
 
 impl RampTable {
     fn build() -> RampTable {
-        let count = (-Z_LOW * KNOTS_PER_UNIT) as usize;
+        let count = ((Z_HIGH - Z_LOW) * KNOTS_PER_UNIT) as usize;
         let h = 1.0 / KNOTS_PER_UNIT;
         let knot = |i: usize| {
-            let (g, g1, g2) = ramp_exact(Z_LOW + i as f64 * h);
+            let z = Z_LOW + i as f64 * h;
+            // Positive knots through G(z) = (z^2 + 1) / 2 - G(-z), which keeps G's tail exact.
+            let (g, g1, g2) = if z <= 0.0 {
+                ramp_exact(z)
+            } else {
+                let (g, g1, g2) = ramp_exact(-z);
+                (0.5 * (z * z + 1.0) - g, z + g1, 1.0 - g2)
+            };
             (g, g1 * h, g2 * h * h)
         };
         let pieces = (0..count)
@@ -167,36 +178,53 @@ impl RampTable {
         RampTable { pieces }
     }
 
-    /// The shared table (built on first use, about 256 pieces).
+    /// The shared table (built on first use, 512 pieces).
     pub fn get() -> &'static RampTable {
         static TABLE: OnceLock<RampTable> = OnceLock::new();
         TABLE.get_or_init(RampTable::build)
     }
 
-    /// `(G(z), G'(z))` for `z <= 0` (0 below `Z_LOW`).
+    /// `(G(z), G'(z))` for any `z`, without branches: below `Z_LOW` the table's first value
+    /// (`G(Z_LOW) < 1e-17`), above `Z_HIGH` the parabola `(z^2 + 1) / 2` that `G` meets to within 1e-17.
     #[inline(always)]
-    fn nonpositive(&self, z: f64) -> (f64, f64) {
-        let position = (z - Z_LOW) * KNOTS_PER_UNIT;
-        if !(position > 0.0) {
-            return (0.0, 0.0);
-        }
-        let index = (position as usize).min(self.pieces.len() - 1);
+    pub fn ramp(&self, z: f64) -> (f64, f64) {
+        let last = self.pieces.len() - 1;
+        let position = ((z - Z_LOW) * KNOTS_PER_UNIT).clamp(0.0, last as f64 + 1.0);
+        let index = (position as usize).min(last);
         let u = position - index as f64;
         let c = &self.pieces[index];
         let value = c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * (c[4] + u * c[5]))));
         let slope = c[1] + u * (2.0 * c[2] + u * (3.0 * c[3] + u * (4.0 * c[4] + u * 5.0 * c[5])));
-        (value, slope * KNOTS_PER_UNIT)
+        let beyond = z > Z_HIGH;
+        (
+            if beyond { 0.5 * (z * z + 1.0) } else { value },
+            if beyond { z } else { slope * KNOTS_PER_UNIT },
+        )
     }
 
-    /// `(G(z), G'(z))` for any finite `z`.
+    /// [`RampTable::ramp`] of four arguments at once, written lane by lane so that it vectorises.
     #[inline(always)]
-    pub fn ramp(&self, z: f64) -> (f64, f64) {
-        if z <= 0.0 {
-            self.nonpositive(z)
-        } else {
-            let (g, g1) = self.nonpositive(-z);
-            (0.5 * (z * z + 1.0) - g, z + g1)
+    pub fn ramp4(&self, z: [f64; 4]) -> ([f64; 4], [f64; 4]) {
+        let last = self.pieces.len() - 1;
+        let mut u = [0.0; 4];
+        let mut c = [[0.0; 6]; 4];
+        for lane in 0..4 {
+            let position = ((z[lane] - Z_LOW) * KNOTS_PER_UNIT).clamp(0.0, last as f64 + 1.0);
+            let index = (position as usize).min(last);
+            u[lane] = position - index as f64;
+            c[lane] = self.pieces[index];
         }
+        let mut value = [0.0; 4];
+        let mut slope = [0.0; 4];
+        for lane in 0..4 {
+            let (u, c, z) = (u[lane], &c[lane], z[lane]);
+            let v = c[0] + u * (c[1] + u * (c[2] + u * (c[3] + u * (c[4] + u * c[5]))));
+            let s = c[1] + u * (2.0 * c[2] + u * (3.0 * c[3] + u * (4.0 * c[4] + u * 5.0 * c[5])));
+            let beyond = z > Z_HIGH;
+            value[lane] = if beyond { 0.5 * (z * z + 1.0) } else { v };
+            slope[lane] = if beyond { z } else { s * KNOTS_PER_UNIT };
+        }
+        (value, slope)
     }
 }
 
@@ -224,11 +252,11 @@ pub struct SoftFootprint<'t> {
 
 impl<'t> SoftFootprint<'t> {
     #[inline(always)]
-    pub fn new(table: &'t RampTable, sigma: f64, a: f64, b: f64) -> Self {
+    pub fn new(table: &'t RampTable, sigma: f64, inv_sigma: f64, a: f64, b: f64) -> Self {
         SoftFootprint {
             table,
             sigma,
-            inv_sigma: 1.0 / sigma,
+            inv_sigma,
             a,
             b,
             p: 0.5 * (a + b),
@@ -237,30 +265,24 @@ impl<'t> SoftFootprint<'t> {
         }
     }
 
-    /// `(R(x), R'(x))`.
-    #[inline(always)]
-    fn ramp(&self, x: f64) -> (f64, f64) {
-        let (g, g1) = self.table.ramp(x * self.inv_sigma);
-        (self.sigma * self.sigma * g, self.sigma * g1)
-    }
-
     /// `F(x)` and, when `GRAD`, its partial derivatives (zero otherwise).
     #[inline(always)]
     pub fn eval<const GRAD: bool>(&self, x: f64) -> FootprintValue {
         let y = -x.abs();
         let mirrored = x > 0.0;
         if (y + self.p) * self.inv_sigma <= Z_LOW {
-            // Every R term is 0: F is 0 or 1 and flat.
+            // Every R term is (within 1e-17) 0: F is 0 or 1 and flat.
             let cdf = if mirrored { 1.0 } else { 0.0 };
             return FootprintValue {
                 cdf,
                 ..FootprintValue::default()
             };
         }
-        let (r1, d1) = self.ramp(y + self.p);
-        let (r2, d2) = self.ramp(y + self.m);
-        let (r3, d3) = self.ramp(y - self.m);
-        let (r4, d4) = self.ramp(y - self.p);
+        let args = [y + self.p, y + self.m, y - self.m, y - self.p];
+        let (g, g1) = self.table.ramp4(args.map(|x| x * self.inv_sigma));
+        let (s2, s) = (self.sigma * self.sigma, self.sigma);
+        let (r1, r2, r3, r4) = (s2 * g[0], s2 * g[1], s2 * g[2], s2 * g[3]);
+        let (d1, d2, d3, d4) = (s * g1[0], s * g1[1], s * g1[2], s * g1[3]);
         let n = r1 - r2 - r3 + r4;
         let tail = n * self.inv_ab;
         let cdf = if mirrored { 1.0 - tail } else { tail };
@@ -314,6 +336,7 @@ pub struct SoftKernel<'t> {
     stroke: SoftStroke,
     table: &'t RampTable,
     sigma: f64,
+    inv_sigma: f64,
     vx: f64,
     vy: f64,
     len2: f64,
@@ -352,6 +375,7 @@ impl<'t> SoftKernel<'t> {
             stroke,
             table,
             sigma,
+            inv_sigma: 1.0 / sigma,
             vx,
             vy,
             len2,
@@ -383,7 +407,7 @@ impl<'t> SoftKernel<'t> {
             (self.body_ux, self.body_uy)
         };
         let (a, b, a_is_x, a_free, b_free) = widths(ux, uy);
-        let footprint = SoftFootprint::new(self.table, self.sigma, a, b);
+        let footprint = SoftFootprint::new(self.table, self.sigma, self.inv_sigma, a, b);
         let near = footprint.eval::<GRAD>(s.radius - d);
         let far = footprint.eval::<GRAD>(-s.radius - d);
         let raw_cov = near.cdf - far.cdf;
@@ -447,7 +471,7 @@ mod tests {
         let table = RampTable::get();
         let mut worst = (0.0f64, 0.0f64);
         for i in 0..20_000 {
-            let z = -9.0 + i as f64 * 0.0009;
+            let z = -9.0 + i as f64 * 0.0009 * 2.0;
             let (g, g1) = table.ramp(z);
             let (eg, eg1, _) = ramp_exact(z);
             worst.0 = worst.0.max((g - eg).abs());
