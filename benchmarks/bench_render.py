@@ -1,8 +1,13 @@
-"""Render speed: native vs torch exact vs soft (CPU) vs a Python loop over PIL's ImageDraw.line.
+"""Render speed: native vs torch exact vs soft (CPU) vs a Python loop over PIL's ImageDraw.line, and the
+soft renderer's forward + backward pass, native against torch.
 
 Same inputs for every renderer: random 16-line drawings (endpoints uniform in [0.1, 0.9], widths in
 [0.02, 0.08], opacity in [0.5, 1]); 10,000 images at 28x28 and 500 at 256x256. Prints images/s and each
-renderer's ratio to native. Not a test: figures depend on the machine, which is printed first.
+renderer's ratio to native. "soft (cpu)" is the soft renderer as it runs by default on the CPU (natively
+when the library is built), "soft torch" the same formula in torch. The forward + backward table times one
+training step's rendering (forward, then the gradient of a weighted sum of pixels, at blur 0.5 px) at
+28x28 / 16 strokes / batch 256 and 256x256 / 64 strokes / batch 16, native against torch, best of a few
+runs. Not a test: figures depend on the machine, which is printed first.
 
     python benchmarks/bench_render.py            # the README table
     python benchmarks/bench_render.py --quick    # a tenth of the images
@@ -29,6 +34,7 @@ from PIL import Image, ImageDraw
 import mnistvec
 from mnistvec.render import render_numpy, render_torch
 from mnistvec.render.native import native_available
+from mnistvec.render.soft import render_soft_px
 
 
 def random_strokes(seed: int, batch: int, n_lines: int):
@@ -52,6 +58,14 @@ def pil_loop(lines, widths, opacity, size):
     return out
 
 
+def soft_torch(lines, widths, opacity, size):
+    """The soft renderer's torch path on the CPU (what "soft" drew before it ran natively)."""
+    tensors = [torch.from_numpy(a) for a in (lines, widths, opacity)]
+    with torch.no_grad():
+        return render_soft_px(tensors[0] * size, tensors[1].clamp(min=0) * (size / 2.0), tensors[2].clamp(0, 1),
+                              size, size, 0.5, backend="torch").numpy()
+
+
 def on_gpu(renderer: str):
     """A renderer taking numpy strokes that draws with torch on the GPU (the strokes are copied there first,
     the images stay there; the clock stops when the GPU has finished)."""
@@ -64,6 +78,30 @@ def on_gpu(renderer: str):
         return images
 
     return render
+
+
+def soft_step(backend: str, lines, widths, opacity, size: int):
+    """One forward + backward pass of the soft renderer (`backend` native or torch) at blur 0.5 px."""
+    tensors = [torch.from_numpy(a).requires_grad_(True) for a in (lines, widths, opacity)]
+    weights = torch.from_numpy(np.random.default_rng(0).standard_normal((len(lines), size, size), np.float32))
+    lines_px, radius = tensors[0] * size, tensors[1] * (size / 2.0)
+    images = render_soft_px(lines_px, radius, tensors[2], size, size, 0.5, backend=backend)
+    (images * weights).sum().backward()
+
+
+def forward_backward(quick: bool) -> None:
+    """Soft renderer forward + backward, native against torch, in one run."""
+    cases = [(28, 16, 256, 5, 2), (256, 64, 16, 3, 1)]
+    print(f"\nsoft renderer, forward + backward at blur 0.5 px\n{'size':>5} {'lines':>5} {'batch':>5} "
+          f"{'native img/s':>13} {'torch img/s':>12} {'native/torch':>13}")
+    for size, n_lines, batch, native_repeats, torch_repeats in cases:
+        if quick:
+            native_repeats, torch_repeats = 2, 1
+        strokes = random_strokes(2, batch, n_lines)
+        native = batch / timed(lambda: soft_step("native", *strokes, size), native_repeats)
+        reference = batch / timed(lambda: soft_step("torch", *strokes, size), torch_repeats)
+        print(f"{size:>5} {n_lines:>5} {batch:>5} {native:>13,.0f} {reference:>12,.1f} {native / reference:>12,.0f}x",
+              flush=True)
 
 
 def timed(fn, repeats: int) -> float:
@@ -134,6 +172,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a tenth of the images")
     parser.add_argument("--scaling", metavar="PLOT.png", help="measure the scaling and save the plot here")
     parser.add_argument("--cuda", action="store_true", help="also time the torch renderers on the GPU")
+    parser.add_argument("--soft-only", action="store_true", help="only the soft forward + backward table")
     args = parser.parse_args()
     if args.cuda and not torch.cuda.is_available():
         parser.error("--cuda: no CUDA device is available")
@@ -146,6 +185,7 @@ def main() -> None:
         "native": lambda l, w, o, s: render_numpy(l, w, o, s, s, float(s), "native"),
         "torch exact": lambda l, w, o, s: render_numpy(l, w, o, s, s, float(s), "exact"),
         "soft (cpu)": lambda l, w, o, s: render_numpy(l, w, o, s, s, float(s), "soft"),
+        "soft torch": soft_torch,
         "PIL loop": pil_loop,
     }
     if args.cuda:
@@ -153,6 +193,9 @@ def main() -> None:
         renderers |= {"exact (cuda)": on_gpu("exact"), "soft (cuda)": on_gpu("soft")}
     if args.scaling:
         scaling(renderers, args.scaling)
+        return
+    if args.soft_only:
+        forward_backward(args.quick)
         return
     print(f"\n{'size':>5} {'images':>7} {'renderer':<12} {'images/s':>12} {'vs native':>10}")
     for size, count in cases:
@@ -165,6 +208,7 @@ def main() -> None:
             native_rate = native_rate or rate
             ratio = "1.0x" if name == "native" else f"{native_rate / rate:,.1f}x slower"
             print(f"{size:>5} {count:>7} {name:<12} {rate:>12,.0f} {ratio:>10}", flush=True)
+    forward_backward(args.quick)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ holds one chunk's intermediates plus the inputs, the output and the gradients.
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 
@@ -109,6 +110,23 @@ def _chunks(batch: int, n_pixels: int, image_chunk: int, pixel_chunk: int):
 
 BACKENDS = ("auto", "native", "torch")
 
+BACKEND_ENV = "MNISTVEC_SOFT_BACKEND"
+"""Environment variable: `torch` makes the default ("auto") soft backend the torch path everywhere (to
+compare the two, or to rule the native one out); `auto` or unset keeps the native path on the CPU."""
+
+
+def _auto_backend(device_type: str) -> str:
+    """What "auto" means for tensors on `device_type` (module docstring, `BACKEND_ENV`)."""
+    chosen = os.environ.get(BACKEND_ENV, "auto") or "auto"
+    if chosen not in ("auto", "torch"):
+        raise ValueError(f"{BACKEND_ENV}={chosen!r}; set it to auto or torch")
+    if chosen == "torch" or device_type != "cpu":
+        return "torch"
+    if native_available():
+        return "native"
+    warn_native_missing_once()
+    return "torch"
+
 
 def render_soft_px(
     lines_px: torch.Tensor,
@@ -125,17 +143,16 @@ def render_soft_px(
 
     Differentiable with respect to all three inputs; runs on the inputs' device (CPU or CUDA).
     `backend` "auto" computes CPU tensors natively when the library is built (each pixel then within
-    `tolerance` of the full formula) and everything else with torch; "native" and "torch" force one.
+    `tolerance` of the full formula) and everything else with torch (and everything with torch when the
+    environment sets MNISTVEC_SOFT_BACKEND=torch); "native" and "torch" force one.
     `max_elements` bounds the torch path's chunks.
     """
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0 pixels, got {temperature}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown soft backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "auto" and lines_px.device.type == "cpu":
-        backend = "native" if native_available() else "torch"
-        if backend == "torch":
-            warn_native_missing_once()
+    if backend == "auto":
+        backend = _auto_backend(lines_px.device.type)
     if backend == "native":
         return render_soft_native_px(lines_px, radius, alpha, height, width, temperature, tolerance)
     return render_soft_torch_px(lines_px, radius, alpha, height, width, temperature, max_elements)

@@ -33,6 +33,7 @@
 pub mod clip;
 pub mod coverage;
 pub mod kernel;
+pub mod lanes;
 pub mod parallel;
 pub mod pixel_batch;
 pub mod raster;

@@ -4,7 +4,8 @@
 //! `max(r, 0) + 1/sqrt(2) + k sigma` of its segment, with `k` such that `n_lines Phi(-k) = tolerance`:
 //! beyond it a stroke's value is below `Phi(-k)` (see `soft.rs`), and `1 - prod (1 - v)` moves by at most
 //! the sum of its factors' changes, so every pixel is within `tolerance` of the full sum over all pixels.
-//! A tolerance of 0 evaluates every stroke at every pixel.
+//! A tolerance of 0 evaluates every stroke at every pixel. Pixels are evaluated four at a time along
+//! each row's run (a group; the last group of a run may hold fewer pixels).
 //!
 //! Compositing `pixel = 1 - prod_k (1 - v_k)` keeps, per pixel, the product of its non-zero factors and
 //! the count of zero factors. The gradient of a pixel with respect to `v_k` is the product of the other
@@ -12,13 +13,18 @@
 //! `1 - v_k` is the only zero factor, and 0 otherwise. No zero is ever divided by, and the quotient of a
 //! product by one of its own non-zero factors is exact to rounding.
 //!
+//! The gradient pass evaluates every stroke again, with its derivatives: the same values in the same
+//! order as the forward pass, so its compositing state is consistent with them.
+//!
 //! Images are independent and each stroke belongs to one image, so splitting the batch over threads
 //! changes no sum's order: results are bit-identical for any thread count.
 
+use std::ops::Range;
 use std::thread;
 
 use crate::clip::Segment;
 use crate::coverage::MAX_HALF_SUPPORT;
+use crate::lanes::{Lanes4, Portable};
 use crate::parallel::MAX_THREADS;
 use crate::soft::{tail_quantile, RampTable, SoftKernel, SoftStroke, StrokeGradient};
 use crate::span::{Capsule, ROWS_AT_ONCE};
@@ -44,6 +50,13 @@ pub struct SoftBatch<'a> {
     pub reach_sigmas: f64,
 }
 
+/// The centres' x of the four pixels from column `first` on.
+#[inline(always)]
+fn centres(first: usize) -> [f64; 4] {
+    let x = first as f64 + 0.5;
+    [x, x + 1.0, x + 2.0, x + 3.0]
+}
+
 /// A run of pixels of one row: columns `first..first + count`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Span {
@@ -58,6 +71,30 @@ pub struct Composite<'a> {
     pub product: &'a mut [f64],
     /// `[images, height, width]` counts of zero factors.
     pub zeros: &'a mut [u32],
+}
+
+/// Contiguous runs of images, one per thread.
+fn runs(images: usize, threads: usize) -> Vec<Range<usize>> {
+    let per_run = images.div_ceil(threads.clamp(1, images.max(1)));
+    (0..images)
+        .step_by(per_run.max(1))
+        .map(|first| first..(first + per_run).min(images))
+        .collect()
+}
+
+/// Runs `work` on each of `parts` in its own thread (the first on the calling thread).
+fn in_parallel<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
+    thread::scope(|scope| {
+        let mut parts = parts.into_iter();
+        let first = parts.next();
+        for part in parts {
+            let work = &work;
+            scope.spawn(move || work(part));
+        }
+        if let Some(part) = first {
+            work(part);
+        }
+    });
 }
 
 impl<'a> SoftBatch<'a> {
@@ -120,7 +157,13 @@ impl<'a> SoftBatch<'a> {
 
     /// Image `image`'s pixels into `out`, and its compositing state into `product` and `zeros`.
     #[inline(always)]
-    fn forward_image(&self, image: usize, out: &mut [f64], product: &mut [f64], zeros: &mut [u32]) {
+    fn forward_image<V: Lanes4>(
+        &self,
+        image: usize,
+        out: &mut [f64],
+        product: &mut [f64],
+        zeros: &mut [u32],
+    ) {
         let table = RampTable::get();
         product.fill(1.0);
         zeros.fill(0);
@@ -134,13 +177,17 @@ impl<'a> SoftBatch<'a> {
             self.spans(&stroke, &mut spans);
             for span in &spans {
                 let cy = span.row as f64 + 0.5;
-                for col in span.first..span.first + span.count {
-                    let index = span.row * self.width + col;
-                    let factor = 1.0 - kernel.eval::<false>(col as f64 + 0.5, cy).0;
-                    if factor == 0.0 {
-                        zeros[index] = zeros[index].saturating_add(1);
-                    } else {
-                        product[index] *= factor;
+                let end = span.first + span.count;
+                for first in (span.first..end).step_by(4) {
+                    let (values, _) = kernel.eval4::<V, false>(V::from_array(centres(first)), cy);
+                    for (col, value) in (first..end).zip(values.to_array()) {
+                        let index = span.row * self.width + col;
+                        let factor = 1.0 - value;
+                        if factor == 0.0 {
+                            zeros[index] = zeros[index].saturating_add(1);
+                        } else {
+                            product[index] *= factor;
+                        }
                     }
                 }
             }
@@ -153,7 +200,7 @@ impl<'a> SoftBatch<'a> {
     /// Image `image`'s stroke gradients (`[lines_per_image, 6]` into `grads`) given the loss gradient
     /// `grad_out` with respect to its pixels and the forward pass's compositing state.
     #[inline(always)]
-    fn backward_image(
+    fn backward_image<V: Lanes4>(
         &self,
         image: usize,
         grad_out: &[f64],
@@ -170,45 +217,51 @@ impl<'a> SoftBatch<'a> {
                 continue;
             }
             let kernel = SoftKernel::new(stroke, table, self.sigma);
-            let mut total: StrokeGradient = [0.0; 6];
+            // Per-lane partial sums (pixels in column order within each lane), added up at the end.
+            let mut sums = [V::splat(0.0); 6];
             self.spans(&stroke, &mut spans);
             for span in &spans {
                 let cy = span.row as f64 + 0.5;
-                for col in span.first..span.first + span.count {
-                    let index = span.row * self.width + col;
-                    let upstream = grad_out[index];
-                    if upstream == 0.0 {
-                        continue;
+                let end = span.first + span.count;
+                for first in (span.first..end).step_by(4) {
+                    let (values, derivatives) = kernel.eval4::<V, true>(V::from_array(centres(first)), cy);
+                    let mut weights = [0.0; 4];
+                    for (lane, (col, value)) in (first..end).zip(values.to_array()).enumerate() {
+                        let index = span.row * self.width + col;
+                        let factor = 1.0 - value;
+                        let others = match (factor == 0.0, zeros[index]) {
+                            (false, 0) => product[index] / factor,
+                            (true, 1) => product[index],
+                            _ => 0.0,
+                        };
+                        weights[lane] = grad_out[index] * others;
                     }
-                    let (value, grad) = kernel.eval::<true>(col as f64 + 0.5, cy);
-                    let factor = 1.0 - value;
-                    let others = match (factor == 0.0, zeros[index]) {
-                        (false, 0) => product[index] / factor,
-                        (true, 1) => product[index],
-                        _ => 0.0,
-                    };
-                    let weight = upstream * others;
-                    for (t, g) in total.iter_mut().zip(grad) {
-                        *t += weight * g;
+                    let weights = V::from_array(weights);
+                    for k in 0..6 {
+                        sums[k] = sums[k] + weights * derivatives[k];
                     }
                 }
+            }
+            let mut total: StrokeGradient = [0.0; 6];
+            for k in 0..6 {
+                let lanes = sums[k].to_array();
+                total[k] = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
             }
             slot.copy_from_slice(&total);
         }
     }
 
-    /// [`SoftBatch::forward_image`], compiled for the best instruction set this processor has (the same
-    /// operations in the same order: vector instructions change the speed, not the bits).
+    /// [`SoftBatch::forward_image`] compiled for the best instruction set this processor has.
     fn forward_image_fast(&self, image: usize, out: &mut [f64], product: &mut [f64], zeros: &mut [u32]) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, checked just above.
             return unsafe { simd::forward_image_avx2(self, image, out, product, zeros) };
         }
-        self.forward_image(image, out, product, zeros)
+        self.forward_image::<Portable>(image, out, product, zeros)
     }
 
-    /// [`SoftBatch::backward_image`] as [`SoftBatch::forward_image_fast`] is to the forward pass.
+    /// [`SoftBatch::backward_image`] compiled for the best instruction set this processor has.
     fn backward_image_fast(
         &self,
         image: usize,
@@ -222,7 +275,7 @@ impl<'a> SoftBatch<'a> {
             // SAFETY: the processor has AVX2, checked just above.
             return unsafe { simd::backward_image_avx2(self, image, grad_out, product, zeros, grads) };
         }
-        self.backward_image(image, grad_out, product, zeros, grads)
+        self.backward_image::<Portable>(image, grad_out, product, zeros, grads)
     }
 
     /// Estimated stroke-pixel evaluations of one image (for choosing the number of threads).
@@ -253,32 +306,27 @@ impl<'a> SoftBatch<'a> {
         if self.images == 0 || size == 0 {
             return;
         }
-        let per_run = self.images.div_ceil(threads.clamp(1, self.images));
-        let run = |first: usize, out: &mut [f64], product: &mut [f64], zeros: &mut [u32]| {
-            let parts = out
-                .chunks_exact_mut(size)
-                .zip(product.chunks_exact_mut(size))
-                .zip(zeros.chunks_exact_mut(size));
-            for (offset, ((o, p), z)) in parts.enumerate() {
-                self.forward_image_fast(first + offset, o, p, z);
-            }
-        };
-        thread::scope(|scope| {
-            let runs = out
-                .chunks_mut(per_run * size)
-                .zip(state.product.chunks_mut(per_run * size))
-                .zip(state.zeros.chunks_mut(per_run * size))
-                .enumerate();
-            let mut first = None;
-            for (index, ((o, p), z)) in runs {
-                if index == 0 {
-                    first = Some((o, p, z));
-                } else {
-                    scope.spawn(move || run(index * per_run, o, p, z));
-                }
-            }
-            if let Some((o, p, z)) = first {
-                run(0, o, p, z);
+        let (mut out, mut product, mut zeros) = (out, state.product, state.zeros);
+        let mut parts = Vec::new();
+        for run in runs(self.images, threads) {
+            let pixels = run.len() * size;
+            let (o, rest) = std::mem::take(&mut out).split_at_mut(pixels);
+            out = rest;
+            let (p, rest) = std::mem::take(&mut product).split_at_mut(pixels);
+            product = rest;
+            let (z, rest) = std::mem::take(&mut zeros).split_at_mut(pixels);
+            zeros = rest;
+            parts.push((run, o, p, z));
+        }
+        in_parallel(parts, |(run, out, product, zeros)| {
+            for offset in 0..run.len() {
+                let pixels = offset * size..(offset + 1) * size;
+                self.forward_image_fast(
+                    run.start + offset,
+                    &mut out[pixels.clone()],
+                    &mut product[pixels.clone()],
+                    &mut zeros[pixels],
+                );
             }
         });
     }
@@ -301,28 +349,23 @@ impl<'a> SoftBatch<'a> {
             grads.fill(0.0);
             return;
         }
-        let per_run = self.images.div_ceil(threads.clamp(1, self.images));
-        let run = |first: usize, grads: &mut [f64]| {
-            for (offset, g) in grads.chunks_exact_mut(stride).enumerate() {
-                let image = first + offset;
+        let mut grads = grads;
+        let mut parts = Vec::new();
+        for run in runs(self.images, threads) {
+            let (g, rest) = std::mem::take(&mut grads).split_at_mut(run.len() * stride);
+            grads = rest;
+            parts.push((run, g));
+        }
+        in_parallel(parts, |(run, grads)| {
+            for (offset, image) in run.clone().enumerate() {
                 let pixels = image * size..(image + 1) * size;
                 self.backward_image_fast(
                     image,
                     &grad_out[pixels.clone()],
                     &product[pixels.clone()],
                     &zeros[pixels],
-                    g,
+                    &mut grads[offset * stride..(offset + 1) * stride],
                 );
-            }
-        };
-        thread::scope(|scope| {
-            let mut runs = grads.chunks_mut(per_run * stride).enumerate();
-            let first = runs.next();
-            for (index, g) in runs {
-                scope.spawn(move || run(index * per_run, g));
-            }
-            if let Some((_, g)) = first {
-                run(0, g);
             }
         });
     }
@@ -332,6 +375,7 @@ impl<'a> SoftBatch<'a> {
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use super::SoftBatch;
+    use crate::lanes::Avx2;
 
     #[target_feature(enable = "avx2")]
     pub fn forward_image_avx2(
@@ -341,7 +385,7 @@ mod simd {
         product: &mut [f64],
         zeros: &mut [u32],
     ) {
-        batch.forward_image(image, out, product, zeros)
+        batch.forward_image::<Avx2>(image, out, product, zeros)
     }
 
     #[target_feature(enable = "avx2")]
@@ -353,7 +397,7 @@ mod simd {
         zeros: &[u32],
         grads: &mut [f64],
     ) {
-        batch.backward_image(image, grad_out, product, zeros, grads)
+        batch.backward_image::<Avx2>(image, grad_out, product, zeros, grads)
     }
 }
 
