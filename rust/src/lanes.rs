@@ -8,10 +8,10 @@
 
 use std::ops::{Add, BitAnd, BitOr, Div, Mul, Neg, Sub};
 
-/// Table rows of four coefficients, 32-byte aligned (see `soft.rs`).
+/// Table rows of six coefficients (and two unused), 64-byte aligned: one cache line (see `soft.rs`).
 #[derive(Clone, Copy, Debug, Default)]
-#[repr(C, align(32))]
-pub struct Piece(pub [f64; 4]);
+#[repr(C, align(64))]
+pub struct Piece(pub [f64; 8]);
 
 /// Four `f64` lanes and their comparison masks.
 pub trait Lanes4:
@@ -34,9 +34,11 @@ pub trait Lanes4:
     fn ge(self, other: Self) -> Self::Mask;
     /// `if mask { yes } else { no }`, lane by lane.
     fn select(mask: Self::Mask, yes: Self, no: Self) -> Self;
-    /// The columns `(c0, c1, c2, c3)` of `pieces[index[lane]]`; every index must be in range (integral
-    /// values in `0..pieces.len()`).
-    fn gather(pieces: &[Piece], index: Self) -> [Self; 4];
+    /// Whether the mask is true in every lane.
+    fn all(mask: Self::Mask) -> bool;
+    /// The columns `c0..c5` of `pieces[index[lane]]`; every index must be in range (integral values in
+    /// `0..pieces.len()`).
+    fn gather(pieces: &[Piece], index: Self) -> [Self; 6];
 
     /// `-1`, `0` or `1` by the sign of each lane (`0` for `0` and `-0`).
     #[inline(always)]
@@ -182,7 +184,11 @@ impl Lanes4 for Portable {
         ))
     }
     #[inline(always)]
-    fn gather(pieces: &[Piece], index: Portable) -> [Portable; 4] {
+    fn all(mask: PortableMask) -> bool {
+        mask.0 == [true; 4]
+    }
+    #[inline(always)]
+    fn gather(pieces: &[Piece], index: Portable) -> [Portable; 6] {
         let rows = index.0.map(|i| pieces[i as usize].0);
         std::array::from_fn(|j| Portable(std::array::from_fn(|l| rows[l][j])))
     }
@@ -309,7 +315,11 @@ mod x86 {
             Avx2(unsafe { _mm256_blendv_pd(no.0, yes.0, mask.0) })
         }
         #[inline(always)]
-        fn gather(pieces: &[Piece], index: Avx2) -> [Avx2; 4] {
+        fn all(mask: Avx2Mask) -> bool {
+            unsafe { _mm256_movemask_pd(mask.0) == 0b1111 }
+        }
+        #[inline(always)]
+        fn gather(pieces: &[Piece], index: Avx2) -> [Avx2; 6] {
             let lanes = index.to_array();
             let (p0, p1, p2, p3): (&Piece, &Piece, &Piece, &Piece) = (
                 &pieces[lanes[0] as usize],
@@ -317,24 +327,34 @@ mod x86 {
                 &pieces[lanes[2] as usize],
                 &pieces[lanes[3] as usize],
             );
-            let rows = unsafe {
-                [
+            unsafe {
+                let low = [
                     _mm256_load_pd(p0.0.as_ptr()),
                     _mm256_load_pd(p1.0.as_ptr()),
                     _mm256_load_pd(p2.0.as_ptr()),
                     _mm256_load_pd(p3.0.as_ptr()),
-                ]
-            };
-            unsafe {
-                let t0 = _mm256_unpacklo_pd(rows[0], rows[1]);
-                let t1 = _mm256_unpackhi_pd(rows[0], rows[1]);
-                let t2 = _mm256_unpacklo_pd(rows[2], rows[3]);
-                let t3 = _mm256_unpackhi_pd(rows[2], rows[3]);
+                ];
+                let high = [
+                    _mm256_load_pd(p0.0.as_ptr().add(4)),
+                    _mm256_load_pd(p1.0.as_ptr().add(4)),
+                    _mm256_load_pd(p2.0.as_ptr().add(4)),
+                    _mm256_load_pd(p3.0.as_ptr().add(4)),
+                ];
+                let t0 = _mm256_unpacklo_pd(low[0], low[1]);
+                let t1 = _mm256_unpackhi_pd(low[0], low[1]);
+                let t2 = _mm256_unpacklo_pd(low[2], low[3]);
+                let t3 = _mm256_unpackhi_pd(low[2], low[3]);
+                let h0 = _mm256_unpacklo_pd(high[0], high[1]);
+                let h1 = _mm256_unpackhi_pd(high[0], high[1]);
+                let h2 = _mm256_unpacklo_pd(high[2], high[3]);
+                let h3 = _mm256_unpackhi_pd(high[2], high[3]);
                 [
                     Avx2(_mm256_permute2f128_pd::<0x20>(t0, t2)),
                     Avx2(_mm256_permute2f128_pd::<0x20>(t1, t3)),
                     Avx2(_mm256_permute2f128_pd::<0x31>(t0, t2)),
                     Avx2(_mm256_permute2f128_pd::<0x31>(t1, t3)),
+                    Avx2(_mm256_permute2f128_pd::<0x20>(h0, h2)),
+                    Avx2(_mm256_permute2f128_pd::<0x20>(h1, h3)),
                 ]
             }
         }
@@ -361,7 +381,18 @@ mod tests {
             return;
         }
         let pieces: Vec<Piece> = (0..8)
-            .map(|i| Piece([i as f64, 0.5 * i as f64, -1.0, 2.0 + i as f64]))
+            .map(|i| {
+                Piece([
+                    i as f64,
+                    0.5 * i as f64,
+                    -1.0,
+                    2.0 + i as f64,
+                    -3.0 * i as f64,
+                    7.0,
+                    0.0,
+                    0.0,
+                ])
+            })
             .collect();
         let values = [
             [-2.5, 0.0, -0.0, 3.25],
@@ -388,6 +419,8 @@ mod tests {
                         Avx2::select(xa.le(xb) | xa.ge(xb), xa, xb).to_array(),
                     ),
                 ];
+                assert_eq!(Portable::all(pa.le(pb)), Avx2::all(xa.le(xb)));
+                assert_eq!(Portable::all(pa.le(pa)), Avx2::all(xa.le(xa)));
                 for (p, x) in pairs {
                     assert_eq!(p.map(f64::to_bits), x.map(f64::to_bits), "{a:?} {b:?}");
                 }
