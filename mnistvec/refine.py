@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from .models.soft_loss import soft_reconstruction_loss
 from .models.strokes import squash
 from .render import render_torch
 
@@ -37,8 +38,7 @@ def refine(raw: torch.Tensor, images: torch.Tensor, steps: int, lr: float = REFI
     optimizer = torch.optim.Adam([current], lr=lr)
     for _ in range(steps):
         with torch.enable_grad():
-            recon = render_torch(*squash(current), images.shape[-1], "soft", temperature)
-            loss = ((recon - images) ** 2).flatten(1).sum(1).sum()
+            loss = soft_reconstruction_loss(*squash(current), images, temperature, "squared_error").sum()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
         optimizer.step()

@@ -16,11 +16,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..render import render_torch
 from .encoder import StrokeEncoder
+from .soft_loss import soft_reconstruction_loss
 from .strokes import PARAMS_PER_LINE, squash
 
 EPS = 1e-5
+
+PIXEL_LOSSES = {"bce": "cross_entropy", "mse": "squared_error"}
+"""The reconstruction losses, by their names in `soft_loss.py`."""
 
 
 class AutoEncoder(nn.Module):
@@ -42,9 +45,13 @@ class AutoEncoder(nn.Module):
         return squash(self.raw_strokes(images))
 
     def loss(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce") -> torch.Tensor:
-        """Mean reconstruction loss of a batch through the soft renderer at `temperature`."""
-        recon = render_torch(*self.strokes(images), 28, "soft", temperature)
-        return reconstruction_loss(recon, images, reconstruction)
+        """Mean reconstruction loss of a batch through the soft renderer at `temperature` (rendering and
+        loss in one native pass on the CPU, see `soft_loss.py`)."""
+        if reconstruction not in PIXEL_LOSSES:
+            raise ValueError(f"unknown reconstruction loss {reconstruction!r}; choose bce or mse")
+        losses = soft_reconstruction_loss(*self.strokes(images), images, temperature, PIXEL_LOSSES[reconstruction],
+                                          eps=EPS)
+        return losses.mean()
 
     def loss_terms(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce",
                    progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:

@@ -27,9 +27,14 @@ it. It is read once, when the library is first loaded. The library's C ABI:
                                     double sigma, double tolerance, uint32_t threads,
                                     const double* grad_out, const double* product, const uint32_t* zeros,
                                     double* grad_strokes);
+    int32_t  mnistvec_soft_loss(const double* lines, const double* radius, const double* alpha,
+                                const double* targets, uint64_t batch, uint64_t n_lines, uint64_t height,
+                                uint64_t width, double sigma, double tolerance, uint32_t loss, double eps,
+                                uint32_t threads, double* losses, double* grad_strokes);
 
-The two soft functions are the soft renderer of `soft.py` in pixel units and float64 (`soft_forward` and
-`soft_backward` below; `soft_native.py` wraps them as a differentiable torch function).
+The soft functions are the soft renderer of `soft.py` in pixel units and float64 (`soft_forward` and
+`soft_backward` below; `soft_native.py` wraps them as a differentiable torch function), and the same
+renderer scored against target images in one pass (`soft_loss`).
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ ERROR_CODES = {
     -3: "panic inside the renderer",
     -4: "scale not finite and positive",
     -5: "misaligned pointer",
-    -6: "soft renderer sigma not finite and positive, or tolerance not in [0, 1)",
+    -6: "soft renderer sigma not finite and positive, tolerance not in [0, 1), or an unknown loss",
 }
 """Meaning of `mnistvec_render`'s negative return codes."""
 
@@ -125,6 +130,10 @@ def _open_library(path: Path) -> ctypes.CDLL | None:
         library.mnistvec_soft_backward.argtypes = soft_common + [
             _double_pointer, _double_pointer, _uint32_pointer, _double_pointer]
         library.mnistvec_soft_backward.restype = ctypes.c_int32
+        library.mnistvec_soft_loss.argtypes = [_double_pointer] * 4 + sizes + [
+            ctypes.c_double, ctypes.c_double, ctypes.c_uint32, ctypes.c_double, ctypes.c_uint32,
+            _double_pointer, _double_pointer]
+        library.mnistvec_soft_loss.restype = ctypes.c_int32
     except (OSError, AttributeError):
         return None
     return library
@@ -358,3 +367,38 @@ def soft_backward(lines, radius, alpha, height: int, width: int, sigma: float, g
         _pointer(zeros, _uint32_pointer), _pointer(grads, _double_pointer))
     _check_code("mnistvec_soft_backward", code)
     return grads
+
+
+SOFT_LOSSES = {"squared_error": 0, "cross_entropy": 1}
+"""The per-pixel losses `soft_loss` computes, and their codes in the C ABI."""
+
+
+def soft_loss(lines, radius, alpha, targets, sigma: float, loss: str = "squared_error", eps: float = 1e-5,
+              tolerance: float = SOFT_TOLERANCE, threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Each image's loss against `targets` [B, H, W] and its gradient [B, N, 6] with respect to each
+    stroke's (x0, y0, x1, y1, radius, alpha), in one pass: the soft rendering of `soft_forward` scored
+    pixel by pixel with `loss` ("squared_error": (y - x)^2; "cross_entropy": -x ln c - (1 - x) ln(1 - c)
+    with c the rendering clamped to [eps, 1 - eps]) and summed over each image's pixels."""
+    if loss not in SOFT_LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(SOFT_LOSSES)}")
+    if loss == "cross_entropy" and not 0.0 < float(eps) < 0.5:
+        raise ValueError(f"eps must be in (0, 0.5), got {eps}")
+    targets = np.ascontiguousarray(_as_number_array("targets", targets), dtype=np.float64)
+    if targets.ndim != 3:
+        raise ValueError(f"targets must have shape [B, H, W], got {targets.shape}")
+    height, width = targets.shape[1:]
+    library, lines, radius, alpha, height, width, sigma, tolerance, threads = _soft_arguments(
+        lines, radius, alpha, height, width, sigma, tolerance, threads)
+    batch, n_lines = radius.shape
+    if targets.shape[0] != batch:
+        raise ValueError(f"targets must hold {batch} images, got {targets.shape[0]}")
+    losses = np.zeros(batch, np.float64)
+    grads = np.zeros((batch, n_lines, 6), np.float64)
+    if batch == 0:
+        return losses, grads
+    code = library.mnistvec_soft_loss(
+        _pointer(lines, _double_pointer), _pointer(radius, _double_pointer), _pointer(alpha, _double_pointer),
+        _pointer(targets, _double_pointer), batch, n_lines, height, width, sigma, tolerance,
+        SOFT_LOSSES[loss], float(eps), threads, _pointer(losses, _double_pointer), _pointer(grads, _double_pointer))
+    _check_code("mnistvec_soft_loss", code)
+    return losses, grads

@@ -115,8 +115,14 @@ BACKEND_ENV = "MNISTVEC_SOFT_BACKEND"
 compare the two, or to rule the native one out); `auto` or unset keeps the native path on the CPU."""
 
 
-def _auto_backend(device_type: str) -> str:
-    """What "auto" means for tensors on `device_type` (module docstring, `BACKEND_ENV`)."""
+def resolve_backend(backend: str, device_type: str) -> str:
+    """The backend ("native" or "torch") that `backend` means for tensors on `device_type`: "auto" is
+    native on the CPU when the library is built (torch, after one warning, when it is not) and torch on
+    other devices or when the environment sets MNISTVEC_SOFT_BACKEND=torch."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown soft backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if backend != "auto":
+        return backend
     chosen = os.environ.get(BACKEND_ENV, "auto") or "auto"
     if chosen not in ("auto", "torch"):
         raise ValueError(f"{BACKEND_ENV}={chosen!r}; set it to auto or torch")
@@ -149,10 +155,7 @@ def render_soft_px(
     """
     if not temperature > 0:
         raise ValueError(f"temperature must be > 0 pixels, got {temperature}")
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown soft backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "auto":
-        backend = _auto_backend(lines_px.device.type)
+    backend = resolve_backend(backend, lines_px.device.type)
     if backend == "native":
         return render_soft_native_px(lines_px, radius, alpha, height, width, temperature, tolerance)
     return render_soft_torch_px(lines_px, radius, alpha, height, width, temperature, max_elements)

@@ -21,6 +21,10 @@
 //!                                double sigma, double tolerance, uint32_t threads,
 //!                                const double* grad_out, const double* product, const uint32_t* zeros,
 //!                                double* grad_strokes);
+//! int32_t mnistvec_soft_loss(const double* lines, const double* radius, const double* alpha,
+//!                            const double* targets, uint64_t batch, uint64_t n_lines, uint64_t height,
+//!                            uint64_t width, double sigma, double tolerance, uint32_t loss, double eps,
+//!                            uint32_t threads, double* losses, double* grad_strokes);
 //! ```
 //!
 //! The soft renderer ([`soft`], [`soft_batch`]) takes pixel units and `f64`, as `render_soft_px` of
@@ -40,6 +44,7 @@ pub mod raster;
 pub mod real;
 pub mod soft;
 pub mod soft_batch;
+pub mod soft_loss;
 pub mod span;
 pub mod stroke;
 
@@ -47,6 +52,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use parallel::{render_batch, thread_count, StrokeBatch};
 use soft_batch::{Composite, SoftBatch};
+use soft_loss::Loss;
 
 /// Version of the C ABI below; bumped on any incompatible change.
 pub const ABI_VERSION: u32 = 2;
@@ -64,7 +70,8 @@ pub const ERR_PANIC: i32 = -3;
 pub const ERR_BAD_SCALE: i32 = -4;
 /// A pointer is not aligned for its element type.
 pub const ERR_MISALIGNED: i32 = -5;
-/// The soft renderer's `sigma` is not finite and positive, or its `tolerance` not in `[0, 1)`.
+/// The soft renderer's `sigma` is not finite and positive, its `tolerance` not in `[0, 1)`, or a loss
+/// is unknown (or its `eps` not in `(0, 1/2)`).
 pub const ERR_BAD_SOFT_PARAMETER: i32 = -6;
 
 /// Image sides must be below this many pixels (`2^31`; pixel rows and columns are counted in `i32`).
@@ -372,6 +379,80 @@ pub unsafe extern "C" fn mnistvec_soft_backward(
             )
         };
         strokes.backward(strokes.threads(threads), grad_out, product, zeros, grads);
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
+/// Renders each image's strokes softly and scores them against `targets` (`[batch, height, width]`):
+/// `losses[b]` (`[batch]`) is the sum over image `b`'s pixels of the per-pixel loss (`loss` 0: squared
+/// error; 1: cross-entropy with the rendering clamped to `[eps, 1 - eps]`; see `soft_loss.rs`), and
+/// `grad_strokes` (`[batch, n_lines, 6]`) its gradient with respect to every stroke, as
+/// [`mnistvec_soft_backward`] would give it after [`mnistvec_soft_forward`]. Returns as those.
+///
+/// # Safety
+/// As [`mnistvec_soft_forward`].
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_soft_loss(
+    lines: *const f64,
+    radius: *const f64,
+    alpha: *const f64,
+    targets: *const f64,
+    batch: u64,
+    n_lines: u64,
+    height: u64,
+    width: u64,
+    sigma: f64,
+    tolerance: f64,
+    loss: u32,
+    eps: f64,
+    threads: u32,
+    losses: *mut f64,
+    grad_strokes: *mut f64,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let (pixels, line_count, stroke_count) = match soft_sizes(batch, n_lines, height, width) {
+            Ok(sizes) => sizes,
+            Err(code) => return code,
+        };
+        let loss = match loss {
+            0 => Loss::SquaredError,
+            1 if eps > 0.0 && eps < 0.5 => Loss::CrossEntropy { eps },
+            _ => return ERR_BAD_SOFT_PARAMETER,
+        };
+        let images = batch as usize;
+        let checks = [
+            check_soft_parameters(sigma, tolerance),
+            check_pointer(losses, images),
+            check_pointer(grad_strokes, stroke_count * 6),
+            check_pointer(targets, pixels),
+            check_pointer(lines, line_count),
+            check_pointer(radius, stroke_count),
+            check_pointer(alpha, stroke_count),
+        ];
+        if let Err(code) = first_error(&checks) {
+            return code;
+        }
+        // SAFETY: pointers checked non-null and aligned above; sizes and validity are the caller's contract.
+        let (losses, grads) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(losses, images),
+                std::slice::from_raw_parts_mut(grad_strokes, stroke_count * 6),
+            )
+        };
+        let strokes = SoftBatch {
+            lines: unsafe { input_slice(lines, line_count) },
+            radius: unsafe { input_slice(radius, stroke_count) },
+            alpha: unsafe { input_slice(alpha, stroke_count) },
+            images,
+            lines_per_image: n_lines as usize,
+            height: height as usize,
+            width: width as usize,
+            sigma,
+            reach_sigmas: SoftBatch::reach_for(tolerance, n_lines as usize),
+        };
+        let targets = unsafe { input_slice(targets, pixels) };
+        strokes.loss(strokes.threads(threads), targets, loss, losses, grads);
         OK
     }));
     result.unwrap_or(ERR_PANIC)

@@ -52,7 +52,7 @@ pub struct SoftBatch<'a> {
 
 /// The centres' x of the four pixels from column `first` on.
 #[inline(always)]
-fn centres(first: usize) -> [f64; 4] {
+pub(crate) fn centres(first: usize) -> [f64; 4] {
     let x = first as f64 + 0.5;
     [x, x + 1.0, x + 2.0, x + 3.0]
 }
@@ -74,7 +74,7 @@ pub struct Composite<'a> {
 }
 
 /// Contiguous runs of images, one per thread.
-fn runs(images: usize, threads: usize) -> Vec<Range<usize>> {
+pub(crate) fn runs(images: usize, threads: usize) -> Vec<Range<usize>> {
     let per_run = images.div_ceil(threads.clamp(1, images.max(1)));
     (0..images)
         .step_by(per_run.max(1))
@@ -83,7 +83,7 @@ fn runs(images: usize, threads: usize) -> Vec<Range<usize>> {
 }
 
 /// Runs `work` on each of `parts` in its own thread (the first on the calling thread).
-fn in_parallel<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
+pub(crate) fn in_parallel<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
     thread::scope(|scope| {
         let mut parts = parts.into_iter();
         let first = parts.next();
@@ -103,7 +103,7 @@ impl<'a> SoftBatch<'a> {
         tail_quantile(tolerance / lines_per_image.max(1) as f64)
     }
 
-    fn stroke(&self, image: usize, k: usize) -> SoftStroke {
+    pub(crate) fn stroke(&self, image: usize, k: usize) -> SoftStroke {
         let i = image * self.lines_per_image + k;
         let l = &self.lines[4 * i..4 * i + 4];
         SoftStroke {
@@ -117,7 +117,7 @@ impl<'a> SoftBatch<'a> {
     }
 
     /// The pixel runs `(row, first column, count)` within the reach of `stroke`, into `spans`.
-    fn spans(&self, stroke: &SoftStroke, spans: &mut Vec<Span>) {
+    pub(crate) fn spans(&self, stroke: &SoftStroke, spans: &mut Vec<Span>) {
         spans.clear();
         let reach = stroke.radius.max(0.0) + MAX_HALF_SUPPORT + self.reach_sigmas * self.sigma;
         let (height, width) = (self.height, self.width);
