@@ -546,3 +546,97 @@ def test_the_library_refuses_bad_parameters_and_pointers_itself():
     assert forward(sizes=(2**40, 2, 2**31 - 1, 2**31 - 1)) == -2
     assert forward(sizes=(1, 2, 2**31, 1)) == -2
     assert forward(sigma=math.nan, sizes=(1, 2, 0, 3)) == 0  # no pixels: nothing to do, nothing checked
+
+
+# The soft renderer and a reconstruction loss in one native pass.
+
+from mnistvec.models.ae import AutoEncoder  # noqa: E402
+from mnistvec.models.soft_loss import soft_reconstruction_loss  # noqa: E402
+from mnistvec.render.native import soft_loss  # noqa: E402
+
+
+def canvas_strokes(seed: int, batch: int, n_lines: int, dtype=torch.float64):
+    g = torch.Generator().manual_seed(seed)
+    lines = torch.rand(batch, n_lines, 4, generator=g, dtype=dtype) * 1.2 - 0.1
+    widths = torch.rand(batch, n_lines, generator=g, dtype=dtype) * 0.1 - 0.01  # some negative: clamped
+    opacity = torch.rand(batch, n_lines, generator=g, dtype=dtype) * 1.2 - 0.1
+    opacity[0, 0] = 1.0
+    targets = (torch.rand(batch, 28, 28, generator=g, dtype=dtype) > 0.7) * torch.rand(batch, 28, 28, generator=g,
+                                                                                          dtype=dtype)
+    return lines, widths, opacity, targets
+
+
+@pytest.mark.parametrize("loss", ["squared_error", "cross_entropy"])
+@pytest.mark.parametrize("sigma", [0.3, 1.0])
+def test_the_fused_loss_matches_rendering_then_torch_losses(monkeypatch, loss, sigma):
+    lines, widths, opacity, targets = canvas_strokes(3, 4, 16)
+    weights = torch.arange(1.0, 5.0, dtype=torch.float64)
+    results = {}
+    for backend in ("auto", "torch"):
+        monkeypatch.setenv(soft.BACKEND_ENV, backend)
+        inputs = [t.clone().requires_grad_(True) for t in (lines, widths, opacity)]
+        values = soft_reconstruction_loss(*inputs, targets, sigma, loss)
+        (values * weights).sum().backward()
+        results[backend] = (values.detach(), [t.grad for t in inputs])
+    (native_values, native_grads), (torch_values, torch_grads) = results["auto"], results["torch"]
+    assert torch.allclose(native_values, torch_values, rtol=1e-6, atol=1e-5)
+    for got, want in zip(native_grads, torch_grads):
+        assert max_abs(got, want) <= 1e-4 * float(want.abs().max()), (loss, sigma)
+        assert float(want.abs().max()) > 0
+
+
+def test_the_fused_loss_gives_what_the_separate_passes_give_bit_for_bit():
+    lines, widths, opacity, targets = canvas_strokes(4, 5, 9)
+    px = [a.numpy() for a in (lines * 28, widths.clamp(min=0) * 14, opacity.clamp(0, 1))]
+    images, product, zeros = soft_forward(*px, 28, 28, 0.5)
+    upstream = 2.0 * (images - targets.numpy())
+    expected = soft_backward(*px, 28, 28, 0.5, upstream, product, zeros)
+    for threads in (1, 2, 5):
+        losses, grads = soft_loss(*px, targets.numpy(), 0.5, "squared_error", threads=threads)
+        assert np.array_equal(grads, expected)
+        assert np.allclose(losses, ((images - targets.numpy()) ** 2).sum(axis=(1, 2)), rtol=1e-12, atol=0)
+
+
+def test_the_autoencoders_loss_is_the_same_on_both_backends(monkeypatch):
+    torch.manual_seed(0)
+    model = AutoEncoder(n_lines=8, hidden=32, channels=8).double()
+    images = canvas_strokes(5, 6, 1)[3]
+    for reconstruction in ("bce", "mse"):
+        seen = {}
+        for backend in ("auto", "torch"):
+            monkeypatch.setenv(soft.BACKEND_ENV, backend)
+            model.zero_grad()
+            value = model.loss(images, 0.5, reconstruction)
+            value.backward()
+            seen[backend] = (float(value), [p.grad.clone() for p in model.parameters()])
+        assert seen["auto"][0] == pytest.approx(seen["torch"][0], rel=1e-6)
+        for got, want in zip(seen["auto"][1], seen["torch"][1]):
+            assert max_abs(got, want) <= 1e-4 * float(want.abs().max()) + 1e-12
+    with pytest.raises(ValueError, match="unknown reconstruction loss"):
+        model.loss(images, 0.5, "l1")
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"loss": "l1"}, "unknown loss"),
+    ({"eps": 0.5}, "eps must be in"),
+    ({"eps": 0.0}, "eps must be in"),
+    ({"targets": np.zeros((3, 28, 28))}, "targets must hold 2 images"),
+    ({"targets": np.zeros((2, 28))}, r"targets must have shape \[B, H, W\]"),
+    ({"sigma": 0.0}, "sigma must be finite and positive"),
+])
+def test_the_fused_loss_refuses_bad_arguments(change, message):
+    arguments = {"lines": np.zeros((2, 3, 4)), "radius": np.ones((2, 3)), "alpha": np.ones((2, 3)),
+                 "targets": np.zeros((2, 28, 28)), "sigma": 0.5, "loss": "cross_entropy", "eps": 1e-5} | change
+    with pytest.raises(ValueError, match=message):
+        soft_loss(**arguments)
+
+
+def test_the_fused_loss_skips_strokes_it_cannot_draw():
+    lines, widths, opacity, targets = canvas_strokes(6, 1, 3)
+    px = [a.numpy().copy() for a in (lines * 28, widths.clamp(min=0) * 14, opacity.clamp(0, 1))]
+    # tolerance 0: every stroke at every pixel, so the span does not depend on the number of strokes
+    alone = soft_loss(*(a[:, 1:] for a in px), targets.numpy(), 0.5, tolerance=0.0)
+    px[0][0, 0, 2] = np.nan
+    losses, grads = soft_loss(*px, targets.numpy(), 0.5, tolerance=0.0)
+    assert np.array_equal(losses, alone[0])
+    assert np.array_equal(grads[:, 1:], alone[1]) and np.all(grads[:, 0] == 0)
