@@ -67,7 +67,7 @@ def plot(rows: list[tuple[int, float, dict]], path: str) -> None:
     x_of = lambda v: left + (math.log10(v) - x_lo) / (x_hi - x_lo) * (right - left)
     y_of = lambda v: bottom - v / y_hi * (bottom - top)
     draw.rectangle([left, top, right, bottom], outline=(180, 180, 180))
-    for decade in range(math.ceil(x_lo), math.floor(x_hi) + 1):
+    for decade in range(math.floor(x_lo), math.floor(x_hi) + 1):
         for factor in (1, 2, 5):
             value = factor * 10**decade
             if x_lo <= math.log10(value) <= x_hi:

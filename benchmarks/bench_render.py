@@ -1,13 +1,14 @@
 """Render speed: native vs torch exact vs soft (CPU) vs a Python loop over PIL's ImageDraw.line, and the
-soft renderer's forward + backward pass, native against torch.
+soft renderer's forward + backward pass (alone, and with the autoencoder's loss in one pass), native
+against torch.
 
 Same inputs for every renderer: random 16-line drawings (endpoints uniform in [0.1, 0.9], widths in
 [0.02, 0.08], opacity in [0.5, 1]); 10,000 images at 28x28 and 500 at 256x256. Prints images/s and each
 renderer's ratio to native. "soft (cpu)" is the soft renderer as it runs by default on the CPU (natively
-when the library is built), "soft torch" the same formula in torch. The forward + backward table times one
-training step's rendering (forward, then the gradient of a weighted sum of pixels, at blur 0.5 px) at
-28x28 / 16 strokes / batch 256 and 256x256 / 64 strokes / batch 16, native against torch, best of a few
-runs. Not a test: figures depend on the machine, which is printed first.
+when the library is built), "soft torch" the same formula in torch. The last table times one training
+step's rendering at blur 0.5 px, at 28x28 / 16 strokes / batch 256 and 256x256 / 64 strokes / batch 16,
+native against torch, best of a few runs: forward then the gradient of a weighted sum of the pixels, and
+the autoencoder's cross-entropy loss with its gradient (one native pass; the torch path and torch's loss). Not a test: figures depend on the machine, which is printed first.
 
     python benchmarks/bench_render.py            # the README table
     python benchmarks/bench_render.py --quick    # a tenth of the images
@@ -34,7 +35,7 @@ from PIL import Image, ImageDraw
 import mnistvec
 from mnistvec.render import render_numpy, render_torch
 from mnistvec.render.native import native_available
-from mnistvec.render.soft import render_soft_px
+from mnistvec.render.soft import BACKEND_ENV, render_soft_px
 
 
 def random_strokes(seed: int, batch: int, n_lines: int):
@@ -80,28 +81,51 @@ def on_gpu(renderer: str):
     return render
 
 
-def soft_step(backend: str, lines, widths, opacity, size: int):
-    """One forward + backward pass of the soft renderer (`backend` native or torch) at blur 0.5 px."""
+def soft_step(backend: str, lines, widths, opacity, weights):
+    """One forward + backward pass of the soft renderer (`backend` native or torch) at blur 0.5 px: the
+    gradient of the pixels weighted by `weights`."""
+    size = weights.shape[-1]
     tensors = [torch.from_numpy(a).requires_grad_(True) for a in (lines, widths, opacity)]
-    weights = torch.from_numpy(np.random.default_rng(0).standard_normal((len(lines), size, size), np.float32))
     lines_px, radius = tensors[0] * size, tensors[1] * (size / 2.0)
     images = render_soft_px(lines_px, radius, tensors[2], size, size, 0.5, backend=backend)
     (images * weights).sum().backward()
 
 
+def loss_step(backend: str, lines, widths, opacity, targets):
+    """The autoencoder's loss and its gradient (cross-entropy through the soft renderer at 0.5 px): in one
+    native pass ("native"), or the torch path and torch's loss ("torch")."""
+    from mnistvec.models.soft_loss import soft_reconstruction_loss
+
+    previous = os.environ.get(BACKEND_ENV)
+    os.environ[BACKEND_ENV] = "auto" if backend == "native" else "torch"
+    try:
+        tensors = [torch.from_numpy(a).requires_grad_(True) for a in (lines, widths, opacity)]
+        soft_reconstruction_loss(*tensors, targets, 0.5, "cross_entropy").mean().backward()
+    finally:
+        if previous is None:
+            del os.environ[BACKEND_ENV]
+        else:
+            os.environ[BACKEND_ENV] = previous
+
+
 def forward_backward(quick: bool) -> None:
-    """Soft renderer forward + backward, native against torch, in one run."""
+    """Soft renderer forward + backward, and with the loss in one pass, native against torch, in one run."""
     cases = [(28, 16, 256, 5, 2), (256, 64, 16, 3, 1)]
-    print(f"\nsoft renderer, forward + backward at blur 0.5 px\n{'size':>5} {'lines':>5} {'batch':>5} "
-          f"{'native img/s':>13} {'torch img/s':>12} {'native/torch':>13}")
+    print(f"\nsoft renderer at blur 0.5 px: forward + backward of weighted pixels, and the cross-entropy loss "
+          f"with its gradient\n{'size':>5} {'lines':>5} {'batch':>5} {'pass':<14} {'native img/s':>13} "
+          f"{'torch img/s':>12} {'native/torch':>13}")
+    rng = np.random.default_rng(0)
     for size, n_lines, batch, native_repeats, torch_repeats in cases:
         if quick:
             native_repeats, torch_repeats = 2, 1
         strokes = random_strokes(2, batch, n_lines)
-        native = batch / timed(lambda: soft_step("native", *strokes, size), native_repeats)
-        reference = batch / timed(lambda: soft_step("torch", *strokes, size), torch_repeats)
-        print(f"{size:>5} {n_lines:>5} {batch:>5} {native:>13,.0f} {reference:>12,.1f} {native / reference:>12,.0f}x",
-              flush=True)
+        weights = torch.from_numpy(rng.standard_normal((batch, size, size), np.float32))
+        targets = torch.from_numpy(rng.random((batch, size, size), np.float32))
+        for name, step, extra in (("forward+back", soft_step, weights), ("loss+gradient", loss_step, targets)):
+            native = batch / timed(lambda: step("native", *strokes, extra), native_repeats)
+            reference = batch / timed(lambda: step("torch", *strokes, extra), torch_repeats)
+            print(f"{size:>5} {n_lines:>5} {batch:>5} {name:<14} {native:>13,.0f} {reference:>12,.1f} "
+                  f"{native / reference:>12,.0f}x", flush=True)
 
 
 def timed(fn, repeats: int) -> float:

@@ -608,7 +608,7 @@ def test_the_autoencoders_loss_is_the_same_on_both_backends(monkeypatch):
             model.zero_grad()
             value = model.loss(images, 0.5, reconstruction)
             value.backward()
-            seen[backend] = (float(value), [p.grad.clone() for p in model.parameters()])
+            seen[backend] = (float(value.detach()), [p.grad.clone() for p in model.parameters()])
         assert seen["auto"][0] == pytest.approx(seen["torch"][0], rel=1e-6)
         for got, want in zip(seen["auto"][1], seen["torch"][1]):
             assert max_abs(got, want) <= 1e-4 * float(want.abs().max()) + 1e-12

@@ -203,6 +203,12 @@ pub unsafe extern "C" fn mnistvec_render(
     result.unwrap_or(ERR_PANIC)
 }
 
+/// Whether a soft call has nothing to write: no pixels (forward), or no strokes (backward, loss),
+/// whatever the other sizes (their products may overflow).
+fn nothing_to_write(dims: &[u64]) -> bool {
+    dims.contains(&0)
+}
+
 /// The sizes of a soft rendering call, checked: `(pixels, lines, strokes)` element counts, or an error.
 fn soft_sizes(batch: u64, n_lines: u64, height: u64, width: u64) -> Result<(usize, usize, usize), i32> {
     let (Some(pixels), Some(line_count), Some(stroke_count), Some(_)) = (
@@ -264,13 +270,13 @@ pub unsafe extern "C" fn mnistvec_soft_forward(
     zeros: *mut u32,
 ) -> i32 {
     let result = catch_unwind(AssertUnwindSafe(|| {
+        if nothing_to_write(&[batch, height, width]) {
+            return OK;
+        }
         let (pixels, line_count, stroke_count) = match soft_sizes(batch, n_lines, height, width) {
             Ok(sizes) => sizes,
             Err(code) => return code,
         };
-        if pixels == 0 {
-            return OK;
-        }
         let checks = [
             check_soft_parameters(sigma, tolerance),
             check_pointer(out, pixels),
@@ -337,14 +343,14 @@ pub unsafe extern "C" fn mnistvec_soft_backward(
     grad_strokes: *mut f64,
 ) -> i32 {
     let result = catch_unwind(AssertUnwindSafe(|| {
+        if nothing_to_write(&[batch, n_lines]) {
+            return OK;
+        }
         let (pixels, line_count, stroke_count) = match soft_sizes(batch, n_lines, height, width) {
             Ok(sizes) => sizes,
             Err(code) => return code,
         };
         let grad_count = stroke_count * 6;
-        if grad_count == 0 {
-            return OK;
-        }
         let checks = [
             check_soft_parameters(sigma, tolerance),
             check_pointer(grad_strokes, grad_count),
@@ -411,6 +417,9 @@ pub unsafe extern "C" fn mnistvec_soft_loss(
     grad_strokes: *mut f64,
 ) -> i32 {
     let result = catch_unwind(AssertUnwindSafe(|| {
+        if nothing_to_write(&[batch]) {
+            return OK;
+        }
         let (pixels, line_count, stroke_count) = match soft_sizes(batch, n_lines, height, width) {
             Ok(sizes) => sizes,
             Err(code) => return code,
@@ -792,5 +801,234 @@ mod tests {
             }
         }
         assert!(out.iter().all(|&v| v == 0.0));
+    }
+
+    /// One soft rendering of `images` images of 8x8 pixels from `lines` (4 per stroke), radius 1.5 and
+    /// opacity 0.8, through the three soft functions of the C ABI: (codes, pixels, forward-backward
+    /// gradient, fused-loss gradient).
+    fn soft_through_the_abi(
+        lines: &[f64],
+        images: usize,
+        sigma: f64,
+    ) -> ([i32; 3], Vec<f64>, Vec<f64>, Vec<f64>) {
+        let n = lines.len() / 4 / images;
+        let radius = vec![1.5; images * n];
+        let alpha = vec![0.8; images * n];
+        let pixels = images * 64;
+        let (mut out, mut product, mut zeros) =
+            (vec![f64::NAN; pixels], vec![f64::NAN; pixels], vec![9u32; pixels]);
+        let targets = vec![0.25; pixels];
+        let upstream: Vec<f64> = vec![f64::NAN; pixels];
+        let (mut grads, mut fused, mut losses) = (
+            vec![f64::NAN; images * n * 6],
+            vec![f64::NAN; images * n * 6],
+            vec![0.0; images],
+        );
+        let (b, n64) = (images as u64, n as u64);
+        let forward = unsafe {
+            mnistvec_soft_forward(
+                lines.as_ptr(),
+                radius.as_ptr(),
+                alpha.as_ptr(),
+                b,
+                n64,
+                8,
+                8,
+                sigma,
+                1e-6,
+                0,
+                out.as_mut_ptr(),
+                product.as_mut_ptr(),
+                zeros.as_mut_ptr(),
+            )
+        };
+        // The squared error's gradient with respect to the pixels, 2 (y - x).
+        let upstream: Vec<f64> = upstream
+            .iter()
+            .zip(&out)
+            .map(|(_, &y)| 2.0 * (y - 0.25))
+            .collect();
+        let backward = unsafe {
+            mnistvec_soft_backward(
+                lines.as_ptr(),
+                radius.as_ptr(),
+                alpha.as_ptr(),
+                b,
+                n64,
+                8,
+                8,
+                sigma,
+                1e-6,
+                0,
+                upstream.as_ptr(),
+                product.as_ptr(),
+                zeros.as_ptr(),
+                grads.as_mut_ptr(),
+            )
+        };
+        let loss = unsafe {
+            mnistvec_soft_loss(
+                lines.as_ptr(),
+                radius.as_ptr(),
+                alpha.as_ptr(),
+                targets.as_ptr(),
+                b,
+                n64,
+                8,
+                8,
+                sigma,
+                1e-6,
+                0,
+                0.0,
+                0,
+                losses.as_mut_ptr(),
+                fused.as_mut_ptr(),
+            )
+        };
+        ([forward, backward, loss], out, grads, fused)
+    }
+
+    #[test]
+    fn soft_functions_draw_and_differentiate_through_the_c_abi() {
+        let lines = [
+            1.0,
+            4.0,
+            7.0,
+            4.0,
+            f64::NAN,
+            0.0,
+            1.0,
+            1.0,
+            4.0,
+            1.0,
+            4.0,
+            7.0,
+            1e30,
+            -1e30,
+            3e38,
+            2.0,
+        ];
+        let (codes, out, grads, fused) = soft_through_the_abi(&lines, 2, 0.5);
+        assert_eq!(codes, [OK; 3]);
+        assert!(out.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!(
+            out[..64].iter().any(|&v| v > 0.5),
+            "the first image has a horizontal stroke"
+        );
+        assert!(grads.iter().all(|v| v.is_finite()));
+        assert_eq!(grads, fused, "the fused loss gives the separate passes' gradient");
+        assert!(
+            grads[6..12].iter().all(|&g| g == 0.0),
+            "a stroke with NaN is skipped"
+        );
+        assert!(grads[..6].iter().any(|&g| g != 0.0));
+    }
+
+    #[test]
+    fn soft_functions_refuse_bad_parameters_and_pointers() {
+        let values = [0.5f64; 16];
+        let mut out = [0.0f64; 64];
+        let mut zeros = [0u32; 64];
+        let p = values.as_ptr();
+        let forward = |sigma: f64, tolerance: f64, lines: *const f64, out: *mut f64| unsafe {
+            mnistvec_soft_forward(
+                lines,
+                p,
+                p,
+                1,
+                1,
+                8,
+                8,
+                sigma,
+                tolerance,
+                1,
+                out,
+                out,
+                zeros.as_ptr() as *mut u32,
+            )
+        };
+        let o = out.as_mut_ptr();
+        for (sigma, tolerance) in [
+            (0.0, 1e-6),
+            (-1.0, 0.0),
+            (f64::NAN, 0.0),
+            (f64::INFINITY, 0.0),
+            (0.5, 1.0),
+            (0.5, -1e-9),
+            (0.5, f64::NAN),
+        ] {
+            assert_eq!(
+                forward(sigma, tolerance, p, o),
+                ERR_BAD_SOFT_PARAMETER,
+                "{sigma} {tolerance}"
+            );
+        }
+        assert_eq!(forward(0.5, 0.0, std::ptr::null(), o), ERR_NULL_POINTER);
+        assert_eq!(forward(0.5, 0.0, p, std::ptr::null_mut()), ERR_NULL_POINTER);
+        let misaligned = unsafe { (p as *const u8).add(1) } as *const f64;
+        assert_eq!(forward(0.5, 0.0, misaligned, o), ERR_MISALIGNED);
+        assert_eq!(forward(0.5, 0.0, p, o), OK);
+        // Sizes that overflow, and empty outputs that touch nothing.
+        let dangling = std::ptr::NonNull::<f64>::dangling().as_ptr();
+        let code = unsafe {
+            mnistvec_soft_forward(
+                dangling,
+                dangling,
+                dangling,
+                u64::MAX,
+                1,
+                1,
+                1,
+                0.5,
+                0.0,
+                0,
+                dangling,
+                dangling,
+                std::ptr::NonNull::<u32>::dangling().as_ptr(),
+            )
+        };
+        assert_eq!(code, ERR_SIZE_OVERFLOW);
+        let code = unsafe {
+            mnistvec_soft_forward(
+                std::ptr::null(),
+                std::ptr::null(),
+                std::ptr::null(),
+                1 << 40,
+                1 << 20,
+                0,
+                28,
+                0.5,
+                0.0,
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        assert_eq!(code, OK);
+        let mut losses = [0.0f64; 1];
+        let mut grads = [0.0f64; 6];
+        for (loss, eps) in [(2, 0.0), (1, 0.0), (1, 0.5), (1, f64::NAN)] {
+            let code = unsafe {
+                mnistvec_soft_loss(
+                    p,
+                    p,
+                    p,
+                    out.as_ptr(),
+                    1,
+                    1,
+                    8,
+                    8,
+                    0.5,
+                    0.0,
+                    loss,
+                    eps,
+                    1,
+                    losses.as_mut_ptr(),
+                    grads.as_mut_ptr(),
+                )
+            };
+            assert_eq!(code, ERR_BAD_SOFT_PARAMETER, "loss {loss}, eps {eps}");
+        }
     }
 }
