@@ -43,7 +43,7 @@ GRADIENT_FLOOR = 1e-4
 
 ABSOLUTE_GRADIENT_FLOOR = 1e-9
 """...and entries below this, whatever the others: the native renderer takes the blurred ramp as flat where
-it is below 1e-17 (z < -8), torch evaluates it there, and a weighted sum of such tails reaches 1e-18."""
+it is below 1e-12 (z < -6.5) and skips pixels beyond its span, where torch evaluates the tails."""
 
 
 @pytest.fixture(autouse=True, scope="module")

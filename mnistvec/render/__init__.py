@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .exact import render_exact_px
 from . import native
+from .exact import render_exact_px
 from .native import native_available, render_native
 from .soft import DEFAULT_TEMPERATURE, render_soft_px
 

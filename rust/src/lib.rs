@@ -928,8 +928,10 @@ mod tests {
     fn soft_functions_refuse_bad_parameters_and_pointers() {
         let values = [0.5f64; 16];
         let mut out = [0.0f64; 64];
+        let mut product = [0.0f64; 64];
         let mut zeros = [0u32; 64];
         let p = values.as_ptr();
+        let (product_ptr, zeros_ptr) = (product.as_mut_ptr(), zeros.as_mut_ptr());
         let forward = |sigma: f64, tolerance: f64, lines: *const f64, out: *mut f64| unsafe {
             mnistvec_soft_forward(
                 lines,
@@ -943,8 +945,8 @@ mod tests {
                 tolerance,
                 1,
                 out,
-                out,
-                zeros.as_ptr() as *mut u32,
+                product_ptr,
+                zeros_ptr,
             )
         };
         let o = out.as_mut_ptr();
