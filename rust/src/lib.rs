@@ -240,6 +240,45 @@ fn first_error(checks: &[Result<(), i32>]) -> Result<(), i32> {
     checks.iter().copied().find(Result::is_err).unwrap_or(Ok(()))
 }
 
+/// The strokes of a soft call, checked (sizes, `sigma` and `tolerance`, input pointers) and viewed as a
+/// [`SoftBatch`], with the number of pixels of its images.
+///
+/// # Safety
+/// Each non-null input pointer must be valid for its array's size (see the soft functions).
+#[allow(clippy::too_many_arguments)]
+unsafe fn soft_strokes<'a>(
+    lines: *const f64,
+    radius: *const f64,
+    alpha: *const f64,
+    batch: u64,
+    n_lines: u64,
+    height: u64,
+    width: u64,
+    sigma: f64,
+    tolerance: f64,
+) -> Result<(SoftBatch<'a>, usize), i32> {
+    let (pixels, line_count, stroke_count) = soft_sizes(batch, n_lines, height, width)?;
+    first_error(&[
+        check_soft_parameters(sigma, tolerance),
+        check_pointer(lines, line_count),
+        check_pointer(radius, stroke_count),
+        check_pointer(alpha, stroke_count),
+    ])?;
+    // SAFETY: pointers checked non-null and aligned above; sizes and validity are the caller's contract.
+    let strokes = SoftBatch {
+        lines: unsafe { input_slice(lines, line_count) },
+        radius: unsafe { input_slice(radius, stroke_count) },
+        alpha: unsafe { input_slice(alpha, stroke_count) },
+        images: batch as usize,
+        lines_per_image: n_lines as usize,
+        height: height as usize,
+        width: width as usize,
+        sigma,
+        reach_sigmas: SoftBatch::reach_for(tolerance, n_lines as usize),
+    };
+    Ok((strokes, pixels))
+}
+
 /// Renders `batch` soft images of `height x width` pixels from strokes in pixel units (see the crate
 /// docs): `out[b, i, j] = 1 - prod_k (1 - alpha cov_k)` with the blurred coverage of `soft.rs`, blur
 /// `sigma` pixels, each stroke evaluated where it can change a pixel by more than `tolerance / n_lines`
@@ -273,18 +312,18 @@ pub unsafe extern "C" fn mnistvec_soft_forward(
         if nothing_to_write(&[batch, height, width]) {
             return OK;
         }
-        let (pixels, line_count, stroke_count) = match soft_sizes(batch, n_lines, height, width) {
-            Ok(sizes) => sizes,
+        let (strokes, pixels) = match unsafe {
+            soft_strokes(
+                lines, radius, alpha, batch, n_lines, height, width, sigma, tolerance,
+            )
+        } {
+            Ok(found) => found,
             Err(code) => return code,
         };
         let checks = [
-            check_soft_parameters(sigma, tolerance),
             check_pointer(out, pixels),
             check_pointer(product, pixels),
             check_pointer(zeros, pixels),
-            check_pointer(lines, line_count),
-            check_pointer(radius, stroke_count),
-            check_pointer(alpha, stroke_count),
         ];
         if let Err(code) = first_error(&checks) {
             return code;
@@ -296,17 +335,6 @@ pub unsafe extern "C" fn mnistvec_soft_forward(
                 std::slice::from_raw_parts_mut(product, pixels),
                 std::slice::from_raw_parts_mut(zeros, pixels),
             )
-        };
-        let strokes = SoftBatch {
-            lines: unsafe { input_slice(lines, line_count) },
-            radius: unsafe { input_slice(radius, stroke_count) },
-            alpha: unsafe { input_slice(alpha, stroke_count) },
-            images: batch as usize,
-            lines_per_image: n_lines as usize,
-            height: height as usize,
-            width: width as usize,
-            sigma,
-            reach_sigmas: SoftBatch::reach_for(tolerance, n_lines as usize),
         };
         strokes.forward(strokes.threads(threads), out, Composite { product, zeros });
         OK
@@ -346,17 +374,17 @@ pub unsafe extern "C" fn mnistvec_soft_backward(
         if nothing_to_write(&[batch, n_lines]) {
             return OK;
         }
-        let (pixels, line_count, stroke_count) = match soft_sizes(batch, n_lines, height, width) {
-            Ok(sizes) => sizes,
+        let (strokes, pixels) = match unsafe {
+            soft_strokes(
+                lines, radius, alpha, batch, n_lines, height, width, sigma, tolerance,
+            )
+        } {
+            Ok(found) => found,
             Err(code) => return code,
         };
-        let grad_count = stroke_count * 6;
+        let grad_count = strokes.images * strokes.lines_per_image * 6;
         let checks = [
-            check_soft_parameters(sigma, tolerance),
             check_pointer(grad_strokes, grad_count),
-            check_pointer(lines, line_count),
-            check_pointer(radius, stroke_count),
-            check_pointer(alpha, stroke_count),
             check_pointer(grad_out, pixels),
             check_pointer(product, pixels),
             check_pointer(zeros, pixels),
@@ -366,17 +394,6 @@ pub unsafe extern "C" fn mnistvec_soft_backward(
         }
         // SAFETY: pointers checked non-null and aligned above; sizes and validity are the caller's contract.
         let grads = unsafe { std::slice::from_raw_parts_mut(grad_strokes, grad_count) };
-        let strokes = SoftBatch {
-            lines: unsafe { input_slice(lines, line_count) },
-            radius: unsafe { input_slice(radius, stroke_count) },
-            alpha: unsafe { input_slice(alpha, stroke_count) },
-            images: batch as usize,
-            lines_per_image: n_lines as usize,
-            height: height as usize,
-            width: width as usize,
-            sigma,
-            reach_sigmas: SoftBatch::reach_for(tolerance, n_lines as usize),
-        };
         let (grad_out, product, zeros) = unsafe {
             (
                 input_slice(grad_out, pixels),
@@ -420,24 +437,24 @@ pub unsafe extern "C" fn mnistvec_soft_loss(
         if nothing_to_write(&[batch]) {
             return OK;
         }
-        let (pixels, line_count, stroke_count) = match soft_sizes(batch, n_lines, height, width) {
-            Ok(sizes) => sizes,
-            Err(code) => return code,
-        };
         let loss = match loss {
             0 => Loss::SquaredError,
             1 if eps > 0.0 && eps < 0.5 => Loss::CrossEntropy { eps },
             _ => return ERR_BAD_SOFT_PARAMETER,
         };
-        let images = batch as usize;
+        let (strokes, pixels) = match unsafe {
+            soft_strokes(
+                lines, radius, alpha, batch, n_lines, height, width, sigma, tolerance,
+            )
+        } {
+            Ok(found) => found,
+            Err(code) => return code,
+        };
+        let grad_count = strokes.images * strokes.lines_per_image * 6;
         let checks = [
-            check_soft_parameters(sigma, tolerance),
-            check_pointer(losses, images),
-            check_pointer(grad_strokes, stroke_count * 6),
+            check_pointer(losses, strokes.images),
+            check_pointer(grad_strokes, grad_count),
             check_pointer(targets, pixels),
-            check_pointer(lines, line_count),
-            check_pointer(radius, stroke_count),
-            check_pointer(alpha, stroke_count),
         ];
         if let Err(code) = first_error(&checks) {
             return code;
@@ -445,20 +462,9 @@ pub unsafe extern "C" fn mnistvec_soft_loss(
         // SAFETY: pointers checked non-null and aligned above; sizes and validity are the caller's contract.
         let (losses, grads) = unsafe {
             (
-                std::slice::from_raw_parts_mut(losses, images),
-                std::slice::from_raw_parts_mut(grad_strokes, stroke_count * 6),
+                std::slice::from_raw_parts_mut(losses, strokes.images),
+                std::slice::from_raw_parts_mut(grad_strokes, grad_count),
             )
-        };
-        let strokes = SoftBatch {
-            lines: unsafe { input_slice(lines, line_count) },
-            radius: unsafe { input_slice(radius, stroke_count) },
-            alpha: unsafe { input_slice(alpha, stroke_count) },
-            images,
-            lines_per_image: n_lines as usize,
-            height: height as usize,
-            width: width as usize,
-            sigma,
-            reach_sigmas: SoftBatch::reach_for(tolerance, n_lines as usize),
         };
         let targets = unsafe { input_slice(targets, pixels) };
         strokes.loss(strokes.threads(threads), targets, loss, losses, grads);
