@@ -36,9 +36,11 @@ pub trait Lanes4:
     fn select(mask: Self::Mask, yes: Self, no: Self) -> Self;
     /// Whether the mask is true in every lane.
     fn all(mask: Self::Mask) -> bool;
-    /// The columns `c0..c5` of `pieces[index[lane]]`; every index must be in range (integral values in
-    /// `0..pieces.len()`).
-    fn gather(pieces: &[Piece], index: Self) -> [Self; 6];
+    /// The columns `c0..c5` of `pieces[index[lane]]`.
+    ///
+    /// # Safety
+    /// Every lane of `index` must be an integral value in `0..pieces.len()`.
+    unsafe fn gather(pieces: &[Piece], index: Self) -> [Self; 6];
 
     /// `-1`, `0` or `1` by the sign of each lane (`0` for `0` and `-0`).
     #[inline(always)]
@@ -188,7 +190,7 @@ impl Lanes4 for Portable {
         mask.0 == [true; 4]
     }
     #[inline(always)]
-    fn gather(pieces: &[Piece], index: Portable) -> [Portable; 6] {
+    unsafe fn gather(pieces: &[Piece], index: Portable) -> [Portable; 6] {
         let rows = index.0.map(|i| pieces[i as usize].0);
         std::array::from_fn(|j| Portable(std::array::from_fn(|l| rows[l][j])))
     }
@@ -214,7 +216,7 @@ mod x86 {
 
     // SAFETY (every `unsafe` block below): these are AVX/AVX2 register operations, executed only where
     // `Avx2` values exist, which is only on processors with AVX2; loads and stores are of local arrays
-    // or of `pieces[i]` with `i` in range (checked), `Piece` being 32-byte aligned.
+    // or of `pieces[i]` with `i` in range (`gather`'s contract), `Piece` being 64-byte aligned.
 
     macro_rules! avx_binary {
         ($trait:ident, $method:ident, $intrinsic:ident) => {
@@ -319,14 +321,19 @@ mod x86 {
             unsafe { _mm256_movemask_pd(mask.0) == 0b1111 }
         }
         #[inline(always)]
-        fn gather(pieces: &[Piece], index: Avx2) -> [Avx2; 6] {
-            let lanes = index.to_array();
-            let (p0, p1, p2, p3): (&Piece, &Piece, &Piece, &Piece) = (
-                &pieces[lanes[0] as usize],
-                &pieces[lanes[1] as usize],
-                &pieces[lanes[2] as usize],
-                &pieces[lanes[3] as usize],
-            );
+        unsafe fn gather(pieces: &[Piece], index: Avx2) -> [Avx2; 6] {
+            // Integral values in range (the caller's contract): the truncating conversion is exact and the
+            // pieces exist.
+            let lanes = unsafe { _mm256_cvttpd_epi32(index.0) };
+            let piece = |i: i32| unsafe { pieces.get_unchecked(i as u32 as usize) };
+            let (p0, p1, p2, p3): (&Piece, &Piece, &Piece, &Piece) = unsafe {
+                (
+                    piece(_mm_extract_epi32::<0>(lanes)),
+                    piece(_mm_extract_epi32::<1>(lanes)),
+                    piece(_mm_extract_epi32::<2>(lanes)),
+                    piece(_mm_extract_epi32::<3>(lanes)),
+                )
+            };
             unsafe {
                 let low = [
                     _mm256_load_pd(p0.0.as_ptr()),
@@ -427,8 +434,9 @@ mod tests {
             }
         }
         let index = [3.0, 0.0, 7.0, 3.0];
-        let p = Portable::gather(&pieces, Portable(index)).map(|v| v.0);
-        let x = Avx2::gather(&pieces, Avx2::from_array(index)).map(|v| v.to_array());
+        // SAFETY: the indices are integral and below pieces.len() = 8.
+        let p = unsafe { Portable::gather(&pieces, Portable(index)) }.map(|v| v.0);
+        let x = unsafe { Avx2::gather(&pieces, Avx2::from_array(index)) }.map(|v| v.to_array());
         assert_eq!(p, x);
     }
 }

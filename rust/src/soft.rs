@@ -203,7 +203,9 @@ impl RampTable {
         let position = ((z - V::splat(Z_LOW)) * V::splat(KNOTS_PER_UNIT)).clamp(0.0, last + 1.0);
         let index = position.floor().min(V::splat(last));
         let u = position - index;
-        let [c0, c1, c2, c3, c4, c5] = V::gather(&self.pieces, index);
+        // SAFETY: `index` is integral and in `0..=last`: the clamps take NaN and infinities into range too
+        // (a NaN lane's `max` gives the bound, as both implementations of `Lanes4::max` do).
+        let [c0, c1, c2, c3, c4, c5] = unsafe { V::gather(&self.pieces, index) };
         let value = c0 + u * (c1 + u * (c2 + u * (c3 + u * (c4 + u * c5))));
         let (two, three, four, five) = (V::splat(2.0), V::splat(3.0), V::splat(4.0), V::splat(5.0));
         let slope = c1 + u * (two * c2 + u * (three * c3 + u * (four * c4 + u * (five * c5))));
