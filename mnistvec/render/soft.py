@@ -16,9 +16,9 @@ On the CPU, when the native library is built, the same formula runs natively wit
 pass (`soft_native.py`), each stroke evaluated only near its segment; CUDA tensors, and CPU tensors without
 the library (after one warning), take the torch path below (`render_soft_torch_px`).
 
-Memory of the torch path is bounded: images and pixels are processed in chunks of at most `max_elements` (image, line, pixel)
-triples; the forward pass keeps no graph and the backward pass recomputes one chunk at a time, so the peak
-holds one chunk's intermediates plus the inputs, the output and the gradients.
+Memory of the torch path is bounded: images and pixels are processed in chunks of at most `max_elements`
+(image, line, pixel) triples; the forward pass keeps no graph and the backward pass recomputes one chunk at
+a time, so the peak holds one chunk's intermediates plus the inputs, the output and the gradients.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from .native import SOFT_TOLERANCE, soft_backward, soft_forward
 
 
 def _as_array(tensor: torch.Tensor):
-    return tensor.detach().to(torch.float64).contiguous().numpy()
+    return tensor.detach().to("cpu", torch.float64).contiguous().numpy()
 
 
 class NativeSoftRender(torch.autograd.Function):
@@ -28,7 +28,7 @@ class NativeSoftRender(torch.autograd.Function):
         images, product, zeros = soft_forward(*arrays, height, width, sigma, tolerance, threads)
         ctx.arrays, ctx.state = arrays, (product, zeros)
         ctx.settings = (height, width, sigma, tolerance, threads)
-        return torch.from_numpy(images).to(lines_px.dtype)
+        return torch.from_numpy(images).to(lines_px.device, lines_px.dtype)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -37,6 +37,7 @@ class NativeSoftRender(torch.autograd.Function):
         lines, radius, alpha = ctx.arrays
         grads = torch.from_numpy(soft_backward(lines, radius, alpha, height, width, sigma,
                                                _as_array(grad_images), *ctx.state, tolerance, threads))
+        grads = grads.to(grad_images.device)
         dtype = grad_images.dtype
         wanted = ctx.needs_input_grad
         return (grads[..., :4].to(dtype) if wanted[0] else None,
@@ -48,5 +49,6 @@ class NativeSoftRender(torch.autograd.Function):
 def render_soft_native_px(lines_px: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor, height: int,
                           width: int, temperature: float, tolerance: float = SOFT_TOLERANCE,
                           threads: int = 0) -> torch.Tensor:
-    """`soft.render_soft_px` computed natively (CPU tensors; module docstring)."""
+    """`soft.render_soft_px` computed natively (module docstring); tensors on another device are copied to
+    the CPU and the result back."""
     return NativeSoftRender.apply(lines_px, radius, alpha, height, width, float(temperature), tolerance, threads)
