@@ -57,6 +57,65 @@ pub(crate) fn centres(first: usize) -> [f64; 4] {
     [x, x + 1.0, x + 2.0, x + 3.0]
 }
 
+/// Multiplies the transmittance `product[first + lane]` by the factor `1 - values[lane]` of each of a
+/// group's `count` pixels, counting a zero factor in `zeros` instead; four at once where it can.
+#[inline(always)]
+pub(crate) fn composite_group<V: Lanes4>(
+    values: V,
+    first: usize,
+    count: usize,
+    product: &mut [f64],
+    zeros: &mut [u32],
+) {
+    let factor = V::splat(1.0) - values;
+    let zero = V::splat(0.0);
+    if count == 4 && V::all(factor.lt(zero) | factor.gt(zero)) {
+        let slot = &mut product[first..first + 4];
+        let scaled = V::from_array([slot[0], slot[1], slot[2], slot[3]]) * factor;
+        slot.copy_from_slice(&scaled.to_array());
+        return;
+    }
+    for (lane, factor) in factor.to_array().into_iter().enumerate().take(count) {
+        let index = first + lane;
+        if factor == 0.0 {
+            zeros[index] = zeros[index].saturating_add(1);
+        } else {
+            product[index] *= factor;
+        }
+    }
+}
+
+/// The loss gradient reaching each of a group's `count` pixels' values: `upstream` times the product of
+/// the pixel's other factors (0 beyond `count`); four at once where no factor is zero.
+#[inline(always)]
+pub(crate) fn group_weights<V: Lanes4>(
+    values: V,
+    first: usize,
+    count: usize,
+    upstream: &[f64],
+    product: &[f64],
+    zeros: &[u32],
+) -> V {
+    let factor = V::splat(1.0) - values;
+    let zero = V::splat(0.0);
+    if count == 4 && zeros[first..first + 4] == [0; 4] && V::all(factor.lt(zero) | factor.gt(zero)) {
+        let (p, g) = (&product[first..first + 4], &upstream[first..first + 4]);
+        let others = V::from_array([p[0], p[1], p[2], p[3]]) / factor;
+        return V::from_array([g[0], g[1], g[2], g[3]]) * others;
+    }
+    let mut weights = [0.0; 4];
+    for (lane, factor) in factor.to_array().into_iter().enumerate().take(count) {
+        let index = first + lane;
+        let others = match (factor == 0.0, zeros[index]) {
+            (false, 0) => product[index] / factor,
+            (true, 1) => product[index],
+            _ => 0.0,
+        };
+        weights[lane] = upstream[index] * others;
+    }
+    V::from_array(weights)
+}
+
 /// A run of pixels of one row: columns `first..first + count`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Span {
@@ -180,15 +239,8 @@ impl<'a> SoftBatch<'a> {
                 let end = span.first + span.count;
                 for first in (span.first..end).step_by(4) {
                     let (values, _) = kernel.eval4::<V, false>(V::from_array(centres(first)), cy);
-                    for (col, value) in (first..end).zip(values.to_array()) {
-                        let index = span.row * self.width + col;
-                        let factor = 1.0 - value;
-                        if factor == 0.0 {
-                            zeros[index] = zeros[index].saturating_add(1);
-                        } else {
-                            product[index] *= factor;
-                        }
-                    }
+                    let count = (end - first).min(4);
+                    composite_group(values, span.row * self.width + first, count, product, zeros);
                 }
             }
         }
@@ -225,18 +277,15 @@ impl<'a> SoftBatch<'a> {
                 let end = span.first + span.count;
                 for first in (span.first..end).step_by(4) {
                     let (values, derivatives) = kernel.eval4::<V, true>(V::from_array(centres(first)), cy);
-                    let mut weights = [0.0; 4];
-                    for (lane, (col, value)) in (first..end).zip(values.to_array()).enumerate() {
-                        let index = span.row * self.width + col;
-                        let factor = 1.0 - value;
-                        let others = match (factor == 0.0, zeros[index]) {
-                            (false, 0) => product[index] / factor,
-                            (true, 1) => product[index],
-                            _ => 0.0,
-                        };
-                        weights[lane] = grad_out[index] * others;
-                    }
-                    let weights = V::from_array(weights);
+                    let count = (end - first).min(4);
+                    let weights = group_weights(
+                        values,
+                        span.row * self.width + first,
+                        count,
+                        grad_out,
+                        product,
+                        zeros,
+                    );
                     for k in 0..6 {
                         sums[k] = sums[k] + weights * derivatives[k];
                     }

@@ -16,7 +16,7 @@
 
 use crate::lanes::{Lanes4, Portable};
 use crate::soft::{RampTable, SoftKernel, StrokeGradient};
-use crate::soft_batch::{centres, in_parallel, runs, SoftBatch, Span};
+use crate::soft_batch::{centres, composite_group, group_weights, in_parallel, runs, SoftBatch, Span};
 
 /// The per-pixel loss.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -116,15 +116,7 @@ impl<'a> SoftBatch<'a> {
                                 derivatives[5].to_array(),
                             ],
                         };
-                        for lane in 0..group.count {
-                            let index = group.first + lane;
-                            let factor = 1.0 - group.values[lane];
-                            if factor == 0.0 {
-                                zeros[index] = zeros[index].saturating_add(1);
-                            } else {
-                                product[index] *= factor;
-                            }
-                        }
+                        composite_group(values, group.first, group.count, product, zeros);
                         groups.push(group);
                     }
                 }
@@ -147,18 +139,8 @@ impl<'a> SoftBatch<'a> {
         for (k, slot) in grads.chunks_exact_mut(6).enumerate() {
             let mut sums = [V::splat(0.0); 6];
             for group in &groups[start..ends[k]] {
-                let mut weights = [0.0; 4];
-                for (lane, weight) in weights.iter_mut().enumerate().take(group.count) {
-                    let index = group.first + lane;
-                    let factor = 1.0 - group.values[lane];
-                    let others = match (factor == 0.0, zeros[index]) {
-                        (false, 0) => product[index] / factor,
-                        (true, 1) => product[index],
-                        _ => 0.0,
-                    };
-                    *weight = upstream[index] * others;
-                }
-                let weights = V::from_array(weights);
+                let values = V::from_array(group.values);
+                let weights = group_weights(values, group.first, group.count, upstream, product, zeros);
                 for (sum, derivative) in sums.iter_mut().zip(&group.derivatives) {
                     *sum = *sum + weights * V::from_array(*derivative);
                 }
