@@ -85,11 +85,30 @@ pub fn thread_count(
     height: usize,
     width: usize,
 ) -> usize {
+    thread_count_for(
+        requested,
+        images,
+        lines_per_image,
+        height,
+        width,
+        MIN_WORK_PER_THREAD,
+    )
+}
+
+/// [`thread_count`] for work whose units are worth a thread from `min_work_per_thread` of them on.
+pub fn thread_count_for(
+    requested: u32,
+    images: usize,
+    lines_per_image: usize,
+    height: usize,
+    width: usize,
+    min_work_per_thread: u64,
+) -> usize {
     let per_image = (height as u64)
         .saturating_mul(width as u64)
         .saturating_add((lines_per_image as u64).saturating_mul(64));
     let work = per_image.saturating_mul(images as u64);
-    let worth_it = usize::try_from(work / MIN_WORK_PER_THREAD).unwrap_or(usize::MAX);
+    let worth_it = usize::try_from(work / min_work_per_thread).unwrap_or(usize::MAX);
     let useful = worth_it.min(images).clamp(1, MAX_THREADS);
     if useful == 1 {
         return 1;

@@ -80,7 +80,7 @@
 use std::sync::OnceLock;
 
 use crate::coverage::B_MIN;
-use crate::lanes::{Lanes4, Piece, Portable};
+use crate::lanes::{Lanes4, Piece};
 
 /// Blurs below this many pixels are computed as this blur (the images cannot tell them apart), so that
 /// `sigma^2` stays a normal number.
@@ -212,9 +212,10 @@ impl RampTable {
         (value, slope * V::splat(KNOTS_PER_UNIT), z.gt(V::splat(Z_HIGH)))
     }
 
-    /// [`RampTable::ramp`] of one number.
+    /// [`RampTable::ramp`] of one number, the parabola included (for the tests).
+    #[cfg(test)]
     pub fn ramp_one(&self, z: f64) -> (f64, f64) {
-        let (value, slope, beyond) = self.ramp(Portable::splat(z));
+        let (value, slope, beyond) = self.ramp(crate::lanes::Portable::splat(z));
         if beyond.0[0] {
             (0.5 * (z * z + 1.0), z)
         } else {
@@ -337,8 +338,10 @@ impl<'t> SoftKernel<'t> {
         footprint(ramps, mirrored, inv_a, inv_b, inv_ab)
     }
 
-    /// The stroke's value `alpha cov` at one pixel centre `(cx, cy)`, and its gradient.
+    /// The stroke's value `alpha cov` at one pixel centre `(cx, cy)`, and its gradient (for the tests).
+    #[cfg(test)]
     pub fn eval(&self, cx: f64, cy: f64) -> (f64, StrokeGradient) {
+        use crate::lanes::Portable;
         let (value, grad) = self.eval4::<Portable, true>(Portable::splat(cx), cy);
         (value.0[0], grad.map(|g| g.0[0]))
     }
@@ -446,6 +449,7 @@ impl<'t> SoftKernel<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lanes::Portable;
 
     #[test]
     fn table_matches_the_exact_ramp() {

@@ -25,11 +25,12 @@ use std::thread;
 use crate::clip::Segment;
 use crate::coverage::MAX_HALF_SUPPORT;
 use crate::lanes::{Lanes4, Portable};
-use crate::parallel::MAX_THREADS;
+use crate::parallel::thread_count_for;
 use crate::soft::{tail_quantile, RampTable, SoftKernel, SoftStroke, StrokeGradient};
 use crate::span::{Capsule, ROWS_AT_ONCE};
 
-/// Estimated stroke-pixel evaluations per thread below which another thread is not worth starting.
+/// Estimated work per thread (as `parallel::thread_count` counts it) below which another thread is not
+/// worth starting: a soft pixel costs more than an exact one.
 pub const MIN_EVALUATIONS_PER_THREAD: u64 = 1 << 14;
 
 /// The inputs of one soft rendering call, as flat row-major `f64` arrays in pixel units.
@@ -327,26 +328,18 @@ impl<'a> SoftBatch<'a> {
         self.backward_image::<Portable>(image, grad_out, product, zeros, grads)
     }
 
-    /// Estimated stroke-pixel evaluations of one image (for choosing the number of threads).
-    fn work_per_image(&self) -> u64 {
-        let pixels = (self.height as u64).saturating_mul(self.width as u64);
-        pixels.saturating_add((self.lines_per_image as u64).saturating_mul(64))
-    }
-
-    /// The number of threads worth using for `requested` (0: the machine's available parallelism).
+    /// The number of threads worth using for `requested` (0: the machine's available parallelism), as
+    /// [`thread_count_for`] estimates the work.
     pub fn threads(&self, requested: u32) -> usize {
-        let work = self.work_per_image().saturating_mul(self.images as u64);
-        let worth = usize::try_from(work / MIN_EVALUATIONS_PER_THREAD).unwrap_or(usize::MAX);
-        let useful = worth.min(self.images).clamp(1, MAX_THREADS);
-        if useful == 1 {
-            return 1;
-        }
-        let requested = if requested == 0 {
-            thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
-        } else {
-            requested as usize
-        };
-        requested.clamp(1, useful)
+        let (images, lines) = (self.images, self.lines_per_image);
+        thread_count_for(
+            requested,
+            images,
+            lines,
+            self.height,
+            self.width,
+            MIN_EVALUATIONS_PER_THREAD,
+        )
     }
 
     /// Renders every image into `out` (`[images, height, width]`), keeping the state for the gradient.
