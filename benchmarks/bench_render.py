@@ -33,9 +33,9 @@ import torch
 from PIL import Image, ImageDraw
 
 import mnistvec
-from mnistvec.render import render_numpy, render_torch
+from mnistvec.render import pixel_strokes, render_numpy, render_torch
 from mnistvec.render.native import native_available
-from mnistvec.render.soft import BACKEND_ENV, render_soft_px
+from mnistvec.render.soft import render_soft_px
 
 
 def random_strokes(seed: int, batch: int, n_lines: int):
@@ -63,8 +63,7 @@ def soft_torch(lines, widths, opacity, size):
     """The soft renderer's torch path on the CPU (what "soft" drew before it ran natively)."""
     tensors = [torch.from_numpy(a) for a in (lines, widths, opacity)]
     with torch.no_grad():
-        return render_soft_px(tensors[0] * size, tensors[1].clamp(min=0) * (size / 2.0), tensors[2].clamp(0, 1),
-                              size, size, 0.5, backend="torch").numpy()
+        return render_soft_px(*pixel_strokes(*tensors, float(size)), size, size, 0.5, backend="torch").numpy()
 
 
 def on_gpu(renderer: str):
@@ -86,8 +85,7 @@ def soft_step(backend: str, lines, widths, opacity, weights):
     gradient of the pixels weighted by `weights`."""
     size = weights.shape[-1]
     tensors = [torch.from_numpy(a).requires_grad_(True) for a in (lines, widths, opacity)]
-    lines_px, radius = tensors[0] * size, tensors[1] * (size / 2.0)
-    images = render_soft_px(lines_px, radius, tensors[2], size, size, 0.5, backend=backend)
+    images = render_soft_px(*pixel_strokes(*tensors, float(size)), size, size, 0.5, backend=backend)
     (images * weights).sum().backward()
 
 
@@ -96,16 +94,8 @@ def loss_step(backend: str, lines, widths, opacity, targets):
     native pass ("native"), or the torch path and torch's loss ("torch")."""
     from mnistvec.models.soft_loss import soft_reconstruction_loss
 
-    previous = os.environ.get(BACKEND_ENV)
-    os.environ[BACKEND_ENV] = "auto" if backend == "native" else "torch"
-    try:
-        tensors = [torch.from_numpy(a).requires_grad_(True) for a in (lines, widths, opacity)]
-        soft_reconstruction_loss(*tensors, targets, 0.5, "cross_entropy").mean().backward()
-    finally:
-        if previous is None:
-            del os.environ[BACKEND_ENV]
-        else:
-            os.environ[BACKEND_ENV] = previous
+    tensors = [torch.from_numpy(a).requires_grad_(True) for a in (lines, widths, opacity)]
+    soft_reconstruction_loss(*tensors, targets, 0.5, "cross_entropy", backend=backend).mean().backward()
 
 
 def forward_backward(quick: bool) -> None:

@@ -13,17 +13,23 @@ and late ones sharpen them to what the exact renderer draws.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .encoder import StrokeEncoder
-from .soft_loss import soft_reconstruction_loss
+from .soft_loss import pixel_losses, soft_reconstruction_loss
 from .strokes import PARAMS_PER_LINE, squash
 
 EPS = 1e-5
 
 PIXEL_LOSSES = {"bce": "cross_entropy", "mse": "squared_error"}
 """The reconstruction losses, by their names in `soft_loss.py`."""
+
+
+def pixel_loss_name(kind: str) -> str:
+    """The name in `soft_loss.py` of the reconstruction loss `kind` (bce or mse)."""
+    if kind not in PIXEL_LOSSES:
+        raise ValueError(f"unknown reconstruction loss {kind!r}; choose bce or mse")
+    return PIXEL_LOSSES[kind]
 
 
 class AutoEncoder(nn.Module):
@@ -47,10 +53,8 @@ class AutoEncoder(nn.Module):
     def loss(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce") -> torch.Tensor:
         """Mean reconstruction loss of a batch through the soft renderer at `temperature` (rendering and
         loss in one native pass on the CPU, see `soft_loss.py`)."""
-        if reconstruction not in PIXEL_LOSSES:
-            raise ValueError(f"unknown reconstruction loss {reconstruction!r}; choose bce or mse")
-        losses = soft_reconstruction_loss(*self.strokes(images), images, temperature, PIXEL_LOSSES[reconstruction],
-                                          eps=EPS)
+        losses = soft_reconstruction_loss(*self.strokes(images), images, temperature,
+                                          pixel_loss_name(reconstruction), eps=EPS)
         return losses.mean()
 
     def loss_terms(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce",
@@ -61,10 +65,4 @@ class AutoEncoder(nn.Module):
 
 def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:
     """Per-pixel Bernoulli NLL (`bce`) or squared error (`mse`), summed over pixels, mean over images."""
-    if kind == "bce":
-        per_pixel = F.binary_cross_entropy(recon.clamp(EPS, 1 - EPS), target, reduction="none")
-    elif kind == "mse":
-        per_pixel = (recon - target) ** 2
-    else:
-        raise ValueError(f"unknown reconstruction loss {kind!r}; choose bce or mse")
-    return per_pixel.flatten(1).sum(1).mean()
+    return pixel_losses(recon, target, pixel_loss_name(kind), eps=EPS).mean()

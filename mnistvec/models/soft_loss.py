@@ -15,8 +15,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..render import native
+from ..render import native, pixel_strokes
 from ..render.soft import render_soft_px, resolve_backend
+from ..render.soft_native import float64_array, stroke_gradients
 
 LOSSES = ("squared_error", "cross_entropy")
 
@@ -26,38 +27,38 @@ class _NativeSoftLoss(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, lines_px, radius, alpha, targets, sigma, loss, eps):
-        arrays = [t.detach().to(torch.float64).contiguous().numpy() for t in (lines_px, radius, alpha, targets)]
+        arrays = [float64_array(t) for t in (lines_px, radius, alpha, targets)]
         losses, grads = native.soft_loss(*arrays, sigma, loss, eps)
         ctx.save_for_backward(torch.from_numpy(grads))
-        return torch.from_numpy(losses).to(lines_px.dtype)
+        return torch.from_numpy(losses).to(lines_px.device, lines_px.dtype)
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_losses):
         (grads,) = ctx.saved_tensors
-        scaled = grads * grad_losses.to(torch.float64)[:, None, None]
-        dtype = grad_losses.dtype
-        wanted = ctx.needs_input_grad
-        return (scaled[..., :4].to(dtype) if wanted[0] else None,
-                scaled[..., 4].to(dtype) if wanted[1] else None,
-                scaled[..., 5].to(dtype) if wanted[2] else None,
-                None, None, None, None)
+        scaled = grads * grad_losses.to("cpu", torch.float64)[:, None, None]
+        return (*stroke_gradients(scaled, grad_losses, ctx.needs_input_grad[:3]), None, None, None, None)
 
 
 def soft_reconstruction_loss(lines: torch.Tensor, widths: torch.Tensor, opacity: torch.Tensor,
                              images: torch.Tensor, temperature: float, loss: str = "cross_entropy",
-                             eps: float = 1e-5) -> torch.Tensor:
+                             eps: float = 1e-5, backend: str = "auto") -> torch.Tensor:
     """Per-image losses [B] (module docstring) of canvas-unit strokes (lines [B,N,4], widths and opacity
-    [B,N]) against images [B,H,W] (square), rendered at blur `temperature` pixels."""
+    [B,N]) against images [B,H,W] (square), rendered at blur `temperature` pixels; `backend` as in
+    `render.soft.render_soft_px` ("native" is the one-pass loss)."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
     size = images.shape[-1]
-    lines_px = lines * size
-    radius = widths.clamp(min=0.0) * (size / 2.0)
-    alpha = opacity.clamp(0.0, 1.0)
-    if resolve_backend("auto", lines.device.type) == "native":
+    lines_px, radius, alpha = pixel_strokes(lines, widths, opacity, float(size))
+    if resolve_backend(backend, lines.device.type) == "native":
         return _NativeSoftLoss.apply(lines_px, radius, alpha, images, float(temperature), loss, eps)
     recon = render_soft_px(lines_px, radius, alpha, images.shape[-2], size, temperature, backend="torch")
+    return pixel_losses(recon, images, loss, eps)
+
+
+def pixel_losses(recon: torch.Tensor, images: torch.Tensor, loss: str = "cross_entropy",
+                 eps: float = 1e-5) -> torch.Tensor:
+    """Per-image losses [B] (module docstring) of renderings `recon` [B,H,W] against `images`, in torch."""
     if loss == "squared_error":
         per_pixel = (recon - images) ** 2
     else:

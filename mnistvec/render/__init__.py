@@ -77,13 +77,17 @@ def render_numpy(
         return _render_tensors(*tensors, height, width, scale, name, temperature).numpy()
 
 
+def pixel_strokes(lines: torch.Tensor, widths: torch.Tensor, opacity: torch.Tensor,
+                  scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Canvas-unit strokes in pixel units, as the renderers take them: endpoints * scale, radius =
+    width * scale / 2 (negative widths draw nothing), opacity clamped to [0, 1]."""
+    return lines * scale, widths.clamp(min=0.0) * (scale / 2.0), opacity.clamp(0.0, 1.0)
+
+
 def _render_tensors(lines, widths, opacity, height: int, width: int, scale: float, name: str,
                     temperature: float) -> torch.Tensor:
-    """The torch renderers (`exact` or `soft`) on canvas-unit tensors: pixels = canvas * scale,
-    radius = width * scale / 2 (negative widths draw nothing), opacity clamped to [0, 1]."""
-    lines_px = lines * scale
-    radius = widths.clamp(min=0.0) * (scale / 2.0)
-    alpha = opacity.clamp(0.0, 1.0)
+    """The torch renderers (`exact` or `soft`) on canvas-unit tensors (see `pixel_strokes`)."""
+    lines_px, radius, alpha = pixel_strokes(lines, widths, opacity, scale)
     if name == "exact":
         return render_exact_px(lines_px, radius, alpha, height, width)
     return render_soft_px(lines_px, radius, alpha, height, width, temperature)

@@ -70,7 +70,7 @@ ERROR_CODES = {
     -5: "misaligned pointer",
     -6: "soft renderer sigma not finite and positive, tolerance not in [0, 1), or an unknown loss",
 }
-"""Meaning of `mnistvec_render`'s negative return codes."""
+"""Meaning of the library functions' negative return codes."""
 
 LIBRARY_ENV = "MNISTVEC_NATIVE_LIBRARY"
 """Environment variable naming a library file to load instead of the package's `_native*` extension."""
@@ -198,6 +198,59 @@ def _as_c_floats(array: np.ndarray) -> np.ndarray:
         return np.require(array, dtype=np.float32, requirements=["C", "A"])
 
 
+def _checked_strokes(lines, **per_stroke) -> tuple[np.ndarray, list[np.ndarray]]:
+    """`lines` [B, N, 4] and the named per-stroke arrays [B, N] as number arrays, shapes checked."""
+    lines = _as_number_array("lines", lines)
+    others = [_as_number_array(name, value) for name, value in per_stroke.items()]
+    if lines.ndim != 3 or lines.shape[-1] != 4:
+        raise ValueError(f"lines must have shape [B, N, 4], got {lines.shape}")
+    strokes_shape = lines.shape[:2]
+    for name, array in zip(per_stroke, others):
+        if array.shape != strokes_shape:
+            raise ValueError(f"{name} must have shape [B, N] = {list(strokes_shape)}, got {list(array.shape)}")
+    return lines, others
+
+
+def _checked_sizes(height, width, threads) -> tuple[int, int, int]:
+    """Image sides below `MAX_SIDE` and a thread count that fits a uint32, as plain integers."""
+    height, width, threads = _as_size("height", height), _as_size("width", width), _as_size("threads", threads)
+    for name, side in (("height", height), ("width", width)):
+        if side >= MAX_SIDE:
+            raise ValueError(f"{name} must be below {MAX_SIDE}, got {side}")
+    if threads > MAX_THREADS:
+        raise ValueError(f"threads must be at most {MAX_THREADS}, got {threads}")
+    return height, width, threads
+
+
+def _check_output(batch: int, height: int, width: int, bytes_per_pixel: int, item_bytes: int, kind: str) -> None:
+    """Refuse outputs of more than `MAX_OUTPUT_BYTES` (`bytes_per_pixel` in all), and empty ones whose
+    arrays (of `item_bytes` items) numpy cannot make."""
+    output_bytes = batch * height * width * bytes_per_pixel
+    if output_bytes > MAX_OUTPUT_BYTES:
+        raise ValueError(
+            f"output of {batch} x {height} x {width} {kind} would take {output_bytes} bytes, "
+            f"more than the limit of {MAX_OUTPUT_BYTES} bytes"
+        )
+    if math.prod(side for side in (batch, height, width) if side) * item_bytes > _MAX_ARRAY_BYTES:
+        # Only an empty output gets here; numpy refuses such shapes with a misleading message.
+        raise ValueError(
+            f"an empty output of {batch} x {height} x {width} {kind} cannot be made: numpy needs the product "
+            f"of an array's non-zero sides times {item_bytes} bytes to be at most {_MAX_ARRAY_BYTES}"
+        )
+
+
+def _required_library() -> ctypes.CDLL:
+    library = load_library()
+    if library is None:
+        raise RuntimeError("the native renderer mnistvec._native is not built or could not be loaded")
+    return library
+
+
+def _check_code(function: str, code: int) -> None:
+    if code != 0:
+        raise RuntimeError(f"{function} failed with code {code} ({ERROR_CODES.get(code, 'unknown error')})")
+
+
 def render_native(lines, widths, opacity, height: int, width: int, scale: float, threads: int = 0) -> np.ndarray:
     """Render strokes given in canvas units into float32 images [B, H, W] with values in [0, 1].
 
@@ -207,24 +260,8 @@ def render_native(lines, widths, opacity, height: int, width: int, scale: float,
 
     Raises ValueError for malformed arguments and RuntimeError when the library is missing or fails.
     """
-    lines = _as_number_array("lines", lines)
-    widths = _as_number_array("widths", widths)
-    opacity = _as_number_array("opacity", opacity)
-    if lines.ndim != 3 or lines.shape[-1] != 4:
-        raise ValueError(f"lines must have shape [B, N, 4], got {lines.shape}")
-    strokes_shape = lines.shape[:2]
-    if widths.shape != strokes_shape:
-        raise ValueError(f"widths must have shape [B, N] = {list(strokes_shape)}, got {list(widths.shape)}")
-    if opacity.shape != strokes_shape:
-        raise ValueError(f"opacity must have shape [B, N] = {list(strokes_shape)}, got {list(opacity.shape)}")
-    height = _as_size("height", height)
-    width = _as_size("width", width)
-    for name, side in (("height", height), ("width", width)):
-        if side >= MAX_SIDE:
-            raise ValueError(f"{name} must be below {MAX_SIDE}, got {side}")
-    threads = _as_size("threads", threads)
-    if threads > MAX_THREADS:
-        raise ValueError(f"threads must be at most {MAX_THREADS}, got {threads}")
+    lines, (widths, opacity) = _checked_strokes(lines, widths=widths, opacity=opacity)
+    height, width, threads = _checked_sizes(height, width, threads)
     try:
         scale = float(scale)
     except (TypeError, ValueError):
@@ -233,23 +270,9 @@ def render_native(lines, widths, opacity, height: int, width: int, scale: float,
         scale_f32 = float(np.float32(scale))
     if not (math.isfinite(scale_f32) and scale_f32 > 0.0):
         raise ValueError(f"scale must be finite and positive (as float32), got {scale}")
-    batch, n_lines = strokes_shape
-    output_bytes = batch * height * width * 4
-    if output_bytes > MAX_OUTPUT_BYTES:
-        raise ValueError(
-            f"output of {batch} x {height} x {width} float32 would take {output_bytes} bytes, "
-            f"more than the limit of {MAX_OUTPUT_BYTES} bytes"
-        )
-    if math.prod(side for side in (batch, height, width) if side) * 4 > _MAX_ARRAY_BYTES:
-        # Only an empty output gets here; numpy refuses such shapes with a misleading message.
-        raise ValueError(
-            f"an empty output of {batch} x {height} x {width} float32 cannot be made: numpy needs the product "
-            f"of an array's non-zero sides times 4 bytes to be at most {_MAX_ARRAY_BYTES}"
-        )
-
-    library = load_library()
-    if library is None:
-        raise RuntimeError("the native renderer mnistvec._native is not built or could not be loaded")
+    batch, n_lines = lines.shape[:2]
+    _check_output(batch, height, width, 4, 4, "float32")
+    library = _required_library()
 
     out = np.empty((batch, height, width), dtype=np.float32)
     if out.size == 0:
@@ -269,47 +292,24 @@ def render_native(lines, widths, opacity, height: int, width: int, scale: float,
         threads,
         out.ctypes.data_as(_float_pointer),
     )
-    if code != 0:
-        reason = ERROR_CODES.get(code, "unknown error")
-        raise RuntimeError(f"mnistvec_render failed with code {code} ({reason})")
+    _check_code("mnistvec_render", code)
     return out
 
 
 def _soft_arguments(lines, radius, alpha, height: int, width: int, sigma: float, tolerance: float,
                     threads: int):
     """Checked arguments of the soft functions: float64 C-contiguous arrays and plain numbers."""
-    lines = np.ascontiguousarray(_as_number_array("lines", lines), dtype=np.float64)
-    radius = np.ascontiguousarray(_as_number_array("radius", radius), dtype=np.float64)
-    alpha = np.ascontiguousarray(_as_number_array("alpha", alpha), dtype=np.float64)
-    if lines.ndim != 3 or lines.shape[-1] != 4:
-        raise ValueError(f"lines must have shape [B, N, 4], got {lines.shape}")
-    for name, array in (("radius", radius), ("alpha", alpha)):
-        if array.shape != lines.shape[:2]:
-            raise ValueError(f"{name} must have shape [B, N] = {list(lines.shape[:2])}, got {list(array.shape)}")
-    height, width, threads = _as_size("height", height), _as_size("width", width), _as_size("threads", threads)
-    for name, side in (("height", height), ("width", width)):
-        if side >= MAX_SIDE:
-            raise ValueError(f"{name} must be below {MAX_SIDE}, got {side}")
-    if threads > MAX_THREADS:
-        raise ValueError(f"threads must be at most {MAX_THREADS}, got {threads}")
+    lines, (radius, alpha) = _checked_strokes(lines, radius=radius, alpha=alpha)
+    lines, radius, alpha = (np.ascontiguousarray(a, dtype=np.float64) for a in (lines, radius, alpha))
+    height, width, threads = _checked_sizes(height, width, threads)
     sigma, tolerance = float(sigma), float(tolerance)
     if not (math.isfinite(sigma) and sigma > 0.0):
         raise ValueError(f"sigma must be finite and positive (pixels), got {sigma}")
     if not 0.0 <= tolerance < 1.0:
         raise ValueError(f"tolerance must be in [0, 1), got {tolerance}")
-    output_bytes = lines.shape[0] * height * width * 20  # out, product (float64) and zeros (uint32)
-    if output_bytes > MAX_OUTPUT_BYTES:
-        raise ValueError(f"soft rendering {lines.shape[0]} x {height} x {width} pixels would take {output_bytes} "
-                         f"bytes, more than the limit of {MAX_OUTPUT_BYTES} bytes")
-    library = load_library()
-    if library is None:
-        raise RuntimeError("the native renderer mnistvec._native is not built or could not be loaded")
-    return library, lines, radius, alpha, height, width, sigma, tolerance, threads
-
-
-def _check_code(function: str, code: int) -> None:
-    if code != 0:
-        raise RuntimeError(f"{function} failed with code {code} ({ERROR_CODES.get(code, 'unknown error')})")
+    # The images and their compositing state: two float64 and one uint32 per pixel.
+    _check_output(lines.shape[0], height, width, 20, 8, "soft pixels")
+    return _required_library(), lines, radius, alpha, height, width, sigma, tolerance, threads
 
 
 def _pointer(array: np.ndarray, kind):

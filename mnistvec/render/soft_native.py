@@ -15,8 +15,17 @@ import torch
 from .native import SOFT_TOLERANCE, soft_backward, soft_forward
 
 
-def _as_array(tensor: torch.Tensor):
+def float64_array(tensor: torch.Tensor):
+    """The tensor's values as a C-contiguous float64 numpy array on the CPU (for the native library)."""
     return tensor.detach().to("cpu", torch.float64).contiguous().numpy()
+
+
+def stroke_gradients(grads: torch.Tensor, like: torch.Tensor, wanted) -> tuple:
+    """The native [B, N, 6] stroke gradients split as (lines [B,N,4], radius [B,N], alpha [B,N]) in the
+    dtype and on the device of `like`, None where `wanted` (autograd's needs_input_grad) says so."""
+    grads = grads.to(like.device, like.dtype)
+    parts = (grads[..., :4], grads[..., 4], grads[..., 5])
+    return tuple(part if want else None for part, want in zip(parts, wanted))
 
 
 class NativeSoftRender(torch.autograd.Function):
@@ -24,7 +33,7 @@ class NativeSoftRender(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, lines_px, radius, alpha, height, width, sigma, tolerance, threads):
-        arrays = tuple(_as_array(t) for t in (lines_px, radius, alpha))
+        arrays = tuple(float64_array(t) for t in (lines_px, radius, alpha))
         images, product, zeros = soft_forward(*arrays, height, width, sigma, tolerance, threads)
         ctx.arrays, ctx.state = arrays, (product, zeros)
         ctx.settings = (height, width, sigma, tolerance, threads)
@@ -35,14 +44,9 @@ class NativeSoftRender(torch.autograd.Function):
     def backward(ctx, grad_images):
         height, width, sigma, tolerance, threads = ctx.settings
         lines, radius, alpha = ctx.arrays
-        grads = torch.from_numpy(soft_backward(lines, radius, alpha, height, width, sigma,
-                                               _as_array(grad_images), *ctx.state, tolerance, threads))
-        grads = grads.to(grad_images.device)
-        dtype = grad_images.dtype
-        wanted = ctx.needs_input_grad
-        return (grads[..., :4].to(dtype) if wanted[0] else None,
-                grads[..., 4].to(dtype) if wanted[1] else None,
-                grads[..., 5].to(dtype) if wanted[2] else None,
+        grads = soft_backward(lines, radius, alpha, height, width, sigma, float64_array(grad_images), *ctx.state,
+                              tolerance, threads)
+        return (*stroke_gradients(torch.from_numpy(grads), grad_images, ctx.needs_input_grad[:3]),
                 None, None, None, None, None)
 
 
