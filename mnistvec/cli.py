@@ -163,6 +163,11 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
 @click.option("--temperature-end", type=click.FloatRange(min=0, min_open=True), default=0.3, show_default=True)
 @click.option("--reconstruction", type=click.Choice(["bce", "mse"]), default="bce", show_default=True,
               help="Reconstruction loss: Bernoulli likelihood (bce) or squared error.")
+@click.option("--coords/--no-coords", default=False, show_default=True,
+              help="ae: give the encoder each pixel's coordinates as two extra input planes.")
+@click.option("--refiner-steps", type=click.IntRange(0, 8), default=0, show_default=True,
+              help="ae, vae: amortised refinement steps after the encoder, each a network that sees the image "
+                   "and its current drawing and moves the strokes (vae: trained beside it, for encoding only).")
 @click.option("--shift", type=click.IntRange(0, 8), default=None,
               help="Augment training images by random translations of up to this many pixels "
                    "[default: ae 2, vae 0, lfi 0].")
@@ -200,7 +205,7 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
 @click.pass_context
 @user_errors
 def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_dir, resume, overwrite,
-          val_fraction, temperature_start, temperature_end, reconstruction, shift, latent, kl_weight, kl_warmup,
+          val_fraction, temperature_start, temperature_end, reconstruction, coords, refiner_steps, shift, latent, kl_weight, kl_warmup,
           gradients, pixel_noise, surrogate, objective, recon_weight, adv_weight, gp_weight, instance_noise,
           instance_noise_end, critic_lr_scale, spectral, mirror):
     """Train a vectoriser: images in, a model that draws each image with N strokes out.
@@ -229,7 +234,7 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
                          batch_size=batch_size or defaults["batch_size"], lr=lr or defaults["lr"], seed=seed,
                          val_fraction=val_fraction,
                          temperature_start=temperature_start, temperature_end=temperature_end,
-                         reconstruction=reconstruction, shift=defaults["shift"] if shift is None else shift,
+                         reconstruction=reconstruction, coords=coords, refiner_steps=refiner_steps, shift=defaults["shift"] if shift is None else shift,
                          latent=latent, kl_weight=kl_weight, kl_warmup=kl_warmup, gradients=gradients,
                          pixel_noise=pixel_noise, surrogate=surrogate, objective=objective,
                          recon_weight=recon_weight, adv_weight=adv_weight, gp_weight=gp_weight,
@@ -249,7 +254,7 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
 @click.argument("source", metavar="INPUT")
 @click.argument("out_dir", metavar="OUTPUT", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--model", "model_path", default="ae", show_default=True, metavar="NAME|PATH",
-              help="ae or vae: a model shipped with mnistvec (trained on MNIST); or a checkpoint written by "
+              help="ae, vae or lfi: a model shipped with mnistvec (trained on MNIST); or a checkpoint written by "
                    "`mnistvec train` (RUN/model.pt).")
 @click.option("--png", is_flag=True, help="Also write OUTPUT/png/NAME.png, rendered by the native renderer.")
 @click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True, help="PNG size in pixels.")
@@ -353,7 +358,7 @@ class MissingComponent(UserError):
 
 @cli.command(name="eval", epilog=EXIT_CODES_HELP)
 @click.option("--model", "model_path", default=None, metavar="NAME|PATH",
-              help="A model to score: ae or vae (shipped with mnistvec), or a checkpoint of `mnistvec train` "
+              help="A model to score: ae, vae or lfi (shipped with mnistvec), or a checkpoint of `mnistvec train` "
                    "(ae, vae, lfi).")
 @click.option("--baseline", type=click.Choice(BASELINES), default=None,
               help="Score a classical vectoriser instead of a model: skeleton (needs scikit-image) or potrace "

@@ -2,7 +2,7 @@
 
     DIR/report.md                 the scores, and the figures below
     DIR/reconstructions.png       the first 16 originals (top) above their reconstructions (bottom)
-    DIR/worst.png                 the 16 images with the largest MSE, originals above reconstructions
+    DIR/worst.png                 the 50 images with the largest MSE, originals above reconstructions
     DIR/samples.png               64 samples from the prior (models with one)
     DIR/per-digit-accuracy.png    the classifier's accuracy on reconstructions, one bar per true digit
 """
@@ -20,6 +20,8 @@ from .images import make_grid, save_png
 from .pixel_metrics import mse
 
 ROW = 16
+WORST = 50
+WORST_ROW = 25
 ZOOM = 3
 
 
@@ -59,12 +61,17 @@ def format_rows(evaluation) -> list[tuple[str, str]]:
             ("IoU at 0.5", f"{r.iou:.3f}"), ("chamfer distance (px)", f"{r.chamfer:.3f}"),
             ("classifier accuracy on reconstructions", percent(r.accuracy)),
             ("classifier accuracy on the originals", percent(r.original_accuracy)),
+            ("agreement with the originals' classes", percent(r.agreement)),
+            ("Frechet distance to the originals", "-" if r.frechet is None else f"{r.frechet:.2f}"),
+            ("visible strokes per digit", "-" if evaluation.visible_strokes is None
+             else f"{evaluation.visible_strokes:.1f}"),
             ("numbers per digit", f"{evaluation.numbers_per_digit:.1f}"),
             ("bytes per SVG", f"{evaluation.svg_bytes:,.0f}"),
             ("images/s vectorised", f"{evaluation.images_per_second:,.0f}")]
     if evaluation.samples is not None:
         s = evaluation.samples
         rows += [("sample confidence", f"{s.confidence:.3f}"), ("sample class entropy (nats)", f"{s.entropy:.3f}"),
+                 ("sample Frechet distance to the data", "-" if s.frechet is None else f"{s.frechet:.2f}"),
                  ("sample classes 0-9", " ".join(str(n) for n in s.histogram))]
     if evaluation.classifier_accuracy is not None:
         rows.append(("the classifier's own accuracy on t10k", percent(evaluation.classifier_accuracy)))
@@ -75,8 +82,11 @@ def write_report(evaluation, folder: Path) -> Path:
     """Write the report and its figures into `folder`; returns the report's path."""
     originals, recon = evaluation.originals, evaluation.recon
     save_png(folder / "reconstructions.png", pairs_figure(originals[:ROW], recon[:ROW]))
-    worst = np.argsort(-mse(originals, recon))[:ROW]
-    save_png(folder / "worst.png", pairs_figure(originals[worst], recon[worst]))
+    worst = np.argsort(-mse(originals, recon))[:WORST]
+    bands = [pairs_figure(originals[worst[lo : lo + WORST_ROW]], recon[worst[lo : lo + WORST_ROW]])
+             for lo in range(0, len(worst), WORST_ROW)]
+    width = max(band.shape[1] for band in bands)
+    save_png(folder / "worst.png", np.concatenate([np.pad(b, ((0, 0), (0, width - b.shape[1]))) for b in bands]))
     figures = ["![originals (top) and reconstructions (bottom)](reconstructions.png)",
                "\n## Worst reconstructed (largest MSE)\n", "![worst reconstructed](worst.png)"]
     if evaluation.sample_images is not None:

@@ -74,9 +74,10 @@ def svg_drawing(
     """
     width, height, scale, off_x, off_y, inverted = (float(v) for v in frame)
     before_title, before_lines, end = _skeleton(_fmt(width), _fmt(height), bool(inverted), bool(title))
-    pts = np.asarray(lines, np.float64).reshape(-1, 4) * scale + np.array([off_x, off_y, off_x, off_y])
-    body = _line_elements(pts, np.asarray(widths, np.float64).reshape(-1) * scale,
-                          np.asarray(opacity, np.float64).reshape(-1))
+    opacity = np.asarray(opacity, np.float64).reshape(-1)
+    drawn = opacity > 0  # a stroke with opacity 0 draws nothing and is not written
+    pts = np.asarray(lines, np.float64).reshape(-1, 4)[drawn] * scale + np.array([off_x, off_y, off_x, off_y])
+    body = _line_elements(pts, np.asarray(widths, np.float64).reshape(-1)[drawn] * scale, opacity[drawn])
     return before_title + (escape(title) if title else "") + before_lines + body + end
 
 

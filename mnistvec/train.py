@@ -72,6 +72,8 @@ class TrainConfig:
     reconstruction: str = "bce"
     hidden: int = 512
     channels: int = 16
+    coords: bool = False
+    refiner_steps: int = 0
     shift: int = 2
     latent: int = 32
     kl_weight: float = 1.0

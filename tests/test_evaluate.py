@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import synthetic_digits
 from mnistvec.augment import random_shift
-from mnistvec.evaluate import (iou_at_half, load_classifier, predict, save_classifier, score_reconstructions,
-                               train_classifier)
+from mnistvec.evaluate import (frechet_distance, iou_at_half, load_classifier, predict, save_classifier,
+                               score_reconstructions, train_classifier)
 from mnistvec.render import render_torch
 
 
@@ -54,3 +55,22 @@ def test_random_shift_moves_content_within_bounds():
     g = torch.Generator().manual_seed(0)
     seen = {tuple(torch.nonzero(random_shift(image, g, 2)[0])[0].tolist()) for _ in range(60)}
     assert len(seen) > 10 and all(12 <= r <= 16 and 12 <= c <= 16 for r, c in seen)
+
+
+def test_the_frechet_distance_is_zero_for_one_set_and_the_squared_mean_shift_for_a_moved_one():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 5))
+    assert abs(frechet_distance(a, a)) < 1e-9
+    shift = np.array([1.0, 2.0, 0.0, 0.0, 0.0])
+    assert abs(frechet_distance(a, a + shift) - 5.0) < 1e-6
+    wide = frechet_distance(a, a * 3.0)  # same mean, std 3: 5 * (1 + 9 - 2 * 3) = 20
+    assert abs(wide - 20.0) < 0.5
+
+
+def test_agreement_counts_reconstructions_read_as_their_originals_are():
+    originals = synthetic_digits(40, seed=5)
+    classifier = load_classifier()
+    same = score_reconstructions(originals, originals, None, classifier)
+    assert same.agreement == 1.0 and same.frechet < 1e-3
+    blank = score_reconstructions(originals, np.zeros_like(originals), None, classifier)
+    assert blank.agreement < 0.5 and blank.frechet > 1.0

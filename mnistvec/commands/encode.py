@@ -35,6 +35,7 @@ from ..npz_stream import npz_from_journal
 from ..pipeline import WriteBehind, prefetch, single_torch_thread
 from ..refine import refine
 from ..render import render_numpy
+from ..render.visibility import without_invisible
 from ..svg import svg_drawing
 from ..train import resolve_device
 
@@ -211,6 +212,7 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
     if refine_steps > 0:
         raw = refine(raw, images, refine_steps)
     lines, widths, opacity = (t.detach().float().cpu().numpy() for t in squash(raw))
+    opacity = without_invisible(lines, widths, opacity)
     recon = render_numpy(lines, widths, opacity, 28, 28, 28.0)
     summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
     summary.encoded += len(todo)

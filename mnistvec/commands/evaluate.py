@@ -21,11 +21,10 @@ import torch
 from ..console import info, progress_bar, warn
 from ..evaluate import ReconstructionScores, SampleScores, load_classifier, score_reconstructions, score_samples
 from ..render import render_numpy
+from ..render.visibility import without_invisible
 from ..svg import canvas_frame, svg_drawing
 
 CHUNK = 500
-VISIBLE = 1.0 / 255.0
-"""Strokes fainter than one 8-bit grey level are not counted as part of a drawing."""
 
 
 @dataclass
@@ -46,21 +45,24 @@ class Evaluation:
     sample_images: np.ndarray | None = field(default=None, repr=False)
     labels: np.ndarray | None = field(default=None, repr=False)
     failed: int = 0
+    visible_strokes: float | None = None
 
     def as_dict(self) -> dict:
         return {"name": self.name, "data": self.data, "count": self.count,
                 "reconstruction": self.reconstruction.as_dict(), "numbers_per_digit": self.numbers_per_digit,
                 "svg_bytes": self.svg_bytes, "images_per_second": self.images_per_second,
                 "classifier_t10k_accuracy": self.classifier_accuracy,
-                "samples": None if self.samples is None else self.samples.as_dict(), "failed": self.failed}
+                "samples": None if self.samples is None else self.samples.as_dict(), "failed": self.failed,
+                "visible_strokes": self.visible_strokes}
 
 
 def stroke_sizes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(numbers, SVG bytes) of each drawing, counting only its visible strokes."""
+    """(numbers, SVG bytes) of each drawing, counting only its drawn strokes (opacity above 0, which is
+    what `without_invisible` leaves of the strokes nobody can see)."""
     numbers, sizes = np.empty(len(lines)), np.empty(len(lines))
     frame = canvas_frame(28)
     for k in range(len(lines)):
-        keep = opacity[k] >= VISIBLE
+        keep = opacity[k] > 0
         numbers[k] = 6 * int(keep.sum())
         sizes[k] = len(svg_drawing(lines[k][keep], widths[k][keep], opacity[k][keep], frame).encode())
     return numbers, sizes
@@ -110,6 +112,7 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
         model, config = load_model(model_path, dev)
         strokes, seconds = model_strokes(model, images, dev, batch_size)
         name = f"{config['method']} ({model_path})"
+    strokes = (strokes[0], strokes[1], without_invisible(*strokes))  # what encode writes
     recon = render_numpy(*strokes, height, width, float(width))
     numbers, sizes = stroke_sizes(*strokes)
     return name, recon, numbers, sizes, seconds, model
@@ -167,7 +170,8 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
     sample_images = None
     if model is not None and hasattr(model, "decode") and samples > 0:
         sample_images = draw_prior_samples(model, samples, seed)
-        prior = score_samples(sample_images, classifier)
+        prior = score_samples(sample_images, classifier, reference=images)
     return Evaluation(name, str(data), len(images), scores, float(numbers.mean()), float(sizes.mean()),
                       len(images) / max(seconds, 1e-9), classifier.accuracy.get("t10k"), prior,
-                      images, recon, sample_images, dataset.labels, len(dataset.failures))
+                      images, recon, sample_images, dataset.labels, len(dataset.failures),
+                      visible_strokes=None if baseline == "potrace" else float(numbers.mean()) / 6)

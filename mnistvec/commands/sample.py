@@ -15,6 +15,7 @@ from ..images import make_grid, save_png
 from ..lines import Lines
 from ..models.registry import SAMPLING_METHODS, load_model
 from ..render import render_numpy
+from ..render.visibility import without_invisible
 from ..svg import canvas_frame, svg_drawing, svg_grid
 from ..train import resolve_device
 
@@ -38,6 +39,7 @@ def draw_samples(model, count: int, seed: int, temperature: float, device) -> Li
         for lo in range(0, count, CHUNK):
             parts.append([t.cpu().numpy() for t in model.decode(z[lo : lo + CHUNK].to(device))])
     lines, widths, opacity = (np.concatenate([p[k] for p in parts]) for k in range(3))
+    opacity = without_invisible(lines, widths, opacity)
     names = [f"sample-{i:04d}" for i in range(count)]
     return Lines(lines, widths, opacity, names=names)
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from .encoder import StrokeEncoder
+from .refiner import refine_steps, refined_stages, staged_loss
 from .soft_loss import pixel_losses, soft_reconstruction_loss
 from .strokes import PARAMS_PER_LINE, squash
 
@@ -37,14 +38,20 @@ class AutoEncoder(nn.Module):
 
     method = "ae"
 
-    def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16):
+    def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, coords: bool = False,
+                 refiner_steps: int = 0):
         super().__init__()
         self.n_lines = n_lines
-        self.encoder = StrokeEncoder(n_lines, PARAMS_PER_LINE, hidden=hidden, channels=channels)
+        self.encoder = StrokeEncoder(n_lines, PARAMS_PER_LINE, hidden=hidden, channels=channels, coords=coords)
+        self.refiner = refine_steps(refiner_steps, n_lines, hidden, channels)
+
+    def stages(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """The encoder's raw strokes, then those after each amortised refinement step (`refiner.py`)."""
+        return refined_stages(self.refiner, images, self.encoder(images))
 
     def raw_strokes(self, images: torch.Tensor) -> torch.Tensor:
-        """images [B, 28, 28] in [0, 1] -> unconstrained stroke parameters [B, N, 6]."""
-        return self.encoder(images)
+        """images [B, 28, 28] in [0, 1] -> unconstrained stroke parameters [B, N, 6] (after refinement)."""
+        return self.stages(images)[-1]
 
     def strokes(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """images [B, 28, 28] in [0, 1] -> lines [B, N, 4], widths [B, N], opacity [B, N]."""
@@ -52,10 +59,11 @@ class AutoEncoder(nn.Module):
 
     def loss(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce") -> torch.Tensor:
         """Mean reconstruction loss of a batch through the soft renderer at `temperature` (rendering and
-        loss in one native pass on the CPU, see `soft_loss.py`)."""
-        losses = soft_reconstruction_loss(*self.strokes(images), images, temperature,
-                                          pixel_loss_name(reconstruction), eps=EPS)
-        return losses.mean()
+        loss in one native pass on the CPU, see `soft_loss.py`); with refinement steps, the last drawing's
+        loss plus a share of the earlier ones' (`refiner.staged_loss`)."""
+        return staged_loss([soft_reconstruction_loss(*squash(raw), images, temperature,
+                                                     pixel_loss_name(reconstruction), eps=EPS).mean()
+                            for raw in self.stages(images)])
 
     def loss_terms(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce",
                    progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:

@@ -1,4 +1,4 @@
-"""Trained models shipped inside the package, named on the command line by `--model ae` or `--model vae`.
+"""Trained models shipped inside the package, named on the command line by `--model ae`, `vae` or `lfi`.
 
 Each is the checkpoint of the documented training command (examples/train-bundled.sh) with the optimiser
 state removed, the weights stored as float16 (half the bytes; the models compute in float32 after loading;
@@ -16,7 +16,7 @@ import torch
 
 from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
-BUNDLED_MODELS = {"ae": "ae.pt", "vae": "vae.pt"}
+BUNDLED_MODELS = {"ae": "ae.pt", "vae": "vae.pt", "lfi": "lfi.pt"}
 """Names that `--model` takes for the shipped models (a path names a checkpoint file instead)."""
 
 SURROGATE_PREFIX = "surrogate."
@@ -27,7 +27,7 @@ def bundled_model_path(name: str) -> Path:
 
 
 def resolve_model(spec: str | Path) -> Path:
-    """The checkpoint file that `--model SPEC` names: a bundled model's (ae, vae) or the path itself."""
+    """The checkpoint file that `--model SPEC` names: a bundled model's (ae, vae, lfi) or the path itself."""
     if str(spec) in BUNDLED_MODELS:
         path = bundled_model_path(str(spec))
         if not path.is_file():

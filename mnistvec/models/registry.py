@@ -27,14 +27,16 @@ def build_model(config: dict) -> torch.nn.Module:
     if method == "ae":
         from .ae import AutoEncoder
 
-        return AutoEncoder(lines, hidden, channels)
+        return AutoEncoder(lines, hidden, channels, coords=config.get("coords", False),
+                           refiner_steps=config.get("refiner_steps", 0))
     if method == "vae":
         from .vae import StrokeVAE
 
         return StrokeVAE(lines, hidden, channels, latent=config.get("latent", 32),
                          kl_weight=config.get("kl_weight", 1.0), kl_warmup=config.get("kl_warmup", 0.0),
                          gradients=config.get("gradients", "straight-through"),
-                         pixel_noise=config.get("pixel_noise", 0.0))
+                         pixel_noise=config.get("pixel_noise", 0.0),
+                         refiner_steps=config.get("refiner_steps", 0))
     if method == "lfi":
         from .lfi import StrokeLFI
 

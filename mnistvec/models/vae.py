@@ -20,6 +20,11 @@ strokes the decoder currently draws (cross-entropy of each stroke's coverage, as
 stays accurate where it is used; that term only trains the surrogate.
 
 Reconstructions and `mnistvec encode` use the mean of q; `strokes(images, sample=True)` draws from q.
+
+With `refiner_steps`, encoding ends in amortised refinement steps (`refiner.py`) that move the decoded
+strokes towards the image. They are trained beside the VAE on its reconstructions (detached: their loss,
+the soft renderer's at the schedule's temperature, reaches only their own weights), so the generative model
+and its samples are the same with or without them.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ import torch
 
 from ..render.surrogate import coverage_fit
 from ..render.through import GRADIENTS, native_loss_through_surrogate
+from .ae import EPS, pixel_loss_name
 from .encoder import StrokeEncoder
 from .latent import LatentStrokeModel
+from .refiner import refine_steps, refined_stages, staged_loss
+from .soft_loss import soft_reconstruction_loss
 from .strokes import squash
 
 
@@ -40,12 +48,13 @@ class StrokeVAE(LatentStrokeModel):
 
     def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, latent: int = 32,
                  kl_weight: float = 1.0, kl_warmup: float = 0.1, gradients: str = "straight-through",
-                 pixel_noise: float = 0.0):
+                 pixel_noise: float = 0.0, refiner_steps: int = 0):
         if gradients not in GRADIENTS:
             raise ValueError(f"unknown gradients {gradients!r}; choose one of {', '.join(GRADIENTS)}")
         super().__init__(StrokeEncoder(2, latent, hidden=hidden, channels=channels), n_lines, hidden, latent)
         self.kl_weight, self.kl_warmup, self.gradients = kl_weight, kl_warmup, gradients
         self.pixel_noise = pixel_noise
+        self.refiner = refine_steps(refiner_steps, n_lines, hidden, channels)
 
     def parameter_groups(self) -> list[dict]:
         """Optimiser groups: the VAE at the full learning rate, the surrogate at SURROGATE_LR_SCALE of it."""
@@ -60,7 +69,8 @@ class StrokeVAE(LatentStrokeModel):
                     generator: torch.Generator | None = None) -> torch.Tensor:
         """Raw strokes at the mean of q(z|x) (what reconstructions and `encode` use), or at a draw from it."""
         mu, logvar = self.posterior(images)
-        return self.decode_raw(self._draw(mu, logvar, generator) if sample else mu)
+        raw = self.decode_raw(self._draw(mu, logvar, generator) if sample else mu)
+        return refined_stages(self.refiner, images, raw)[-1]
 
     def strokes(self, images: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None):
         """images -> (lines, widths, opacity) at the mean of q(z|x), or at a draw from it with `sample`."""
@@ -70,6 +80,13 @@ class StrokeVAE(LatentStrokeModel):
     def _draw(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         eps = torch.randn(mu.shape, generator=generator).to(mu.device)
         return mu + torch.exp(0.5 * logvar) * eps
+
+    def refined_loss(self, images: torch.Tensor, raw: torch.Tensor, temperature: float,
+                     reconstruction: str) -> torch.Tensor:
+        """The refinement steps' loss, from the decoded strokes `raw` (detached) at the mean of q."""
+        return staged_loss([soft_reconstruction_loss(*squash(stage), images, temperature,
+                                                     pixel_loss_name(reconstruction), eps=EPS).mean()
+                            for stage in refined_stages(self.refiner, images, raw)[1:]])
 
     def beta(self, progress: float) -> float:
         """The KL weight at training progress p in [0, 1] (linear warm-up, then constant)."""
@@ -88,6 +105,9 @@ class StrokeVAE(LatentStrokeModel):
                                               self.gradients, self.pixel_noise)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
         terms = {"loss": recon + self.beta(progress) * kl, "recon": recon, "kl": kl}
+        if len(self.refiner):
+            terms["refined"] = self.refined_loss(images, self.decode_raw(mu).detach(), temperature, reconstruction)
+            terms["loss"] = terms["loss"] + terms["refined"]
         if self.training:
             fit, terms["surrogate_mse"] = coverage_fit(self.surrogate, lines, widths)
             terms["loss"] = terms["loss"] + fit

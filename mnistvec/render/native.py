@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-ABI_VERSION = 2
+ABI_VERSION = 3
 """The C ABI version this module speaks."""
 
 MAX_OUTPUT_BYTES = 8 * 1024**3
@@ -134,6 +134,9 @@ def _open_library(path: Path) -> ctypes.CDLL | None:
             ctypes.c_double, ctypes.c_double, ctypes.c_uint32, ctypes.c_double, ctypes.c_uint32,
             _double_pointer, _double_pointer]
         library.mnistvec_soft_loss.restype = ctypes.c_int32
+        library.mnistvec_visible_strokes.argtypes = [_float_pointer] * 3 + sizes + [
+            ctypes.c_float, ctypes.c_double, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint8)]
+        library.mnistvec_visible_strokes.restype = ctypes.c_int32
     except (OSError, AttributeError):
         return None
     return library
@@ -262,14 +265,7 @@ def render_native(lines, widths, opacity, height: int, width: int, scale: float,
     """
     lines, (widths, opacity) = _checked_strokes(lines, widths=widths, opacity=opacity)
     height, width, threads = _checked_sizes(height, width, threads)
-    try:
-        scale = float(scale)
-    except (TypeError, ValueError):
-        raise ValueError(f"scale must be a real number, got {scale!r}") from None
-    with np.errstate(over="ignore", under="ignore"):
-        scale_f32 = float(np.float32(scale))
-    if not (math.isfinite(scale_f32) and scale_f32 > 0.0):
-        raise ValueError(f"scale must be finite and positive (as float32), got {scale}")
+    scale = _checked_scale(scale)
     batch, n_lines = lines.shape[:2]
     _check_output(batch, height, width, 4, 4, "float32")
     library = _required_library()
@@ -294,6 +290,42 @@ def render_native(lines, widths, opacity, height: int, width: int, scale: float,
     )
     _check_code("mnistvec_render", code)
     return out
+
+
+def _checked_scale(scale) -> float:
+    """`scale` as a float that is finite and positive in float32, or ValueError."""
+    try:
+        scale = float(scale)
+    except (TypeError, ValueError):
+        raise ValueError(f"scale must be a real number, got {scale!r}") from None
+    with np.errstate(over="ignore", under="ignore"):
+        scale_f32 = float(np.float32(scale))
+    if not (math.isfinite(scale_f32) and scale_f32 > 0.0):
+        raise ValueError(f"scale must be finite and positive (as float32), got {scale}")
+    return scale
+
+
+def visible_strokes_native(lines, widths, opacity, height: int, width: int, scale: float, threshold: float,
+                           threads: int = 0) -> np.ndarray:
+    """bool [B, N]: which strokes stay visible by the rule of `visibility.py` (the drawing without the others
+    is within `threshold` of the full one at every pixel of a height x width rendering). Arguments as for
+    `render_native`; ValueError for malformed ones, RuntimeError when the library is missing or fails."""
+    lines, (widths, opacity) = _checked_strokes(lines, widths=widths, opacity=opacity)
+    height, width, threads = _checked_sizes(height, width, threads)
+    scale = _checked_scale(scale)
+    if not math.isfinite(float(threshold)):
+        raise ValueError(f"threshold must be finite, got {threshold}")
+    batch, n_lines = lines.shape[:2]
+    library = _required_library()
+    keep = np.zeros((batch, n_lines), dtype=np.uint8)
+    if keep.size == 0:
+        return keep.astype(bool)
+    code = library.mnistvec_visible_strokes(
+        _as_c_floats(lines).ctypes.data_as(_float_pointer), _as_c_floats(widths).ctypes.data_as(_float_pointer),
+        _as_c_floats(opacity).ctypes.data_as(_float_pointer), batch, n_lines, height, width, scale,
+        float(threshold), threads, keep.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)))
+    _check_code("mnistvec_visible_strokes", code)
+    return keep.astype(bool)
 
 
 def _soft_arguments(lines, radius, alpha, height: int, width: int, sigma: float, tolerance: float,

@@ -47,6 +47,7 @@ pub mod soft_batch;
 pub mod soft_loss;
 pub mod span;
 pub mod stroke;
+pub mod visibility;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -55,7 +56,7 @@ use soft_batch::{Composite, SoftBatch};
 use soft_loss::Loss;
 
 /// Version of the C ABI below; bumped on any incompatible change.
-pub const ABI_VERSION: u32 = 2;
+pub const ABI_VERSION: u32 = 3;
 
 /// Success.
 pub const OK: i32 = 0;
@@ -198,6 +199,75 @@ pub unsafe extern "C" fn mnistvec_render(
         let (height, width) = (height as usize, width as usize);
         let threads = thread_count(threads, strokes.images, strokes.lines_per_image, height, width);
         render_batch(&strokes, height, width, threads, out);
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
+/// Marks which strokes of each image can be seen (`visibility.rs`): `keep[b, k]` is 1 when stroke `k` of
+/// image `b` stays, 0 when it is taken away because the drawing without it (and without the strokes
+/// taken away before it) differs from the full drawing by less than `threshold` at every pixel of a
+/// `height x width` rendering at `scale` pixels per canvas unit. Inputs as for [`mnistvec_render`];
+/// strokes that draw nothing (opacity 0, width 0, non-finite) get 0.
+///
+/// Returns `OK` (0), or a negative `ERR_*` code (`ERR_BAD_SCALE` also for a non-finite `threshold`).
+/// With `batch` or `n_lines` 0 nothing is read or written.
+///
+/// # Safety
+/// Each non-null pointer must be valid for its array's size; `keep` must not overlap the inputs.
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_visible_strokes(
+    lines: *const f32,
+    widths: *const f32,
+    opacity: *const f32,
+    batch: u64,
+    n_lines: u64,
+    height: u64,
+    width: u64,
+    scale: f32,
+    threshold: f64,
+    threads: u32,
+    keep: *mut u8,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let (Some(line_count), Some(stroke_count), Some(_)) = (
+            element_count(&[batch, n_lines, 4]),
+            element_count(&[batch, n_lines]),
+            element_count(&[n_lines, height, width]),
+        ) else {
+            return ERR_SIZE_OVERFLOW;
+        };
+        if stroke_count == 0 {
+            return OK;
+        }
+        if height >= MAX_SIDE || width >= MAX_SIDE {
+            return ERR_SIZE_OVERFLOW;
+        }
+        if !(scale.is_finite() && scale > 0.0 && threshold.is_finite()) {
+            return ERR_BAD_SCALE;
+        }
+        let checks = [
+            check_pointer(keep, stroke_count),
+            check_pointer(lines, line_count),
+            check_pointer(widths, stroke_count),
+            check_pointer(opacity, stroke_count),
+        ];
+        if let Some(Err(code)) = checks.into_iter().find(Result::is_err) {
+            return code;
+        }
+        // SAFETY: pointers checked non-null and aligned above; sizes and validity are the caller's contract.
+        let keep = unsafe { std::slice::from_raw_parts_mut(keep, stroke_count) };
+        let strokes = StrokeBatch {
+            lines: unsafe { input_slice(lines, line_count) },
+            widths: unsafe { input_slice(widths, stroke_count) },
+            opacity: unsafe { input_slice(opacity, stroke_count) },
+            images: batch as usize,
+            lines_per_image: n_lines as usize,
+            scale,
+        };
+        let (height, width) = (height as usize, width as usize);
+        let threads = thread_count(threads, strokes.images, strokes.lines_per_image, height, width);
+        visibility::visible_strokes(&strokes, height, width, threshold, threads, keep);
         OK
     }));
     result.unwrap_or(ERR_PANIC)
@@ -478,8 +548,64 @@ mod tests {
     use super::*;
 
     #[test]
-    fn abi_version_is_two() {
-        assert_eq!(mnistvec_abi_version(), 2);
+    fn abi_version_is_three() {
+        assert_eq!(mnistvec_abi_version(), 3);
+    }
+
+    #[test]
+    fn visible_strokes_through_the_c_abi() {
+        let lines = [0.2f32, 0.2, 0.8, 0.2, 0.2, 0.7, 0.8, 0.7];
+        let widths = [0.08f32, 0.08];
+        let opacity = [1.0f32, 0.002];
+        let mut keep = [7u8; 2];
+        let code = unsafe {
+            mnistvec_visible_strokes(
+                lines.as_ptr(),
+                widths.as_ptr(),
+                opacity.as_ptr(),
+                1,
+                2,
+                28,
+                28,
+                28.0,
+                1.0 / 255.0,
+                1,
+                keep.as_mut_ptr(),
+            )
+        };
+        assert_eq!((code, keep), (OK, [1, 0]));
+        let null = unsafe {
+            mnistvec_visible_strokes(
+                std::ptr::null(),
+                widths.as_ptr(),
+                opacity.as_ptr(),
+                1,
+                2,
+                28,
+                28,
+                28.0,
+                1.0 / 255.0,
+                1,
+                keep.as_mut_ptr(),
+            )
+        };
+        assert_eq!(null, ERR_NULL_POINTER);
+        let bad = unsafe {
+            mnistvec_visible_strokes(
+                lines.as_ptr(),
+                widths.as_ptr(),
+                opacity.as_ptr(),
+                1,
+                2,
+                28,
+                28,
+                28.0,
+                f64::NAN,
+                1,
+                keep.as_mut_ptr(),
+            )
+        };
+        assert_eq!(bad, ERR_BAD_SCALE);
     }
 
     #[test]
