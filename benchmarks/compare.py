@@ -1,12 +1,15 @@
 """The README's comparison table: every vectoriser scored by `mnistvec eval` on the same digits.
 
-Runs `mnistvec eval --json` for each trained model given (label=PATH) and for the classical baselines
-(skeleton with the same number of strokes; potrace when installed), then prints one Markdown table:
-classifier accuracy on reconstructions, MSE, IoU at 0.5, chamfer distance, numbers per digit, bytes per
-SVG, images/s vectorised, and for models with a prior the confidence and class entropy of 1,000 samples.
+Runs `mnistvec eval --json` for each trained model given (label=PATH; the shipped ae, vae and lfi when none
+is given) and for the classical baselines (skeleton with the same number of strokes; potrace when
+installed), then prints one Markdown table: classifier accuracy on reconstructions and agreement with the
+originals' classes, MSE, IoU at 0.5, chamfer distance, the Frechet distance of the reconstructions to the
+originals, visible strokes and numbers per digit, bytes per SVG, images/s vectorised, and for models with a
+prior the confidence, class entropy and Frechet distance of 1,000 samples. Two reference rows put the
+Frechet distances on a scale: 1,000 drawings of random strokes, and 1,000 other MNIST digits (train-5k).
 
-    python benchmarks/compare.py AE=runs/ae/model.pt VAE=runs/vae/model.pt \\
-        "LFI (Wasserstein)=runs/lfi-w/model.pt" "LFI (JS)=runs/lfi-js/model.pt"
+    python benchmarks/compare.py                                      # the shipped models
+    python benchmarks/compare.py AE=runs/ae/model.pt VAE=runs/vae/model.pt
 
 The data default to MNIST t10k in ../shared/data/mnist beside the repository (override with --data).
 """
@@ -38,10 +41,35 @@ def evaluate(args: list[str], data: str, lines: int) -> dict:
 
 def row(label: str, scores: dict) -> str:
     r, s = scores["reconstruction"], scores["samples"]
-    prior = f"{s['confidence']:.3f} | {s['entropy']:.3f}" if s else "– | –"
-    return (f"| {label} | {r['accuracy']:.2%} | {r['mse']:.4f} | {r['iou']:.3f} | {r['chamfer']:.3f} | "
-            f"{scores['numbers_per_digit']:.0f} | {scores['svg_bytes']:,.0f} | {scores['images_per_second']:,.0f} | "
-            f"{prior} |")
+    prior = f"{s['confidence']:.3f} | {s['entropy']:.3f} | {s['frechet']:.1f}" if s else "– | – | –"
+    strokes = "–" if scores.get("visible_strokes") is None else f"{scores['visible_strokes']:.1f}"
+    return (f"| {label} | {r['accuracy']:.2%} | {r['agreement']:.2%} | {r['mse']:.4f} | {r['iou']:.3f} | "
+            f"{r['chamfer']:.3f} | {r['frechet']:.2f} | {strokes} | {scores['numbers_per_digit']:.0f} | "
+            f"{scores['svg_bytes']:,.0f} | {scores['images_per_second']:,.0f} | {prior} |")
+
+
+def reference_rows(data: str, count: int = 1000, lines: int = 16, seed: int = 0) -> list[str]:
+    """Frechet distances to the data of random strokes and of other MNIST digits (the scale's two ends)."""
+    import numpy as np
+    import torch
+
+    from mnistvec.data import load_images
+    from mnistvec.evaluate import features, frechet_distance, load_classifier
+    from mnistvec.models.strokes import squash
+    from mnistvec.render import render_numpy
+
+    classifier = load_classifier()
+    reference = features(classifier, load_images(data).images)
+    raw = torch.randn(count, lines, 6, generator=torch.Generator().manual_seed(seed))
+    random = render_numpy(*(t.numpy() for t in squash(raw)), 28, 28, 28.0)
+    other = load_images(str(REPO.parent / "shared" / "data" / "mnist" / "train-5k-images-idx3-ubyte.gz"),
+                        limit=count).images
+    rows = []
+    for label, images in ((f"{count:,} drawings of {lines} random strokes", random),
+                          (f"{count:,} other MNIST digits (train-5k)", other)):
+        distance = frechet_distance(features(classifier, np.asarray(images, np.float32)), reference)
+        rows.append(f"| {label} | | | | | | | | | | | | | {distance:.1f} |")
+    return rows
 
 
 def main() -> None:
@@ -57,7 +85,8 @@ def main() -> None:
 
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
           f"{'present' if native_available() else 'missing'}; data {args.data}\n")
-    runs = [(label, ["--model", path]) for label, path in (m.split("=", 1) for m in args.models)]
+    models = args.models or ["shipped AE=ae", "shipped VAE=vae", "shipped LFI=lfi"]
+    runs = [(label, ["--model", path]) for label, path in (m.split("=", 1) for m in models)]
     runs.append((f"skeleton baseline ({args.lines} strokes)", ["--baseline", "skeleton"]))
     if shutil.which("potrace") and shutil.which("rsvg-convert"):
         runs.append(("potrace baseline (filled outlines)", ["--baseline", "potrace"]))
@@ -65,11 +94,14 @@ def main() -> None:
         print("potrace or rsvg-convert is not installed: no potrace row\n")
     results = [(label, evaluate(extra, args.data, args.lines)) for label, extra in runs]
     classifier = next((s["classifier_t10k_accuracy"] for _, s in results if s["classifier_t10k_accuracy"]), None)
-    print("| method | accuracy | MSE | IoU at 0.5 | chamfer (px) | numbers per digit | bytes per SVG | "
-          "images/s | sample confidence | class entropy (nats) |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| method | accuracy | agreement | MSE | IoU at 0.5 | chamfer (px) | Fréchet (recon.) | visible strokes | "
+          "numbers per digit | bytes per SVG | images/s | sample confidence | class entropy (nats) | "
+          "Fréchet (samples) |")
+    print("| --- |" + " ---: |" * 13)
     for label, scores in results:
         print(row(label, scores))
+    for line in reference_rows(args.data):
+        print(line)
     originals = results[0][1]["reconstruction"]["original_accuracy"]
     print(f"\nclassifier accuracy on the original images: {originals:.2%}"
           + (f" (its recorded t10k accuracy: {classifier:.2%})" if classifier else ""))

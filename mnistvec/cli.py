@@ -168,6 +168,9 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
 @click.option("--refiner-steps", type=click.IntRange(0, 8), default=0, show_default=True,
               help="ae, vae: amortised refinement steps after the encoder, each a network that sees the image "
                    "and its current drawing and moves the strokes (vae: trained beside it, for encoding only).")
+@click.option("--init", metavar="NAME|PATH", default=None,
+              help="Fine-tune: start from this model's weights (a shipped name or RUN/model.pt of the same "
+                   "method and size; refinement steps it lacks start as the identity).")
 @click.option("--shift", type=click.IntRange(0, 8), default=None,
               help="Augment training images by random translations of up to this many pixels "
                    "[default: ae 2, vae 0, lfi 0].")
@@ -205,7 +208,8 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
 @click.pass_context
 @user_errors
 def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_dir, resume, overwrite,
-          val_fraction, temperature_start, temperature_end, reconstruction, coords, refiner_steps, shift, latent, kl_weight, kl_warmup,
+          val_fraction, temperature_start, temperature_end, reconstruction, coords, refiner_steps, init, shift,
+          latent, kl_weight, kl_warmup,
           gradients, pixel_noise, surrogate, objective, recon_weight, adv_weight, gp_weight, instance_noise,
           instance_noise_end, critic_lr_scale, spectral, mirror):
     """Train a vectoriser: images in, a model that draws each image with N strokes out.
@@ -234,7 +238,8 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
                          batch_size=batch_size or defaults["batch_size"], lr=lr or defaults["lr"], seed=seed,
                          val_fraction=val_fraction,
                          temperature_start=temperature_start, temperature_end=temperature_end,
-                         reconstruction=reconstruction, coords=coords, refiner_steps=refiner_steps, shift=defaults["shift"] if shift is None else shift,
+                         reconstruction=reconstruction, coords=coords, refiner_steps=refiner_steps, init=init,
+                         shift=defaults["shift"] if shift is None else shift,
                          latent=latent, kl_weight=kl_weight, kl_warmup=kl_warmup, gradients=gradients,
                          pixel_noise=pixel_noise, surrogate=surrogate, objective=objective,
                          recon_weight=recon_weight, adv_weight=adv_weight, gp_weight=gp_weight,

@@ -1,8 +1,10 @@
 """Amortised refinement steps: identity at the start, trained end to end, and in the VAE only their own."""
 
+import pytest
 import torch
 
 from conftest import synthetic_digits
+from mnistvec.checkpoint import CheckpointError
 from mnistvec.models.ae import AutoEncoder
 from mnistvec.models.refiner import RefineStep, staged_loss
 from mnistvec.models.registry import build_model, load_model
@@ -65,3 +67,20 @@ def test_a_vae_encodes_through_its_steps():
     with torch.no_grad():
         decoded = vae.decode_raw(vae.posterior(images)[0])
         assert not torch.equal(vae.raw_strokes(images), decoded)
+
+
+def test_fine_tuning_starts_from_a_trained_model_and_adds_fresh_steps(tmp_path, tiny_model, tiny_images):
+    config = TrainConfig(epochs=1, batch_size=32, lines=4, refiner_steps=1, init=str(tiny_model), lr=1e-12)
+    train(config, tiny_images[:64], tmp_path, device="cpu")
+    tuned, _ = load_model(tmp_path / "model.pt")
+    source, _ = load_model(tiny_model)
+    x = torch.from_numpy(tiny_images[:4])
+    with torch.no_grad():
+        torch.testing.assert_close(tuned.stages(x)[0], source.raw_strokes(x), rtol=1e-4, atol=1e-4)
+        torch.testing.assert_close(tuned.raw_strokes(x), source.raw_strokes(x), rtol=1e-4, atol=1e-4)
+
+
+def test_fine_tuning_from_a_model_of_another_size_is_a_clear_error(tmp_path, tiny_model, tiny_images):
+    config = TrainConfig(epochs=1, batch_size=32, lines=6, init=str(tiny_model))
+    with pytest.raises(CheckpointError, match="do not fit"):
+        train(config, tiny_images[:64], tmp_path, device="cpu")
