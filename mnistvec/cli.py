@@ -143,7 +143,7 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
 @click.option("--lines", type=click.IntRange(1, 256), default=16, show_default=True, help="Strokes per image.")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Passes over the training images (surrogate: rounds of 1,000 steps) "
-                   "[default: ae 25, vae 100, lfi 40, surrogate 30].")
+                   "[default: ae 80, vae 100, lfi 40, surrogate 30].")
 @click.option("--batch-size", type=click.IntRange(1), default=None,
               help="Images per step (surrogate: BATCH_SIZE x LINES random strokes per step); under torchrun, "
                    "per process (a step learns from BATCH_SIZE x processes images) "

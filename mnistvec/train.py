@@ -62,7 +62,7 @@ class TrainConfig:
     method: str = "ae"
     data: str = "mnist"
     lines: int = 16
-    epochs: int = 25
+    epochs: int = 80
     batch_size: int = 64
     lr: float = 2e-3
     seed: int = 0
@@ -98,7 +98,7 @@ class TrainConfig:
 
 
 METHOD_DEFAULTS = {
-    "ae": {"epochs": 25, "lr": 2e-3, "shift": 2, "batch_size": 64},
+    "ae": {"epochs": 80, "lr": 2e-3, "shift": 2, "batch_size": 64},
     "vae": {"epochs": 100, "lr": 2e-3, "shift": 0, "batch_size": 32},
     "lfi": {"epochs": 40, "lr": 1e-3, "shift": 0, "batch_size": 32},
     "surrogate": {"epochs": 30, "lr": 1e-3, "shift": 0, "batch_size": 64},

@@ -36,10 +36,11 @@ def test_encode_writes_vectors_svgs_pngs_and_errors(tmp_path, digit_folder, tiny
     vectors = Lines.load(out / "vectors.npz")
     assert sorted(vectors.names) == ["d0", "d1", "d2", "d3", "sub/d4", "sub/d5"]
     assert vectors.lines.shape == (6, 4, 4) and vectors.frames.shape == (6, 6)
-    for name in vectors.names:
+    for k, name in enumerate(vectors.names):
         root = ET.parse(out / "svg" / f"{name}.svg").getroot()
         assert root.get("viewBox") == "0 0 28 28"
-        assert len(root.findall(".//{http://www.w3.org/2000/svg}line")) == 4
+        drawn = int((vectors.opacity[k] > 0).sum())  # invisible strokes have opacity 0 and no <line>
+        assert 1 <= drawn <= 4 and len(root.findall(".//{http://www.w3.org/2000/svg}line")) == drawn
         assert Image.open(out / "png" / f"{name}.png").size == (56, 56)
     errors = (out / "errors.txt").read_text().splitlines()
     assert sorted(line.split("\t")[0].rsplit("/", 1)[-1] for line in errors) == ["corrupt.png", "notes.png"]
@@ -119,3 +120,29 @@ def test_a_checkpoint_that_is_not_a_vectoriser_is_refused(tmp_path, digit_folder
     save_classifier(DigitClassifier(), tmp_path / "classifier.pt")
     result = run("encode", digit_folder, tmp_path / "o", "--model", tmp_path / "classifier.pt")
     assert result.exit_code == EXIT_ERROR and "has no model" in result.output and "Traceback" not in result.output
+
+
+def test_strokes_nobody_can_see_are_switched_off_and_the_drawing_stays_the_same(tmp_path, digit_folder, tiny_model):
+    from mnistvec.data import load_images
+    from mnistvec.render import render_numpy
+
+    state = torch.load(tiny_model, weights_only=False)
+    state["model"]["encoder.head.weight"][5] = 0.0  # stroke 0's opacity: sigmoid(-12), 6e-6, in every image
+    state["model"]["encoder.head.bias"][5] = -12.0
+    torch.save(state, tmp_path / "faint.pt")
+    out = tmp_path / "out"
+    result = run("encode", digit_folder, out, "--model", tmp_path / "faint.pt", "--device", "cpu")
+    assert result.exit_code == EXIT_PARTIAL
+    vectors = Lines.load(out / "vectors.npz")
+    model, _ = load_model(tmp_path / "faint.pt")
+    images = load_images(str(digit_folder), on_failure=lambda failure: None)
+    order = [images.names.index(name) for name in vectors.names]
+    with torch.no_grad():
+        lines, widths, opacity = (t.numpy() for t in model.strokes(torch.from_numpy(images.images[order])))
+    np.testing.assert_allclose(vectors.lines, lines, atol=1e-5)  # (batches of another size round otherwise)
+    switched_off = (vectors.opacity == 0) & (opacity > 0)
+    assert switched_off[:, 0].all()
+    np.testing.assert_allclose(vectors.opacity[~switched_off], opacity[~switched_off], atol=1e-5)
+    full = render_numpy(lines, widths, opacity, 28, 28, 28.0)
+    written = render_numpy(vectors.lines, vectors.widths, vectors.opacity, 28, 28, 28.0)
+    assert np.abs(full - written).max() < 1 / 255

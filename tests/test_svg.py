@@ -62,3 +62,10 @@ def test_svg_structure_and_source_frame():
     first, second = group.findall(f"{SVG_NS}line")
     assert [first.get(k) for k in ("x1", "y1", "x2", "y2", "stroke-width")] == ["10", "5", "60", "30", "5"]
     assert second.get("stroke-opacity") == "0.25"
+
+
+def test_strokes_with_opacity_zero_are_not_written():
+    lines = np.array([[0.1, 0.1, 0.9, 0.9], [0.2, 0.8, 0.8, 0.2], [0.5, 0.1, 0.5, 0.9]], np.float32)
+    text = svg_drawing(lines, np.full(3, 0.05), np.array([1.0, 0.0, 0.5]), canvas_frame(28))
+    drawn = ET.fromstring(text).findall(".//{http://www.w3.org/2000/svg}line")
+    assert [float(line.get("stroke-opacity")) for line in drawn] == [1.0, 0.5]

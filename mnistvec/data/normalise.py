@@ -81,11 +81,13 @@ class Canvas:
 
 
 def border_median(gray: np.ndarray) -> float:
-    """Median of the outermost rows and columns of a 2-D image."""
-    if min(gray.shape) <= 2:
-        return float(np.median(gray))
-    border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
-    return float(np.median(border))
+    """Median of the outermost rows and columns of a 2-D image (a sort: np.median's overhead is ten times
+    the work on a border of a hundred pixels)."""
+    border = gray.ravel() if min(gray.shape) <= 2 else np.concatenate([gray[0], gray[-1], gray[1:-1, 0],
+                                                                          gray[1:-1, -1]])
+    border = np.sort(border)
+    middle = len(border) // 2
+    return float(border[middle] if len(border) % 2 else (border[middle - 1] + border[middle]) / 2)
 
 
 def to_canvas(
