@@ -5,7 +5,10 @@ finished run in RUNS/lines-N is reused), then `mnistvec eval` on t10k; the skele
 and potrace are scored in the same run. Prints a Markdown table (accuracy, MSE, numbers per digit) and
 draws MSE and accuracy against numbers per digit as one PNG (--plot).
 
-    python benchmarks/sweep_lines.py --epochs 100 --runs runs/sweep --plot examples/readme/strokes-sweep.png
+    python benchmarks/sweep_lines.py --epochs 80 --runs runs/sweep --plot examples/readme/strokes-sweep.png
+
+Trainings can be shared out beforehand: `--train-only --lines 4 8 12` in one shell and `--train-only
+--lines 16 24 32` in another, then the command above scores what they trained.
 """
 
 from __future__ import annotations
@@ -34,12 +37,12 @@ def train(lines: int, runs: Path, epochs: int, extra: list[str]) -> Path:
     return run / "model.pt"
 
 
-def evaluate(args: list[str]) -> dict:
+def evaluate(args: list[str], limit: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "scores.json"
         subprocess.run([sys.executable, "-m", "mnistvec.cli", "eval", *args, "--data",
-                        str(DATA / "t10k-images-idx3-ubyte.gz"), "--json", str(out)], check=True,
-                       capture_output=True)
+                        str(DATA / "t10k-images-idx3-ubyte.gz"), "--limit", str(limit), "--samples", "0",
+                        "--json", str(out)], check=True, capture_output=True)
         return json.loads(out.read_text())
 
 
@@ -81,16 +84,19 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--runs", type=Path, default=Path("runs/sweep"))
     parser.add_argument("--plot", type=Path, default=None)
+    parser.add_argument("--train-only", action="store_true", help="train the missing runs, score nothing")
+    parser.add_argument("--limit", type=int, default=10_000, help="score on the first N test digits")
     parser.add_argument("train_options", nargs="*", help="more `mnistvec train` options (after --)")
     args = parser.parse_args()
 
-    results = {}
-    for lines in args.lines:
-        results[f"N={lines}"] = evaluate(["--model", str(train(lines, args.runs, args.epochs, args.train_options))])
-    results["skeleton (16)"] = evaluate(["--baseline", "skeleton"])
-    results["potrace"] = evaluate(["--baseline", "potrace"])
+    models = {lines: train(lines, args.runs, args.epochs, args.train_options) for lines in args.lines}
+    if args.train_only:
+        return
+    results = {f"N={lines}": evaluate(["--model", str(model)], args.limit) for lines, model in models.items()}
+    results["skeleton (16)"] = evaluate(["--baseline", "skeleton"], args.limit)
+    results["potrace"] = evaluate(["--baseline", "potrace"], args.limit)
     print(f"autoencoders trained {args.epochs} epochs on train-5k ({' '.join(args.train_options) or 'defaults'}), "
-          "scored on the 10,000 MNIST test digits\n")
+          f"scored on the first {args.limit:,} MNIST test digits\n")
     print("| method | numbers per digit | visible strokes | MSE | accuracy |\n| --- | ---: | ---: | ---: | ---: |")
     points = {}
     for name, scores in results.items():

@@ -102,6 +102,8 @@ def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: i
         group = cell.add(dwg.g(stroke="white", stroke_linecap="round", fill="none"))
         pts = np.asarray(lines[k], np.float64).reshape(-1, 4) * size
         for (x0, y0, x1, y1), w, a in zip(pts, np.asarray(widths[k], np.float64) * size, np.asarray(opacity[k])):
+            if not a > 0:  # draws nothing
+                continue
             group.add(dwg.line((_fmt(x0), _fmt(y0)), (_fmt(x1), _fmt(y1)), stroke_width=_fmt(max(w, 0.0)),
                                stroke_opacity=_fmt(min(max(float(a), 0.0), 1.0))))
         dwg.add(cell)

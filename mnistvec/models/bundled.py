@@ -4,7 +4,9 @@ Each is the checkpoint of the documented training command (examples/train-bundle
 state removed, the weights stored as float16 (half the bytes; the models compute in float32 after loading;
 the strokes they draw move by about 1e-3 canvas units) and, for the VAE, its copy of the surrogate left out:
 the surrogate only carries gradients while a model trains and draws nothing, so the bundled surrogate
-(`mnistvec/weights/surrogate.pt`) stands in for it when the model is loaded.
+(`mnistvec/weights/surrogate.pt`) stands in for it when the model is loaded. The likelihood-free model's
+critic, which judges drawings only while the model trains, is left out too (it starts afresh if the model
+is trained further with `train --init`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ BUNDLED_MODELS = {"ae": "ae.pt", "vae": "vae.pt", "lfi": "lfi.pt"}
 """Names that `--model` takes for the shipped models (a path names a checkpoint file instead)."""
 
 SURROGATE_PREFIX = "surrogate."
+TRAINING_ONLY = ("critic.",)
+"""Weights of parts that only training uses, left out of a bundled model."""
 
 
 def bundled_model_path(name: str) -> Path:
@@ -50,8 +54,10 @@ def export_bundled(run_checkpoint: str | Path, destination: str | Path) -> None:
     state = load_checkpoint(run_checkpoint)
     if "model" not in state or not state.get("complete", False):
         raise CheckpointError(f"{run_checkpoint}: not a finished training run")
-    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in state["model"].items()
+    kept = {k: v for k, v in state["model"].items() if not k.startswith(TRAINING_ONLY)}
+    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in kept.items()
                if not k.startswith(SURROGATE_PREFIX)}
     save_checkpoint(destination, {"method": state["method"], "config": state["config"], "model": weights,
                                   "metrics": state["metrics"], "epoch": state["epoch"], "complete": True,
-                                  "surrogate": "bundled" if len(weights) < len(state["model"]) else None})
+                                  "surrogate": "bundled" if len(weights) < len(kept) else None,
+                                  "omitted": [p for p in TRAINING_ONLY if len(kept) < len(state["model"])]})

@@ -60,8 +60,12 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[to
                               f"(vectorisers: {', '.join(METHODS)})")
     model = build_model(config)
     weights = with_bundled_surrogate(state["model"]) if state.get("surrogate") == "bundled" else state["model"]
+    omitted = tuple(state.get("omitted") or ())  # training-only parts a bundled model leaves out
     try:
-        model.load_state_dict(weights)
+        missing, unexpected = model.load_state_dict(weights, strict=not omitted)
+        left = [k for k in missing if not k.startswith(omitted)]
+        if left or unexpected:
+            raise RuntimeError(f"missing {left[:3]}, unexpected {unexpected[:3]}")
     except RuntimeError as err:
         raise CheckpointError(f"{path}: weights do not fit a {config['method']} model with {config['lines']} "
                               f"lines ({str(err).splitlines()[0]})") from None
