@@ -58,8 +58,10 @@ def main() -> None:
     target = images.numpy()
     rows = []
     amortised, config = load_model(args.amortised)
+    run(amortised, images[:256], 0)  # warm-up
     rows.append((f"{args.amortised} ({config.get('refiner_steps', 0)} amortised steps)", *run(amortised, images, 0)))
     plain, _ = load_model(args.plain)
+    run(plain, images[:256], 1)  # warm-up: the first refinement pays for the optimiser's and threads' start
     for steps in args.steps:
         rows.append((f"{args.plain}, --refine {steps}", *run(plain, images, steps)))
     print(f"{len(images):,} MNIST test digits, batch 256, {torch.get_num_threads()} torch threads\n")
