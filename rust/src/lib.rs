@@ -130,6 +130,43 @@ unsafe fn input_slice<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
     }
 }
 
+/// The stroke arrays of a rendering call, with their element counts (already checked for overflow).
+struct StrokeInputs {
+    lines: *const f32,
+    widths: *const f32,
+    opacity: *const f32,
+    batch: u64,
+    n_lines: u64,
+    line_count: usize,
+    stroke_count: usize,
+}
+
+impl StrokeInputs {
+    /// The batch, after checking `scale` (finite and positive), then the output's pointer check
+    /// `output`, then the input pointers (non-null and aligned unless empty), in that order.
+    ///
+    /// # Safety
+    /// Each non-null pointer must be valid for reading its count of elements while the batch lives.
+    unsafe fn checked<'a>(&self, scale: f32, output: Result<(), i32>) -> Result<StrokeBatch<'a>, i32> {
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(ERR_BAD_SCALE);
+        }
+        output?;
+        check_pointer(self.lines, self.line_count)?;
+        check_pointer(self.widths, self.stroke_count)?;
+        check_pointer(self.opacity, self.stroke_count)?;
+        // SAFETY: pointers checked above; sizes and validity are the caller's contract.
+        Ok(StrokeBatch {
+            lines: unsafe { input_slice(self.lines, self.line_count) },
+            widths: unsafe { input_slice(self.widths, self.stroke_count) },
+            opacity: unsafe { input_slice(self.opacity, self.stroke_count) },
+            images: self.batch as usize,
+            lines_per_image: self.n_lines as usize,
+            scale,
+        })
+    }
+}
+
 /// Renders `batch` images of `height x width` pixels, each from `n_lines` strokes.
 ///
 /// * `lines`: `[batch, n_lines, 4]` endpoints `(x0, y0, x1, y1)` in canvas units;
@@ -174,28 +211,22 @@ pub unsafe extern "C" fn mnistvec_render(
         if height >= MAX_SIDE || width >= MAX_SIDE {
             return ERR_SIZE_OVERFLOW;
         }
-        if !(scale.is_finite() && scale > 0.0) {
-            return ERR_BAD_SCALE;
-        }
-        let checks = [
-            check_pointer(out, out_len),
-            check_pointer(lines, line_count),
-            check_pointer(widths, stroke_count),
-            check_pointer(opacity, stroke_count),
-        ];
-        if let Some(Err(code)) = checks.into_iter().find(Result::is_err) {
-            return code;
-        }
-        // SAFETY: pointers checked non-null and aligned above; sizes and validity are the caller's contract.
-        let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
-        let strokes = StrokeBatch {
-            lines: unsafe { input_slice(lines, line_count) },
-            widths: unsafe { input_slice(widths, stroke_count) },
-            opacity: unsafe { input_slice(opacity, stroke_count) },
-            images: batch as usize,
-            lines_per_image: n_lines as usize,
-            scale,
+        let inputs = StrokeInputs {
+            lines,
+            widths,
+            opacity,
+            batch,
+            n_lines,
+            line_count,
+            stroke_count,
         };
+        // SAFETY: the sizes are the caller's contract, checked against overflow above.
+        let strokes = match unsafe { inputs.checked(scale, check_pointer(out, out_len)) } {
+            Ok(strokes) => strokes,
+            Err(code) => return code,
+        };
+        // SAFETY: `out` checked non-null and aligned by `checked`; its size is the caller's contract.
+        let out = unsafe { std::slice::from_raw_parts_mut(out, out_len) };
         let (height, width) = (height as usize, width as usize);
         let threads = thread_count(threads, strokes.images, strokes.lines_per_image, height, width);
         render_batch(&strokes, height, width, threads, out);
@@ -243,28 +274,25 @@ pub unsafe extern "C" fn mnistvec_visible_strokes(
         if height >= MAX_SIDE || width >= MAX_SIDE {
             return ERR_SIZE_OVERFLOW;
         }
-        if !(scale.is_finite() && scale > 0.0 && threshold.is_finite()) {
+        if !threshold.is_finite() {
             return ERR_BAD_SCALE;
         }
-        let checks = [
-            check_pointer(keep, stroke_count),
-            check_pointer(lines, line_count),
-            check_pointer(widths, stroke_count),
-            check_pointer(opacity, stroke_count),
-        ];
-        if let Some(Err(code)) = checks.into_iter().find(Result::is_err) {
-            return code;
-        }
-        // SAFETY: pointers checked non-null and aligned above; sizes and validity are the caller's contract.
-        let keep = unsafe { std::slice::from_raw_parts_mut(keep, stroke_count) };
-        let strokes = StrokeBatch {
-            lines: unsafe { input_slice(lines, line_count) },
-            widths: unsafe { input_slice(widths, stroke_count) },
-            opacity: unsafe { input_slice(opacity, stroke_count) },
-            images: batch as usize,
-            lines_per_image: n_lines as usize,
-            scale,
+        let inputs = StrokeInputs {
+            lines,
+            widths,
+            opacity,
+            batch,
+            n_lines,
+            line_count,
+            stroke_count,
         };
+        // SAFETY: the sizes are the caller's contract, checked against overflow above.
+        let strokes = match unsafe { inputs.checked(scale, check_pointer(keep, stroke_count)) } {
+            Ok(strokes) => strokes,
+            Err(code) => return code,
+        };
+        // SAFETY: `keep` checked non-null and aligned by `checked`; its size is the caller's contract.
+        let keep = unsafe { std::slice::from_raw_parts_mut(keep, stroke_count) };
         let (height, width) = (height as usize, width as usize);
         let threads = thread_count(threads, strokes.images, strokes.lines_per_image, height, width);
         visibility::visible_strokes(&strokes, height, width, threshold, threads, keep);
