@@ -99,7 +99,8 @@ def features(model: DigitClassifier, images: np.ndarray, batch_size: int = 1000)
     """[B, 128]: the classifier's penultimate activations (after the hidden layer's ReLU)."""
     x = torch.from_numpy(np.asarray(images, np.float32))
     hidden = model.net[:-2]
-    return torch.cat([hidden(x[lo : lo + batch_size].unsqueeze(1)) for lo in range(0, len(x), batch_size)]).double().numpy()
+    parts = [hidden(x[lo : lo + batch_size].unsqueeze(1)) for lo in range(0, len(x), batch_size)]
+    return torch.cat(parts).double().numpy()
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -181,7 +182,8 @@ def class_entropy(histogram: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def score_samples(samples: np.ndarray, classifier: DigitClassifier, reference: np.ndarray | None = None) -> SampleScores:
+def score_samples(samples: np.ndarray, classifier: DigitClassifier,
+                  reference: np.ndarray | None = None) -> SampleScores:
     """Sample quality under the classifier: mean top-class probability (how digit-like) and the histogram of
     predicted classes with its entropy (how varied: ten equally common digits give log 10 = 2.30 nats);
     with `reference` images, the Frechet distance of the samples to them."""

@@ -61,14 +61,19 @@ class AutoEncoder(nn.Module):
         """Mean reconstruction loss of a batch through the soft renderer at `temperature` (rendering and
         loss in one native pass on the CPU, see `soft_loss.py`); with refinement steps, the last drawing's
         loss plus a share of the earlier ones' (`refiner.staged_loss`)."""
-        return staged_loss([soft_reconstruction_loss(*squash(raw), images, temperature,
-                                                     pixel_loss_name(reconstruction), eps=EPS).mean()
-                            for raw in self.stages(images)])
+        return staged_soft_loss(self.stages(images), images, temperature, reconstruction)
 
     def loss_terms(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce",
                    progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """The training loop's interface: {"loss": reconstruction loss} (no other terms)."""
         return {"loss": self.loss(images, temperature, reconstruction)}
+
+
+def staged_soft_loss(stages: list[torch.Tensor], images: torch.Tensor, temperature: float,
+                     reconstruction: str = "bce") -> torch.Tensor:
+    """`refiner.staged_loss` of the mean soft-renderer losses of several stages' raw strokes."""
+    return staged_loss([soft_reconstruction_loss(*squash(raw), images, temperature, pixel_loss_name(reconstruction),
+                                                 eps=EPS).mean() for raw in stages])
 
 
 def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:

@@ -33,11 +33,10 @@ import torch
 
 from ..render.surrogate import coverage_fit
 from ..render.through import GRADIENTS, native_loss_through_surrogate
-from .ae import EPS, pixel_loss_name
+from .ae import staged_soft_loss
 from .encoder import StrokeEncoder
 from .latent import LatentStrokeModel
-from .refiner import refine_steps, refined_stages, staged_loss
-from .soft_loss import soft_reconstruction_loss
+from .refiner import refine_steps, refined_stages
 from .strokes import squash
 
 
@@ -84,9 +83,7 @@ class StrokeVAE(LatentStrokeModel):
     def refined_loss(self, images: torch.Tensor, raw: torch.Tensor, temperature: float,
                      reconstruction: str) -> torch.Tensor:
         """The refinement steps' loss, from the decoded strokes `raw` (detached) at the mean of q."""
-        return staged_loss([soft_reconstruction_loss(*squash(stage), images, temperature,
-                                                     pixel_loss_name(reconstruction), eps=EPS).mean()
-                            for stage in refined_stages(self.refiner, images, raw)[1:]])
+        return staged_soft_loss(refined_stages(self.refiner, images, raw)[1:], images, temperature, reconstruction)
 
     def beta(self, progress: float) -> float:
         """The KL weight at training progress p in [0, 1] (linear warm-up, then constant)."""
