@@ -47,7 +47,7 @@ def build_model(config: dict) -> torch.nn.Module:
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """(model in eval mode on `device`, its checkpoint's config) from a checkpoint file, or from a bundled
-    model's name (ae, vae)."""
+    model's name (ae, vae, lfi)."""
     from .bundled import resolve_model, with_bundled_surrogate
 
     path = resolve_model(path)
