@@ -5,6 +5,7 @@
 //! that needs only one thread is rendered on the calling thread.
 
 use std::num::NonZeroUsize;
+use std::ops::Range;
 use std::sync::OnceLock;
 use std::thread;
 
@@ -121,26 +122,56 @@ pub fn thread_count_for(
     requested.clamp(1, useful)
 }
 
+/// Contiguous runs of images, one per thread.
+pub(crate) fn runs(images: usize, threads: usize) -> Vec<Range<usize>> {
+    let per_run = images.div_ceil(threads.clamp(1, images.max(1)));
+    (0..images)
+        .step_by(per_run.max(1))
+        .map(|first| first..(first + per_run).min(images))
+        .collect()
+}
+
+/// Runs `work` on each of `parts` in its own thread (the first on the calling thread).
+pub(crate) fn in_parallel<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
+    thread::scope(|scope| {
+        let mut parts = parts.into_iter();
+        let first = parts.next();
+        for part in parts {
+            let work = &work;
+            scope.spawn(move || work(part));
+        }
+        if let Some(part) = first {
+            work(part);
+        }
+    });
+}
+
+/// Splits `out` (`per_image` elements for each image) into [`runs`] of images, one per thread, and calls
+/// `work(first_image, run)` on each run, the first on the calling thread.
+pub(crate) fn for_each_run<T: Send>(
+    out: &mut [T],
+    per_image: usize,
+    threads: usize,
+    work: impl Fn(usize, &mut [T]) + Sync,
+) {
+    if per_image == 0 {
+        return;
+    }
+    let mut rest = out;
+    let mut parts = Vec::new();
+    for run in runs(rest.len() / per_image, threads) {
+        let (part, tail) = std::mem::take(&mut rest).split_at_mut(run.len() * per_image);
+        rest = tail;
+        parts.push((run.start, part));
+    }
+    in_parallel(parts, |(first, part)| work(first, part));
+}
+
 /// Renders every image of `batch` into `out` (`[images, height, width]`) using up to `threads` threads.
 pub fn render_batch(batch: &StrokeBatch, height: usize, width: usize, threads: usize, out: &mut [f32]) {
-    let image_size = height * width;
-    if batch.images == 0 || image_size == 0 {
-        return;
-    }
-    debug_assert_eq!(out.len(), batch.images * image_size);
-    let threads = threads.clamp(1, batch.images);
-    let images_per_run = batch.images.div_ceil(threads);
-    if threads == 1 {
-        batch.render_run(0, height, width, out);
-        return;
-    }
-    thread::scope(|scope| {
-        let mut runs = out.chunks_mut(images_per_run * image_size).enumerate();
-        let (_, first_run) = runs.next().expect("a non-empty batch has a first run");
-        for (index, run) in runs {
-            scope.spawn(move || batch.render_run(index * images_per_run, height, width, run));
-        }
-        batch.render_run(0, height, width, first_run);
+    debug_assert_eq!(out.len(), batch.images * height * width);
+    for_each_run(out, height * width, threads, |first, run| {
+        batch.render_run(first, height, width, run)
     });
 }
 

@@ -19,13 +19,10 @@
 //! Images are independent and each stroke belongs to one image, so splitting the batch over threads
 //! changes no sum's order: results are bit-identical for any thread count.
 
-use std::ops::Range;
-use std::thread;
-
 use crate::clip::Segment;
 use crate::coverage::MAX_HALF_SUPPORT;
 use crate::lanes::{Lanes4, Portable};
-use crate::parallel::thread_count_for;
+use crate::parallel::{in_parallel, runs, thread_count_for};
 use crate::soft::{tail_quantile, RampTable, SoftKernel, SoftStroke, StrokeGradient};
 use crate::span::{Capsule, ROWS_AT_ONCE};
 
@@ -131,30 +128,6 @@ pub struct Composite<'a> {
     pub product: &'a mut [f64],
     /// `[images, height, width]` counts of zero factors.
     pub zeros: &'a mut [u32],
-}
-
-/// Contiguous runs of images, one per thread.
-pub(crate) fn runs(images: usize, threads: usize) -> Vec<Range<usize>> {
-    let per_run = images.div_ceil(threads.clamp(1, images.max(1)));
-    (0..images)
-        .step_by(per_run.max(1))
-        .map(|first| first..(first + per_run).min(images))
-        .collect()
-}
-
-/// Runs `work` on each of `parts` in its own thread (the first on the calling thread).
-pub(crate) fn in_parallel<P: Send>(parts: Vec<P>, work: impl Fn(P) + Sync) {
-    thread::scope(|scope| {
-        let mut parts = parts.into_iter();
-        let first = parts.next();
-        for part in parts {
-            let work = &work;
-            scope.spawn(move || work(part));
-        }
-        if let Some(part) = first {
-            work(part);
-        }
-    });
 }
 
 impl<'a> SoftBatch<'a> {

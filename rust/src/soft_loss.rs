@@ -15,8 +15,9 @@
 //! and backward passes' bit for bit, and it does not depend on the number of threads.
 
 use crate::lanes::{Lanes4, Portable};
+use crate::parallel::{in_parallel, runs};
 use crate::soft::{RampTable, SoftKernel, StrokeGradient};
-use crate::soft_batch::{centres, composite_group, group_weights, in_parallel, runs, SoftBatch, Span};
+use crate::soft_batch::{centres, composite_group, group_weights, SoftBatch, Span};
 
 /// The per-pixel loss.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -15,9 +15,7 @@
 //! `T_{S+i} = T_S / (1 - P_i)` where `1 - P_i >= DIVIDE_ABOVE`, and the product over the kept strokes
 //! other than `i` taken afresh elsewhere (no division by a small number).
 
-use std::thread;
-
-use crate::parallel::StrokeBatch;
+use crate::parallel::{for_each_run, StrokeBatch};
 use crate::raster::Rasteriser;
 use crate::stroke::CanvasStroke;
 
@@ -160,19 +158,8 @@ pub fn visible_strokes(
         keep.fill(0);
         return;
     }
-    let threads = threads.clamp(1, batch.images);
-    let images_per_run = batch.images.div_ceil(threads);
-    if threads == 1 {
-        visible_run(batch, 0, height, width, threshold, keep);
-        return;
-    }
-    thread::scope(|scope| {
-        let mut runs = keep.chunks_mut(images_per_run * n).enumerate();
-        let (_, first_run) = runs.next().expect("a non-empty batch has a first run");
-        for (index, run) in runs {
-            scope.spawn(move || visible_run(batch, index * images_per_run, height, width, threshold, run));
-        }
-        visible_run(batch, 0, height, width, threshold, first_run);
+    for_each_run(keep, n, threads, |first, run| {
+        visible_run(batch, first, height, width, threshold, run)
     });
 }
 
