@@ -47,7 +47,7 @@ from .console import console
 from .distributed import SINGLE, Ranks, process_ranks, replicated
 from .images import make_grid, save_png
 from .interrupt import graceful_stop
-from .models.registry import build_model
+from .models.registry import build_model, load_weights
 from .render import render_torch
 
 CHECKPOINT_NAME = "model.pt"
@@ -198,26 +198,17 @@ def denormals_flushed() -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
-def start_from(model: torch.nn.Module, path: str) -> None:
-    """Fine-tuning: load the weights of the checkpoint at `path` (a run's or a shipped model's) into `model`.
-    Only refinement steps may be missing from it (they start fresh, as the identity); any other difference
-    is a CheckpointError."""
+def start_from(model: torch.nn.Module, path: str, config: dict) -> None:
+    """Fine-tuning: load the weights of the checkpoint at `path` (a run's or a shipped model's) into `model`,
+    built from `config`. Only refinement steps may be missing from it (they start fresh, as the identity);
+    any other difference is a CheckpointError."""
     from .checkpoint import CheckpointError
-    from .models.bundled import resolve_model, with_bundled_surrogate
+    from .models.bundled import resolve_model
 
     state = load_checkpoint(resolve_model(path))
     if "model" not in state:
         raise CheckpointError(f"{path}: checkpoint has no model to start from")
-    weights = with_bundled_surrogate(state["model"]) if state.get("surrogate") == "bundled" else state["model"]
-    weights = {k: v.float() if v.is_floating_point() else v for k, v in weights.items()}
-    try:
-        missing, unexpected = model.load_state_dict(weights, strict=False)
-    except RuntimeError as err:
-        raise CheckpointError(f"{path}: its weights do not fit this model ({str(err).splitlines()[0]})") from None
-    missing = [k for k in missing if not k.startswith("refiner.")]
-    if missing or unexpected:
-        raise CheckpointError(f"{path}: its weights do not fit this model (missing {missing[:3]}, "
-                              f"unexpected {unexpected[:3]})")
+    load_weights(model, state, path, config, may_lack=("refiner.",))
 
 
 def restore(state: dict | None, model: torch.nn.Module, optimizer: torch.optim.Optimizer, ranks: Ranks = SINGLE):
@@ -364,7 +355,7 @@ def train(
     if state is None and hasattr(model, "prepare_training"):
         model.prepare_training(config)
     if state is None and config.init:
-        start_from(model, config.init)
+        start_from(model, config.init, asdict(config))
     groups = model.parameter_groups() if hasattr(model, "parameter_groups") else [{"params": model.parameters()}]
     optimizer = torch.optim.Adam(groups, lr=config.lr)
     start_epoch, start_step, rows, partial = restore(state, model, optimizer, ranks)

@@ -48,7 +48,7 @@ def build_model(config: dict) -> torch.nn.Module:
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """(model in eval mode on `device`, its checkpoint's config) from a checkpoint file, or from a bundled
     model's name (ae, vae, lfi)."""
-    from .bundled import resolve_model, with_bundled_surrogate
+    from .bundled import resolve_model
 
     path = resolve_model(path)
     state = load_checkpoint(path)
@@ -59,14 +59,24 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[to
         raise CheckpointError(f"{path}: a {config['method']!r} model, which is not a vectoriser "
                               f"(vectorisers: {', '.join(METHODS)})")
     model = build_model(config)
+    load_weights(model, state, path, config)
+    return model.to(device).eval(), config
+
+
+def load_weights(model: torch.nn.Module, state: dict, path: str | Path, config: dict,
+                 may_lack: tuple[str, ...] = ()) -> None:
+    """Load a checkpoint's weights into `model` (built from `config`): a bundled model's surrogate filled
+    in from the shipped one; the parts under `may_lack`, and the training-only parts a bundled model leaves
+    out, may be missing and keep the model's own. Any other difference is a CheckpointError."""
+    from .bundled import with_bundled_surrogate
+
     weights = with_bundled_surrogate(state["model"]) if state.get("surrogate") == "bundled" else state["model"]
-    omitted = tuple(state.get("omitted") or ())  # training-only parts a bundled model leaves out
+    optional = tuple(may_lack) + tuple(state.get("omitted") or ())
     try:
-        missing, unexpected = model.load_state_dict(weights, strict=not omitted)
-        left = [k for k in missing if not k.startswith(omitted)]
+        missing, unexpected = model.load_state_dict(weights, strict=not optional)
+        left = [k for k in missing if not k.startswith(optional)]
         if left or unexpected:
             raise RuntimeError(f"missing {left[:3]}, unexpected {unexpected[:3]}")
     except RuntimeError as err:
         raise CheckpointError(f"{path}: weights do not fit a {config['method']} model with {config['lines']} "
                               f"lines ({str(err).splitlines()[0]})") from None
-    return model.to(device).eval(), config
