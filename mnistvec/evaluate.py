@@ -95,12 +95,21 @@ def load_classifier(path: str | Path | None = None) -> DigitClassifier:
 
 
 @torch.no_grad()
+def read_images(model: DigitClassifier, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """(features [B, 128], class probabilities [B, 10]) in one pass: the classifier's penultimate
+    activations (after the hidden layer's ReLU), and what its last layer makes of them."""
+    x = torch.from_numpy(np.asarray(images, np.float32))
+    hidden, head = model.net[:-2], model.net[-2:]
+    found, probabilities = [], []
+    for lo in range(0, len(x), batch_size):
+        found.append(hidden(x[lo : lo + batch_size].unsqueeze(1)))
+        probabilities.append(F.softmax(head(found[-1]), -1))
+    return torch.cat(found).double().numpy(), torch.cat(probabilities).numpy()
+
+
 def features(model: DigitClassifier, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """[B, 128]: the classifier's penultimate activations (after the hidden layer's ReLU)."""
-    x = torch.from_numpy(np.asarray(images, np.float32))
-    hidden = model.net[:-2]
-    parts = [hidden(x[lo : lo + batch_size].unsqueeze(1)) for lo in range(0, len(x), batch_size)]
-    return torch.cat(parts).double().numpy()
+    return read_images(model, images, batch_size)[0]
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -117,11 +126,9 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     return max(float(distance), 0.0)  # rounding can take a distance of 0 a little below
 
 
-@torch.no_grad()
 def predict(model: DigitClassifier, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     """Class probabilities [B, 10]."""
-    x = torch.from_numpy(np.asarray(images, np.float32))
-    return torch.cat([F.softmax(model(x[lo : lo + batch_size]), -1) for lo in range(0, len(x), batch_size)]).numpy()
+    return read_images(model, images, batch_size)[1]
 
 
 @dataclass
@@ -151,10 +158,12 @@ def score_reconstructions(originals: np.ndarray, recon: np.ndarray, labels: np.n
         scores.bce = float(bce(originals, recon).mean())
         scores.chamfer = float(chamfer(originals, recon).mean())
     if classifier is not None:
-        read, read_original = predict(classifier, recon).argmax(1), predict(classifier, originals).argmax(1)
+        (recon_features, recon_probs), (original_features, original_probs) = (
+            read_images(classifier, recon), read_images(classifier, originals))
+        read, read_original = recon_probs.argmax(1), original_probs.argmax(1)
         scores.agreement = float((read == read_original).mean())
         if distances and len(originals) > 1:
-            scores.frechet = frechet_distance(features(classifier, recon), features(classifier, originals))
+            scores.frechet = frechet_distance(recon_features, original_features)
     if labels is not None and classifier is not None:
         right = read == labels
         scores.accuracy = float(right.mean())
@@ -187,9 +196,9 @@ def score_samples(samples: np.ndarray, classifier: DigitClassifier,
     """Sample quality under the classifier: mean top-class probability (how digit-like) and the histogram of
     predicted classes with its entropy (how varied: ten equally common digits give log 10 = 2.30 nats);
     with `reference` images, the Frechet distance of the samples to them."""
-    probs = predict(classifier, samples)
+    sample_features, probs = read_images(classifier, samples)
     histogram = np.bincount(probs.argmax(1), minlength=10)
     frechet = None
     if reference is not None and len(samples) > 1 and len(reference) > 1:
-        frechet = frechet_distance(features(classifier, samples), features(classifier, reference))
+        frechet = frechet_distance(sample_features, features(classifier, reference))
     return SampleScores(float(probs.max(1).mean()), histogram.tolist(), class_entropy(histogram), frechet)

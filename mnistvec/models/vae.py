@@ -97,13 +97,15 @@ class StrokeVAE(LatentStrokeModel):
         surrogate's fit to the native renderer is added; in evaluation, z is the mean of q."""
         mu, logvar = self.posterior(images)
         z = self._draw(mu, logvar, generator) if self.training else mu
-        lines, widths, opacity = self.decode(z)
+        raw = self.decode_raw(z)
+        lines, widths, opacity = squash(raw)
         recon = native_loss_through_surrogate(self.surrogate, lines, widths, opacity, images, reconstruction,
                                               self.gradients, self.pixel_noise)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
         terms = {"loss": recon + self.beta(progress) * kl, "recon": recon, "kl": kl}
         if len(self.refiner):
-            terms["refined"] = self.refined_loss(images, self.decode_raw(mu).detach(), temperature, reconstruction)
+            at_mean = self.decode_raw(mu) if self.training else raw  # in evaluation z is the mean already
+            terms["refined"] = self.refined_loss(images, at_mean.detach(), temperature, reconstruction)
             terms["loss"] = terms["loss"] + terms["refined"]
         if self.training:
             fit, terms["surrogate_mse"] = coverage_fit(self.surrogate, lines, widths)
