@@ -15,12 +15,13 @@ import torch
 
 from . import __version__
 from .atomic import write_bytes_atomic
+from .errors import InputError
 
 FORMAT = "mnistvec-checkpoint"
 FORMAT_VERSION = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError, ValueError):
     """A file that is not a usable mnistvec checkpoint (message names the file and the problem)."""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import functools
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -31,6 +32,8 @@ Exit codes:
 """
 
 
+BUG_REPORT = ("error: this is a bug in mnistvec, not a problem with your input; please report it with the "
+              "traceback above and the command you ran")
 FULL_DISK_HINT = " (free some space and run the same command again: finished work is kept)"
 
 
@@ -44,22 +47,27 @@ class UserError(click.ClickException):
 
 
 def user_errors(func):
-    """Turn the package's own input errors and OS errors into one-line `UserError`s."""
+    """A user's mistake (`InputError`) or an OS error about their files as one line, no traceback; any other
+    exception is a bug: its traceback, then a line asking to report it."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .checkpoint import CheckpointError
-        from .data import DataError
-        from .lines import LinesError
+        from .errors import InputError
 
         try:
             return func(*args, **kwargs)
-        except (LinesError, CheckpointError, DataError, ValueError) as err:
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except InputError as err:
             raise UserError(str(err)) from None
         except OSError as err:
             where = f"{err.filename}: " if err.filename else ""
             hint = FULL_DISK_HINT if err.errno in (errno.ENOSPC, errno.EDQUOT) else ""
             raise UserError(f"{where}{err.strerror or err}{hint}") from None
+        except Exception:
+            traceback.print_exc()
+            click.echo(BUG_REPORT, err=True)
+            sys.exit(EXIT_ERROR)
 
     return wrapper
 

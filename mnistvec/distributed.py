@@ -28,6 +28,7 @@ import torch.distributed as dist
 from torch import nn
 
 from . import launch
+from .errors import InputError
 
 
 class LossTerms(nn.Module):
@@ -99,9 +100,9 @@ def rank_device(name: str, local_rank: int, local_world_size: int) -> torch.devi
     if available == 0:
         if name == "auto":
             return torch.device("cpu")
-        raise ValueError(f"--device {name}: no CUDA device is available (use --device cpu or auto)")
+        raise InputError(f"--device {name}: no CUDA device is available (use --device cpu or auto)")
     if available < local_world_size:
-        raise ValueError(f"--device {name}: {local_world_size} processes on this machine need {local_world_size} "
+        raise InputError(f"--device {name}: {local_world_size} processes on this machine need {local_world_size} "
                          f"GPUs, it has {available} (start at most {available} with torchrun --nproc_per_node, "
                          "or use --device cpu)")
     return torch.device("cuda", local_rank)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import numpy as np
+from .errors import InputError
 
 MAGIC = b"MNVJ\x01\n"
 RECORD = 0x4A564E4D
@@ -34,7 +35,7 @@ _LENGTH = struct.Struct("<I")
 FRAME_SIZE = 6
 
 
-class JournalError(ValueError):
+class JournalError(InputError, ValueError):
     """A file that is not a journal (message names the file)."""
 
 

@@ -24,12 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_path
+from .errors import InputError
 
 FORMAT_VERSION = 1
 FRAME_FIELDS = ("width", "height", "scale", "offset_x", "offset_y", "inverted")
 
 
-class LinesError(ValueError):
+class LinesError(InputError, ValueError):
     """Vectors that cannot be used: wrong shape or dtype, non-finite values, unreadable file."""
 
 

@@ -49,6 +49,7 @@ from .images import make_grid, save_png
 from .interrupt import graceful_stop
 from .models.registry import build_model, load_weights
 from .render import render_torch
+from .errors import InputError
 
 CHECKPOINT_NAME = "model.pt"
 METRICS_NAME = "metrics.csv"
@@ -124,14 +125,14 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available (use --device cpu or auto)")
+        raise InputError("--device cuda: no CUDA device is available (use --device cpu or auto)")
     return torch.device(name)
 
 
 def split_indices(count: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(train, validation) indices: a seeded permutation, the last `val_fraction` held out (at least 1)."""
     if count < 2:
-        raise ValueError(f"need at least 2 images to train (one for validation), got {count}")
+        raise InputError(f"need at least 2 images to train (one for validation), got {count}")
     perm = torch.randperm(count, generator=torch.Generator().manual_seed(seed))
     n_val = min(count - 1, max(1, int(round(count * val_fraction))))
     return perm[: count - n_val], perm[count - n_val :]
@@ -230,7 +231,7 @@ def check_world_size(state: dict, ranks: Ranks) -> None:
     number of processes decides which images each step of the epoch takes."""
     saved = state.get("world_size", 1)
     if state["step"] > 0 and saved != ranks.world_size:
-        raise ValueError(f"the checkpoint stopped in the middle of epoch {state['epoch'] + 1} of a run of {saved} "
+        raise InputError(f"the checkpoint stopped in the middle of epoch {state['epoch'] + 1} of a run of {saved} "
                          f"process(es): resume it with {saved} process(es), not {ranks.world_size}")
 
 

@@ -38,6 +38,7 @@ from ..render import render_numpy
 from ..render.visibility import without_invisible
 from ..svg import svg_drawing
 from ..train import resolve_device
+from ..errors import InputError
 
 VECTORS_NAME = "vectors.npz"
 ERRORS_NAME = "errors.txt"
@@ -86,7 +87,7 @@ def _previous(out_dir: Path, meta: dict) -> dict[str, tuple]:
         try:
             old = Lines.load(vectors)
         except LinesError as err:
-            raise ValueError(f"{err}; use --overwrite to replace it") from None
+            raise InputError(f"{err}; use --overwrite to replace it") from None
         _same_model(vectors, old.meta | {"n_lines": old.n_lines}, meta)
         frames = old.frames if old.frames is not None else np.tile(IDENTITY_FRAME, (len(old), 1))
         found = {old.name(i): (old.lines[i], old.widths[i], old.opacity[i], frames[i]) for i in range(len(old))}
@@ -94,7 +95,7 @@ def _previous(out_dir: Path, meta: dict) -> dict[str, tuple]:
         try:
             _same_model(journal, read_meta(journal), meta)
         except JournalError as err:
-            raise ValueError(f"{err}; use --overwrite to replace it") from None
+            raise InputError(f"{err}; use --overwrite to replace it") from None
         for entries in read_entries(journal):
             found.update((name, (entries.lines[i], entries.widths[i], entries.opacity[i], entries.frames[i]))
                          for i, name in enumerate(entries.names))
@@ -105,7 +106,7 @@ def _same_model(path: Path, old: dict, meta: dict) -> None:
     """ValueError when the vectors in `path` (its meta `old`) were not made by the model of `meta`."""
     digest = old.get("model_sha256")
     if old.get("n_lines") != meta["n_lines"] or (digest is not None and digest != meta["model_sha256"]):
-        raise ValueError(f"{path}: made by another model ({old.get('model', 'unknown')}, {old.get('n_lines')} "
+        raise InputError(f"{path}: made by another model ({old.get('model', 'unknown')}, {old.get('n_lines')} "
                          f"lines); use --overwrite to replace it, or another OUTPUT")
 
 
@@ -118,7 +119,7 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
     if posterior_seed is not None and not hasattr(model, "posterior"):
-        raise ValueError(f"{model_path}: this {config['method']!r} model has no posterior to sample from "
+        raise InputError(f"{model_path}: this {config['method']!r} model has no posterior to sample from "
                          "(--sample-posterior needs a vae)")
     meta = {"model": str(model_path), "method": config["method"], "n_lines": int(config["lines"]),
             "model_sha256": model_digest(resolve_model(model_path))}

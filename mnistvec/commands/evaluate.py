@@ -23,6 +23,7 @@ from ..evaluate import ReconstructionScores, SampleScores, load_classifier, scor
 from ..render import render_numpy
 from ..render.visibility import without_invisible
 from ..svg import canvas_frame, svg_drawing
+from ..errors import InputError
 
 CHUNK = 500
 
@@ -135,7 +136,7 @@ def require_line_count(model_path: Path, lines: int) -> None:
 
     own = load_checkpoint(model_path)["config"].get("lines")
     if own != lines:
-        raise ValueError(f"{model_path}: this model draws {own} lines, not {lines} (--lines sets a baseline's "
+        raise InputError(f"{model_path}: this model draws {own} lines, not {lines} (--lines sets a baseline's "
                          "count; leave it out to score the model)")
 
 
@@ -147,19 +148,19 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
     from ..data import load_images
 
     if (model_path is None) == (baseline is None):
-        raise ValueError("name either a model (--model) or a baseline (--baseline)")
+        raise InputError("name either a model (--model) or a baseline (--baseline)")
     if model_path is not None:
         from ..models.bundled import resolve_model
 
         model_path = resolve_model(model_path)
         if not model_path.is_file():
-            raise ValueError(f"{model_path}: no such checkpoint file")
+            raise InputError(f"{model_path}: no such checkpoint file")
         if lines is not None:
             require_line_count(model_path, lines)
     lines = DEFAULT_BASELINE_LINES if lines is None else lines
     dataset = load_images(data, mirror=mirror, limit=limit, on_failure=lambda f: warn(f"{f.path}: {f.reason}"))
     if len(dataset.images) == 0:
-        raise ValueError(f"{data}: no images to evaluate")
+        raise InputError(f"{data}: no images to evaluate")
     if dataset.labels is None:
         info(f"{data} has no labels: classifier accuracy is not measured")
     images = np.ascontiguousarray(dataset.images, np.float32)

@@ -18,6 +18,7 @@ from ..render import render_numpy
 from ..render.visibility import without_invisible
 from ..svg import canvas_frame, svg_drawing, svg_grid
 from ..train import resolve_device
+from ..errors import InputError
 
 NPZ_NAME = "samples.npz"
 CHUNK = 1024
@@ -49,17 +50,17 @@ def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path 
     """Draw `count` samples; write OUT/samples.npz and OUT/svg/sample-NNNN.svg, and/or the grid (PNG + SVG)."""
     start = time.perf_counter()
     if out_dir is not None and (out_dir / NPZ_NAME).exists() and not overwrite:
-        raise ValueError(f"{out_dir / NPZ_NAME} already exists: use --overwrite to replace it or choose another --out")
+        raise InputError(f"{out_dir / NPZ_NAME} already exists: use --overwrite to replace it or choose another --out")
     from ..models.bundled import resolve_model
 
     model_path = resolve_model(model_path)
     if not model_path.is_file():
-        raise ValueError(f"{model_path}: no such checkpoint file; train a VAE with `mnistvec train --method vae` "
+        raise InputError(f"{model_path}: no such checkpoint file; train a VAE with `mnistvec train --method vae` "
                          "(it writes runs/vae/model.pt) or name one with --model")
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
     if not hasattr(model, "decode"):
-        raise ValueError(f"{model_path}: this {config['method']!r} model has no prior to sample from; models that can "
+        raise InputError(f"{model_path}: this {config['method']!r} model has no prior to sample from; models that can "
                          f"sample: {', '.join(SAMPLING_METHODS)} (train one with `mnistvec train --method vae`)")
     samples = draw_samples(model, count, seed, temperature, dev)
     samples.meta.update({"model": str(model_path), "method": config["method"], "seed": seed,

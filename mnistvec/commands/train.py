@@ -11,6 +11,7 @@ from .. import launch
 from ..console import console, info, warn
 from ..distributed import process_ranks
 from ..train import CHECKPOINT_NAME, TrainConfig, train
+from ..errors import InputError
 
 
 def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, overwrite: bool,
@@ -24,12 +25,12 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
         console.quiet = True  # every process would print the same lines: rank 0 speaks for all
     if launch.launched():
         if config.method == "surrogate":
-            raise ValueError("--method surrogate trains in one process: start it without torchrun")
+            raise InputError("--method surrogate trains in one process: start it without torchrun")
         process_ranks(device)  # a device this process cannot use fails now, not after loading data
     ckpt = run_dir / CHECKPOINT_NAME
     if resume:
         if not ckpt.exists():
-            raise ValueError(f"{ckpt}: nothing to resume (no checkpoint); drop --resume to start a new run")
+            raise InputError(f"{ckpt}: nothing to resume (no checkpoint); drop --resume to start a new run")
         stored = TrainConfig.from_dict(load_checkpoint(ckpt)["config"])
         ignored = sorted(k for k in explicit if getattr(stored, k, None) != getattr(config, k, None))
         if ignored:
@@ -37,7 +38,7 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
                  + ", ".join(f"--{k.replace('_', '-')}" for k in ignored))
         config = stored
     elif ckpt.exists() and not overwrite:
-        raise ValueError(f"{ckpt} already exists: use --resume to continue it, --overwrite to start again, "
+        raise InputError(f"{ckpt} already exists: use --resume to continue it, --overwrite to start again, "
                          "or choose another --out")
     if config.method == "surrogate":
         from ..surrogate_training import surrogate_steps_hint, train_surrogate

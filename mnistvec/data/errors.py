@@ -16,9 +16,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from ..errors import InputError
 
 
-class DataError(Exception):
+class DataError(InputError):
     """A source cannot be read at all; the message is one line naming the file and the problem."""
 
 

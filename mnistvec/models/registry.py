@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import CheckpointError, load_checkpoint
+from ..errors import InputError
 
 METHODS = ("ae", "vae", "lfi")
 """Methods whose checkpoints are vectorisers (image -> strokes)."""
@@ -42,7 +43,7 @@ def build_model(config: dict) -> torch.nn.Module:
 
         options = {k: config[k] for k in LFI_OPTIONS if k in config}  # the model's own defaults for the rest
         return StrokeLFI(lines, hidden, channels, **options)
-    raise ValueError(f"method {method!r} is not available in this version (available: {', '.join(METHODS)})")
+    raise InputError(f"method {method!r} is not available in this version (available: {', '.join(METHODS)})")
 
 
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:

@@ -31,6 +31,7 @@ import torch
 from .coverage import composite, pixel_centres, segment_geometry
 from .native import SOFT_TOLERANCE, native_available, warn_native_missing_once
 from .soft_native import render_soft_native_px
+from ..errors import InputError
 
 MAX_ELEMENTS = 1 << 20
 DEFAULT_TEMPERATURE = 0.5
@@ -125,7 +126,7 @@ def resolve_backend(backend: str, device_type: str) -> str:
         return backend
     chosen = os.environ.get(BACKEND_ENV, "auto") or "auto"
     if chosen not in ("auto", "torch"):
-        raise ValueError(f"{BACKEND_ENV}={chosen!r}; set it to auto or torch")
+        raise InputError(f"{BACKEND_ENV}={chosen!r}; set it to auto or torch")
     if chosen == "torch" or device_type != "cpu":
         return "torch"
     if native_available():
