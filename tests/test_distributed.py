@@ -23,6 +23,7 @@ import torch
 
 from mnistvec.checkpoint import load_checkpoint
 from mnistvec.distributed import Ranks, rank_device
+from mnistvec.errors import InputError
 from mnistvec.models.registry import load_model
 from mnistvec.render import render_torch
 from mnistvec.train import check_world_size, epoch_sampler, split_indices, step_generator
@@ -69,7 +70,7 @@ def test_one_process_keeps_its_order_and_noise_and_processes_split_the_epoch():
 def test_a_checkpoint_from_mid_epoch_resumes_only_with_as_many_processes():
     check_world_size({"epoch": 1, "step": 0, "world_size": 2}, Ranks())  # an epoch boundary: any number
     check_world_size({"epoch": 1, "step": 3}, Ranks())
-    with pytest.raises(ValueError, match="resume it with 2 process"):
+    with pytest.raises(InputError, match="resume it with 2 process"):
         check_world_size({"epoch": 1, "step": 3, "world_size": 2}, Ranks())
 
 
@@ -77,11 +78,11 @@ def test_each_process_needs_its_own_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     assert rank_device("cuda", 0, 1) == torch.device("cuda", 0) and rank_device("cpu", 1, 2) == torch.device("cpu")
-    with pytest.raises(ValueError, match="2 processes on this machine need 2 GPUs, it has 1"):
+    with pytest.raises(InputError, match="2 processes on this machine need 2 GPUs, it has 1"):
         rank_device("auto", 1, 2)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert rank_device("auto", 1, 2) == torch.device("cpu")
-    with pytest.raises(ValueError, match="no CUDA device"):
+    with pytest.raises(InputError, match="no CUDA device"):
         rank_device("cuda", 0, 2)
 
 
