@@ -31,18 +31,6 @@ from . import launch
 from .errors import InputError
 
 
-class LossTerms(nn.Module):
-    """A module whose forward is `model.loss_terms(...)`. DistributedDataParallel synchronises the gradients
-    of what runs through its forward, and the models' training entry point is `loss_terms`."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, *args, **kwargs) -> dict[str, torch.Tensor]:
-        return self.model.loss_terms(*args, **kwargs)
-
-
 @dataclass(frozen=True)
 class Ranks:
     """Where this process stands in the run: its rank among `world_size` processes, its rank on this
@@ -121,15 +109,15 @@ def process_ranks(device: str) -> Ranks:
 @contextmanager
 def replicated(model: nn.Module, ranks: Ranks) -> Iterator[Callable[..., dict[str, torch.Tensor]]]:
     """Join the run's process group for the duration (NCCL on CUDA, gloo on CPU; the address from MASTER_ADDR
-    and MASTER_PORT) and yield what a training step calls for its loss terms: `LossTerms(model)` inside
-    DistributedDataParallel. Every parameter of the models reaches the loss, so DDP needs no search for
-    unused ones. For one process: `LossTerms(model)` alone (the same computation as `model.loss_terms`).
+    and MASTER_PORT) and yield what a training step calls for its loss terms: the model inside
+    DistributedDataParallel (a model's `forward` is its training step). Every parameter of the models
+    reaches the loss, so DDP needs no search for unused ones. For one process: the model itself.
 
     On leaving, DDP is freed before the group is destroyed: DDP sits in reference cycles, and when the
     cycle collector frees it later, its reducer drops the group's last reference while holding the GIL,
     and the gloo group's destructor can then wait forever for a worker thread that needs the GIL."""
     if not ranks.distributed:
-        yield LossTerms(model)
+        yield model
         return
     cuda = ranks.device.type == "cuda"
     if cuda:
@@ -138,7 +126,7 @@ def replicated(model: nn.Module, ranks: Ranks) -> Iterator[Callable[..., dict[st
                             device_id=ranks.device if cuda else None)
     ddp: list[nn.Module] = []  # the only reference to DDP, so that leaving can drop it
     try:
-        ddp.append(nn.parallel.DistributedDataParallel(LossTerms(model), device_ids=[ranks.device.index] if cuda
+        ddp.append(nn.parallel.DistributedDataParallel(model, device_ids=[ranks.device.index] if cuda
                                                        else None))
         yield lambda *args, **kwargs: ddp[0](*args, **kwargs)
     finally:

@@ -269,7 +269,7 @@ def validate(model, images: torch.Tensor, config: TrainConfig, temperature: floa
     sq_err = 0.0
     for lo in range(0, len(images), 256):
         batch = images[lo : lo + 256].to(device)
-        terms = model.loss_terms(batch, temperature, config.reconstruction, progress=1.0)
+        terms = model(batch, temperature, config.reconstruction, progress=1.0)
         for name, value in terms.items():
             sums[name] = sums.get(name, 0.0) + float(value) * len(batch)
         recon = render_torch(*model.strokes(batch), 28, "native")
@@ -339,9 +339,9 @@ def train(
 ) -> dict:
     """Train `config.method` on `images` [B, 28, 28]; write checkpoint, metrics and grids to `run_dir`.
 
-    The model supplies `loss_terms(batch, temperature, reconstruction, progress, generator)`, a dict of
-    scalar tensors whose "loss" is minimised (the others are logged), and `strokes(images)`. Models with a
-    prior (a `decode(z)` method) also get a grid of samples per epoch.
+    The model (`models/base.py`) is called as `model(batch, temperature, reconstruction, progress, generator)`
+    for a dict of scalar tensors whose "loss" is minimised (the others are logged); models that can sample
+    also get a grid of samples per epoch.
 
     Started by torchrun as one of several processes, every process calls this with the same arguments: each
     trains on its share of the images through DistributedDataParallel, and rank 0 alone validates, writes
@@ -353,12 +353,11 @@ def train(
     ranks = process_ranks(device)
     config, dev, ckpt_path, state = open_run(config, run_dir, device, resume, ranks)
     model = build_model(asdict(config)).to(dev)
-    if state is None and hasattr(model, "prepare_training"):
+    if state is None:
         model.prepare_training(config)
     if state is None and config.init:
         start_from(model, config.init, asdict(config))
-    groups = model.parameter_groups() if hasattr(model, "parameter_groups") else [{"params": model.parameters()}]
-    optimizer = torch.optim.Adam(groups, lr=config.lr)
+    optimizer = torch.optim.Adam(model.parameter_groups(), lr=config.lr)
     start_epoch, start_step, rows, partial = restore(state, model, optimizer, ranks)
 
     data = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
@@ -377,13 +376,13 @@ def train(
         })
 
     classifier = None
-    if hasattr(model, "decode") and ranks.is_main:
+    if model.can_sample and ranks.is_main:
         from .evaluate import load_classifier
 
         classifier = load_classifier()
     progress = training_progress(shown=ranks.is_main)
     model.train()
-    with replicated(model, ranks) as loss_terms, progress, graceful_stop() as stop, denormals_flushed():
+    with replicated(model, ranks) as forward, progress, graceful_stop() as stop, denormals_flushed():
         task = progress.add_task("training", total=total_steps, info="",
                                  completed=start_epoch * steps_per_epoch + start_step)
         for epoch in range(start_epoch, config.epochs):
@@ -400,7 +399,7 @@ def train(
                     generator = step_generator(config.seed, epoch, step, ranks.rank)
                     batch = train_images[order[step * config.batch_size : (step + 1) * config.batch_size]]
                     batch = random_shift(batch, generator, config.shift).to(dev)
-                    terms = loss_terms(batch, temperature, config.reconstruction, progress=at, generator=generator)
+                    terms = forward(batch, temperature, config.reconstruction, progress=at, generator=generator)
                     optimiser_step(optimizer, terms["loss"])
                     done, seen = step + 1, seen + len(batch)
                     for name, value in terms.items():
@@ -447,7 +446,7 @@ def epoch_row(model, config: TrainConfig, epoch: int, sums: dict, seen: int, val
 def save_epoch_grids(model, run_dir: Path, epoch: int, val_images: torch.Tensor, device, seed: int) -> None:
     """RUN/recon-epoch-NNN.png, and for models with a prior RUN/samples-epoch-NNN.png."""
     save_recon_grid(model, val_images, run_dir / f"recon-epoch-{epoch + 1:03d}.png", device)
-    if hasattr(model, "decode"):
+    if model.can_sample:
         save_sample_grid(model, run_dir / f"samples-epoch-{epoch + 1:03d}.png", device, seed)
 
 

@@ -9,6 +9,7 @@ STOP_RANK_1_AFTER=N in its environment, rank 1 asks to stop after N steps, as if
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import os
@@ -192,12 +193,17 @@ def run_one_process(replicas: Path, cli_args: list[str]) -> None:
     sys.addaudithook(audit)
     models = []
 
-    class KeepModel(distributed.LossTerms):
-        def __init__(self, model):
-            super().__init__(model)
-            models.append(model)
+    import mnistvec.train as training
 
-    distributed.LossTerms = KeepModel
+    replicated = training.replicated
+
+    @contextlib.contextmanager
+    def keep_model(model, ranks):
+        models.append(model)
+        with replicated(model, ranks) as step:
+            yield step
+
+    training.replicated = keep_model
     try:
         cli.main(cli_args, prog_name="mnistvec")
     finally:

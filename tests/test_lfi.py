@@ -74,7 +74,7 @@ def test_each_loss_trains_only_its_own_players(objective):
 
     def terms():
         model.zero_grad(set_to_none=True)
-        return model.loss_terms(images, progress=0.5, generator=torch.Generator().manual_seed(1))
+        return model(images, progress=0.5, generator=torch.Generator().manual_seed(1))
 
     terms()["d_loss"].backward()
     assert all(g is not None for g in grads_of(model.critic))

@@ -50,7 +50,7 @@ def test_in_the_vae_the_refined_loss_trains_the_steps_alone():
         torch.nn.init.normal_(p, std=0.01)
     vae.train()
     images = torch.from_numpy(synthetic_digits(8))
-    terms = vae.loss_terms(images, temperature=0.5, generator=torch.Generator().manual_seed(0))
+    terms = vae(images, temperature=0.5, generator=torch.Generator().manual_seed(0))
     vae.zero_grad()
     terms["refined"].backward()
     grads = {name: p.grad for name, p in vae.named_parameters()}

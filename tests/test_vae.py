@@ -21,11 +21,11 @@ def test_kl_is_zero_at_the_prior_and_matches_the_closed_form():
     mu = torch.tensor([[1.0, -2.0]]).repeat(4, 1)
     logvar = torch.tensor([[0.0, np.log(0.25)]]).repeat(4, 1)
     vae.posterior = lambda x: (mu, logvar)
-    terms = vae.loss_terms(images)
+    terms = vae(images)
     expected = 0.5 * ((1 + 1 - 1 - 0) + (4 + 0.25 - 1 - np.log(0.25)))  # sum_j mu^2 + sigma^2 - 1 - log sigma^2
     assert float(terms["kl"]) == pytest.approx(expected, rel=1e-5)
     vae.posterior = lambda x: (torch.zeros(4, 2), torch.zeros(4, 2))
-    assert float(vae.loss_terms(images)["kl"]) == 0.0
+    assert float(vae(images)["kl"]) == 0.0
 
 
 def test_beta_warms_up_linearly_then_stays():
@@ -38,7 +38,7 @@ def test_beta_warms_up_linearly_then_stays():
 
 def test_unregularised_loss_is_the_reconstruction_alone():
     vae = StrokeVAE(n_lines=3, hidden=32, latent=2, kl_weight=0.0).eval()
-    terms = vae.loss_terms(torch.rand(2, 28, 28), progress=1.0)
+    terms = vae(torch.rand(2, 28, 28), progress=1.0)
     assert float(terms["loss"].detach()) == pytest.approx(float(terms["recon"].detach()))
     assert float(terms["kl"].detach()) > 0  # measured, just not weighted
 
@@ -57,13 +57,13 @@ def test_training_step_updates_the_surrogate_only_through_its_fit():
     """In training the surrogate's fit to the native renderer is part of the loss; the ELBO does not move it."""
     vae = StrokeVAE(n_lines=3, hidden=32, latent=2).train()
     images = torch.rand(2, 28, 28)
-    terms = vae.loss_terms(images, generator=torch.Generator().manual_seed(0))
+    terms = vae(images, generator=torch.Generator().manual_seed(0))
     assert 0 < float(terms["surrogate_mse"]) < 1
     (terms["recon"] + terms["kl"]).backward()  # the ELBO alone
     assert all(p.grad is None for p in vae.surrogate.parameters())
     assert any(p.grad.abs().sum() > 0 for p in vae.decoder.parameters())
     vae.zero_grad(set_to_none=True)
-    vae.loss_terms(images, generator=torch.Generator().manual_seed(0))["loss"].backward()
+    vae(images, generator=torch.Generator().manual_seed(0))["loss"].backward()
     assert all(p.grad is not None for p in vae.surrogate.parameters())
 
 

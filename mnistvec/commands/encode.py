@@ -118,7 +118,7 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     start = time.perf_counter()
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
-    if posterior_seed is not None and not hasattr(model, "posterior"):
+    if posterior_seed is not None and not model.has_posterior:
         raise InputError(f"{model_path}: this {config['method']!r} model has no posterior to sample from "
                          "(--sample-posterior needs a vae)")
     meta = {"model": str(model_path), "method": config["method"], "n_lines": int(config["lines"]),

@@ -169,7 +169,7 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
     scores = score_reconstructions(images, recon, dataset.labels, classifier)
     prior = None
     sample_images = None
-    if model is not None and hasattr(model, "decode") and samples > 0:
+    if model is not None and model.can_sample and samples > 0:
         sample_images = draw_prior_samples(model, samples, seed)
         prior = score_samples(sample_images, classifier, reference=images)
     return Evaluation(name, str(data), len(images), scores, float(numbers.mean()), float(sizes.mean()),

@@ -59,7 +59,7 @@ def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path 
                          "(it writes runs/vae/model.pt) or name one with --model")
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
-    if not hasattr(model, "decode"):
+    if not model.can_sample:
         raise InputError(f"{model_path}: this {config['method']!r} model has no prior to sample from; models that can "
                          f"sample: {', '.join(SAMPLING_METHODS)} (train one with `mnistvec train --method vae`)")
     samples = draw_samples(model, count, seed, temperature, dev)

@@ -13,8 +13,8 @@ and late ones sharpen them to what the exact renderer draws.
 from __future__ import annotations
 
 import torch
-from torch import nn
 
+from .base import StrokeModel
 from .encoder import StrokeEncoder
 from .refiner import refine_steps, refined_stages, staged_loss
 from .soft_loss import pixel_losses, soft_reconstruction_loss
@@ -33,7 +33,7 @@ def pixel_loss_name(kind: str) -> str:
     return PIXEL_LOSSES[kind]
 
 
-class AutoEncoder(nn.Module):
+class AutoEncoder(StrokeModel):
     """Encoder + stroke squashing; rendering is done by the caller's choice of renderer."""
 
     method = "ae"
@@ -53,19 +53,15 @@ class AutoEncoder(nn.Module):
         """images [B, 28, 28] in [0, 1] -> unconstrained stroke parameters [B, N, 6] (after refinement)."""
         return self.stages(images)[-1]
 
-    def strokes(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """images [B, 28, 28] in [0, 1] -> lines [B, N, 4], widths [B, N], opacity [B, N]."""
-        return squash(self.raw_strokes(images))
-
     def loss(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce") -> torch.Tensor:
         """Mean reconstruction loss of a batch through the soft renderer at `temperature` (rendering and
         loss in one native pass on the CPU, see `soft_loss.py`); with refinement steps, the last drawing's
         loss plus a share of the earlier ones' (`refiner.staged_loss`)."""
         return staged_soft_loss(self.stages(images), images, temperature, reconstruction)
 
-    def loss_terms(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce",
-                   progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
-        """The training loop's interface: {"loss": reconstruction loss} (no other terms)."""
+    def forward(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce",
+                progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """The training step (`base.py`): {"loss": reconstruction loss} (no other terms)."""
         return {"loss": self.loss(images, temperature, reconstruction)}
 
 

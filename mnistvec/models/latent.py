@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..render.surrogate import StrokeSurrogate
+from .base import StrokeModel
 from .strokes import PARAMS_PER_LINE, squash
 
 SURROGATE_LR_SCALE = 0.1
@@ -29,11 +30,13 @@ def stroke_decoder(latent: int, hidden: int, n_lines: int) -> nn.Sequential:
     )
 
 
-class LatentStrokeModel(nn.Module):
+class LatentStrokeModel(StrokeModel):
     """Base of the models with a prior: `encoder`, `decoder`, `surrogate`, and the methods that `sample` and
-    training use. A subclass builds its encoder (and whatever else it trains) and adds `loss_terms`.
+    training use. A subclass builds its encoder (and whatever else it trains) and adds `forward`.
 
     Modules are registered (and initialised from the global seed) in the order encoder, decoder, surrogate."""
+
+    can_sample = True
 
     def __init__(self, encoder: nn.Module, n_lines: int, hidden: int, latent: int):
         super().__init__()

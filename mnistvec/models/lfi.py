@@ -41,7 +41,6 @@ from .adversarial import OBJECTIVES, critic_loss, generator_loss, gradient_penal
 from .critic import PairCritic
 from .encoder import StrokeEncoder
 from .latent import LatentStrokeModel
-from .strokes import squash
 
 ADAM_BETAS = (0.5, 0.999)
 """A shorter momentum than Adam's default 0.9, as usual for adversarial games."""
@@ -85,10 +84,6 @@ class StrokeLFI(LatentStrokeModel):
         """images -> raw strokes of G(E(x)) (what reconstructions and `encode` use)."""
         return self.decode_raw(self.encode(images))
 
-    def strokes(self, images: torch.Tensor):
-        """images -> (lines, widths, opacity) of G(E(x))."""
-        return squash(self.raw_strokes(images))
-
     def _frozen_critic(self, images: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
         """D(x, z) with gradients to x and z only (the generator's and encoder's view of the critic)."""
         params = {name: p.detach() for name, p in self.critic.named_parameters()}
@@ -101,8 +96,8 @@ class StrokeLFI(LatentStrokeModel):
             return images
         return images + sigma * torch.randn(images.shape, generator=generator).to(images.device)
 
-    def loss_terms(self, images: torch.Tensor, temperature: float = 0.0, reconstruction: str = "bce",
-                   progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, temperature: float = 0.0, reconstruction: str = "bce",
+                progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """The training loss (module docstring) and its parts, each a mean over the batch. The prior draws and
         the instance noise come from `generator` (a fixed one when none is given, so evaluation repeats)."""
         generator = generator if generator is not None else torch.Generator().manual_seed(0)

@@ -44,6 +44,7 @@ class StrokeVAE(LatentStrokeModel):
     """Encoder q(z|x), decoder z -> strokes, and the surrogate that carries the renderer's gradients."""
 
     method = "vae"
+    has_posterior = True
 
     def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, latent: int = 32,
                  kl_weight: float = 1.0, kl_warmup: float = 0.1, gradients: str = "straight-through",
@@ -91,8 +92,8 @@ class StrokeVAE(LatentStrokeModel):
             return self.kl_weight
         return self.kl_weight * min(1.0, progress / self.kl_warmup)
 
-    def loss_terms(self, images: torch.Tensor, temperature: float = 0.0, reconstruction: str = "bce",
-                   progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def forward(self, images: torch.Tensor, temperature: float = 0.0, reconstruction: str = "bce",
+                progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """The negative ELBO and its parts (mean over images). In training, z is drawn from q and the
         surrogate's fit to the native renderer is added; in evaluation, z is the mean of q."""
         mu, logvar = self.posterior(images)
