@@ -169,7 +169,7 @@ def test_a_stop_asked_of_one_process_stops_both_and_resume_under_torchrun_is_exa
 
 def run_one_process(replicas: Path, cli_args: list[str]) -> None:
     """What each torchrun process does (module docstring)."""
-    from mnistvec import distributed, interrupt
+    from mnistvec import interrupt
     from mnistvec.cli import cli
 
     if os.environ.get("STOP_RANK_1_AFTER") and os.environ["RANK"] == "1":
