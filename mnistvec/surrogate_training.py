@@ -19,20 +19,14 @@ An epoch is `STEPS_PER_EPOCH` steps. After each one, the held-out error is measu
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from .checkpoint import save_checkpoint
-from .console import console
 from .images import make_grid, save_png
-from .interrupt import graceful_stop
 from .render import render_torch
 from .render.surrogate import StrokeSurrogate, coverage_fit, native_coverage, random_strokes
-from .train import (METRICS_NAME, TrainConfig, TrainingInterrupted, denormals_flushed, open_run, optimiser_step,
-                    restore, schedules, set_learning_rate, step_done, step_generator, training_progress,
-                    write_metrics)
+from .train import Task, TrainConfig, run
 
 STEPS_PER_EPOCH = 1000
 HELDOUT_SEED = 2**31 - 1
@@ -75,60 +69,42 @@ def save_comparison_grid(surrogate: StrokeSurrogate, heldout: dict, path: Path) 
     save_png(path, make_grid(torch.cat([heldout["images"][:count], images]).cpu().numpy(), columns=count))
 
 
+class SurrogateTask(Task):
+    """Fitting the surrogate on fresh random strokes (module docstring); logs the stroke MSE per step."""
+
+    steps_per_epoch = STEPS_PER_EPOCH
+
+    def __init__(self, config: TrainConfig, device, ranks, fresh: bool):
+        self.device = device
+        self.model = StrokeSurrogate(hidden=config.hidden, seed=config.seed).to(device)
+        self.heldout = heldout_set(device)
+        self.strokes_per_step = config.batch_size * config.lines
+
+    def step(self, forward, epoch, step, at, temperature, generator):
+        strokes = random_strokes(self.strokes_per_step, generator)
+        loss, mse = coverage_fit(self.model, *(t.to(self.device) for t in strokes))
+        return loss, {"loss": float(mse)}, 1
+
+    def progress_info(self, sums, seen, temperature):
+        return f"stroke MSE {sums['loss'] / seen:.2e}"
+
+    def end_epoch(self, epoch, sums, seen, temperature, started, run_dir):
+        errors = heldout_errors(self.model, self.heldout)
+        save_comparison_grid(self.model, self.heldout, run_dir / f"surrogate-epoch-{epoch + 1:03d}.png")
+        return {"epoch": epoch + 1, "train_loss": float(f"{sums.get('loss', 0.0) / max(seen, 1):.4e}"),
+                **{k: float(f"{v:.4e}") for k, v in errors.items()},
+                "seconds": round(time.perf_counter() - started, 2)}
+
+    def summary(self, row):
+        return (f"stroke MSE {row['train_loss']:.2e}, held-out stroke MSE {row['heldout_stroke_mse']:.2e}, "
+                f"image MSE {row['heldout_image_mse']:.2e}, {row['seconds']:.0f} s")
+
+
 def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", resume: bool = False,
                     on_step=None) -> dict:
-    """Fit a surrogate for `config.epochs * STEPS_PER_EPOCH` steps; checkpoint, metrics and grids in `run_dir`."""
-    config, dev, ckpt_path, state = open_run(config, run_dir, device, resume)
-    surrogate = StrokeSurrogate(hidden=config.hidden, seed=config.seed).to(dev)
-    optimizer = torch.optim.Adam(surrogate.parameters(), lr=config.lr)
-    start_epoch, start_step, rows, (sums, seen) = restore(state, surrogate, optimizer)
-    partial = (sums.get("loss", 0.0), seen)
-    heldout = heldout_set(dev)
-    strokes_per_step = config.batch_size * config.lines
-    total_steps = STEPS_PER_EPOCH * config.epochs
-
-    def checkpoint(epoch: int, step: int, loss_sum: float = 0.0, seen: int = 0) -> None:
-        save_checkpoint(ckpt_path, {
-            "method": "surrogate", "config": asdict(config), "model": surrogate.state_dict(),
-            "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "metrics": rows,
-            "epoch_sums": {"loss": loss_sum}, "epoch_seen": seen, "complete": epoch >= config.epochs,
-        })
-
-    progress = training_progress()
-    with progress, graceful_stop() as stop, denormals_flushed():
-        task = progress.add_task("training", total=total_steps, info="",
-                                 completed=start_epoch * STEPS_PER_EPOCH + start_step)
-        for epoch in range(start_epoch, config.epochs):
-            epoch_start = time.perf_counter()
-            done = start_step if epoch == start_epoch else 0
-            loss_sum, seen = partial if epoch == start_epoch else (0.0, 0)
-            try:
-                for step in range(done, STEPS_PER_EPOCH):
-                    _, lr = schedules(config, (epoch * STEPS_PER_EPOCH + step) / total_steps)
-                    set_learning_rate(optimizer, lr)
-                    strokes = random_strokes(strokes_per_step, step_generator(config.seed, epoch, step))
-                    loss, mse = coverage_fit(surrogate, *(t.to(dev) for t in strokes))
-                    optimiser_step(optimizer, loss)
-                    done, loss_sum, seen = step + 1, loss_sum + float(mse), seen + 1
-                    step_done(progress, task, f"epoch {epoch + 1}/{config.epochs}",
-                              f"stroke MSE {loss_sum / seen:.2e}", stop)
-                    if on_step is not None:
-                        on_step(epoch, done)
-            except KeyboardInterrupt:
-                checkpoint(epoch, done, loss_sum, seen)
-                raise TrainingInterrupted(run_dir, epoch, done) from None
-            errors = heldout_errors(surrogate, heldout)
-            row = {"epoch": epoch + 1, "train_loss": float(f"{loss_sum / max(seen, 1):.4e}"),
-                   **{k: float(f"{v:.4e}") for k, v in errors.items()},
-                   "seconds": round(time.perf_counter() - epoch_start, 2)}
-            rows.append(row)
-            save_comparison_grid(surrogate, heldout, run_dir / f"surrogate-epoch-{epoch + 1:03d}.png")
-            write_metrics(run_dir / METRICS_NAME, rows)
-            checkpoint(epoch + 1, 0)
-            console.print(f"epoch {epoch + 1}/{config.epochs}: stroke MSE {row['train_loss']:.2e}, held-out stroke "
-                          f"MSE {row['heldout_stroke_mse']:.2e}, image MSE {row['heldout_image_mse']:.2e}, "
-                          f"{row['seconds']:.0f} s", highlight=False, soft_wrap=True)
-    return rows[-1] if rows else {}
+    """Fit a surrogate for `config.epochs * STEPS_PER_EPOCH` steps; checkpoint, metrics and grids in `run_dir`
+    (the training loop `train.run`)."""
+    return run(SurrogateTask, config, run_dir, device, resume, on_step)
 
 
 def surrogate_steps_hint(config: TrainConfig) -> str:

@@ -1,5 +1,6 @@
-"""One training loop for the image models (ae, vae, lfi): data split, schedules, progress, metrics, grids,
-checkpoints, resume. (The surrogate, which reads no images, has its own loop in `surrogate_training.py`.)
+"""The one training loop (`run`): schedules, progress, metrics, checkpoints, resume, several processes, for
+every task: the image models (ae, vae, lfi: `ImageTask`, with their data split and grids) and the
+surrogate renderer (`surrogate_training.SurrogateTask`).
 
 Reproducibility: the model is initialised from `seed`, the validation split is a permutation drawn from
 `seed`, and epoch e visits the training images in a permutation drawn from (seed, e). Every random draw
@@ -329,6 +330,87 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
     write_text_atomic(path, buffer.getvalue())
 
 
+class Task:
+    """What the loop trains (`run`): the module it checkpoints, its optimiser groups, the steps of an epoch,
+    one step's loss, and what is measured after each epoch. Subclasses: `ImageTask` (ae, vae, lfi) and
+    `surrogate_training.SurrogateTask`."""
+
+    model: torch.nn.Module
+    steps_per_epoch: int
+
+    def parameter_groups(self) -> list[dict]:
+        return [{"params": list(self.model.parameters())}]
+
+    def begin_epoch(self, epoch: int) -> None:
+        """Called before the first step of each epoch (resumed ones included)."""
+
+    def step(self, forward, epoch: int, step: int, at: float, temperature: float,
+             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float], int]:
+        """(the loss to minimise, the terms to log, how many items they average over); `forward` is the model,
+        inside DistributedDataParallel when several processes train."""
+        raise NotImplementedError
+
+    def progress_info(self, sums: dict[str, float], seen: int, temperature: float) -> str:
+        return f"loss {sums['loss'] / seen:.2f}"
+
+    def end_epoch(self, epoch: int, sums: dict[str, float], seen: int, temperature: float, started: float,
+                  run_dir: Path) -> dict:
+        """The epoch's metrics row (after writing its grids to `run_dir`); only rank 0 calls it."""
+        raise NotImplementedError
+
+    def summary(self, row: dict) -> str:
+        """The line printed after each epoch."""
+        raise NotImplementedError
+
+
+class ImageTask(Task):
+    """Training a vectoriser (`models/base.py`) on images: a held-out split, the epoch permutations of
+    `epoch_sampler`, shift augmentation, validation, and sample scores for models that can sample."""
+
+    def __init__(self, config: TrainConfig, images: np.ndarray, device, ranks: Ranks, fresh: bool):
+        self.config, self.device, self.ranks = config, device, ranks
+        self.model = build_model(asdict(config)).to(device)
+        if fresh:
+            self.model.prepare_training(config)
+            if config.init:
+                start_from(self.model, config.init, asdict(config))
+        data = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+        train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
+        self.train_images, self.val_images = data[train_idx], data[val_idx]
+        self.sampler = epoch_sampler(len(self.train_images), config.seed, ranks)
+        self.steps_per_epoch = math.ceil(len(self.sampler) / config.batch_size)
+        self.classifier = None
+        if self.model.can_sample and ranks.is_main:
+            from .evaluate import load_classifier
+
+            self.classifier = load_classifier()
+
+    def parameter_groups(self) -> list[dict]:
+        return self.model.parameter_groups()
+
+    def begin_epoch(self, epoch: int) -> None:
+        self.sampler.set_epoch(epoch)
+        self.order = torch.tensor(list(self.sampler))
+
+    def step(self, forward, epoch, step, at, temperature, generator):
+        size = self.config.batch_size
+        batch = self.train_images[self.order[step * size : (step + 1) * size]]
+        batch = random_shift(batch, generator, self.config.shift).to(self.device)
+        terms = forward(batch, temperature, self.config.reconstruction, progress=at, generator=generator)
+        return terms["loss"], {name: value.item() for name, value in terms.items()}, len(batch)
+
+    def progress_info(self, sums, seen, temperature):
+        return f"loss {sums['loss'] / seen:.2f}  T {temperature:.2f}"
+
+    def end_epoch(self, epoch, sums, seen, temperature, started, run_dir):
+        save_epoch_grids(self.model, run_dir, epoch, self.val_images, self.device, self.config.seed)
+        return epoch_row(self.model, self.config, epoch, sums, seen, self.val_images, self.classifier, self.device,
+                         temperature=temperature, started=started)
+
+    def summary(self, row):
+        return epoch_summary(row)
+
+
 def train(
     config: TrainConfig,
     images: np.ndarray,
@@ -337,14 +419,22 @@ def train(
     resume: bool = False,
     on_step: Callable[[int, int], None] | None = None,
 ) -> dict:
-    """Train `config.method` on `images` [B, 28, 28]; write checkpoint, metrics and grids to `run_dir`.
+    """Train `config.method` (ae, vae, lfi) on `images` [B, 28, 28]; write checkpoint, metrics and grids to
+    `run_dir` (`run`, `ImageTask`).
 
     The model (`models/base.py`) is called as `model(batch, temperature, reconstruction, progress, generator)`
     for a dict of scalar tensors whose "loss" is minimised (the others are logged); models that can sample
-    also get a grid of samples per epoch.
+    also get a grid of samples per epoch."""
+    return run(lambda config, dev, ranks, fresh: ImageTask(config, images, dev, ranks, fresh), config, run_dir,
+               device, resume, on_step)
+
+
+def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, device: str = "auto",
+        resume: bool = False, on_step: Callable[[int, int], None] | None = None) -> dict:
+    """The training loop, for every task: `make_task(config, device, ranks, fresh)` builds what to train.
 
     Started by torchrun as one of several processes, every process calls this with the same arguments: each
-    trains on its share of the images through DistributedDataParallel, and rank 0 alone validates, writes
+    trains on its share of the steps through DistributedDataParallel, and rank 0 alone measures, writes
     `run_dir` and prints (module docstring, `distributed.py`).
 
     `on_step(epoch, step)` is called after every optimiser step (a hook for tests and tooling).
@@ -352,19 +442,11 @@ def train(
     """
     ranks = process_ranks(device)
     config, dev, ckpt_path, state = open_run(config, run_dir, device, resume, ranks)
-    model = build_model(asdict(config)).to(dev)
-    if state is None:
-        model.prepare_training(config)
-    if state is None and config.init:
-        start_from(model, config.init, asdict(config))
-    optimizer = torch.optim.Adam(model.parameter_groups(), lr=config.lr)
+    task = make_task(config, dev, ranks, state is None)
+    model = task.model
+    optimizer = torch.optim.Adam(task.parameter_groups(), lr=config.lr)
     start_epoch, start_step, rows, partial = restore(state, model, optimizer, ranks)
-
-    data = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-    train_idx, val_idx = split_indices(len(data), config.val_fraction, config.seed)
-    train_images, val_images = data[train_idx], data[val_idx]
-    sampler = epoch_sampler(len(train_images), config.seed, ranks)
-    steps_per_epoch = math.ceil(len(sampler) / config.batch_size)
+    steps_per_epoch = task.steps_per_epoch
     total_steps = steps_per_epoch * config.epochs
 
     def checkpoint(epoch: int, step: int, sums: dict | None = None, seen: int = 0) -> None:
@@ -375,20 +457,14 @@ def train(
             "world_size": ranks.world_size,
         })
 
-    classifier = None
-    if model.can_sample and ranks.is_main:
-        from .evaluate import load_classifier
-
-        classifier = load_classifier()
     progress = training_progress(shown=ranks.is_main)
     model.train()
     with replicated(model, ranks) as forward, progress, graceful_stop() as stop, denormals_flushed():
-        task = progress.add_task("training", total=total_steps, info="",
-                                 completed=start_epoch * steps_per_epoch + start_step)
+        task_bar = progress.add_task("training", total=total_steps, info="",
+                                     completed=start_epoch * steps_per_epoch + start_step)
         for epoch in range(start_epoch, config.epochs):
             epoch_start = time.perf_counter()
-            sampler.set_epoch(epoch)
-            order = torch.tensor(list(sampler))
+            task.begin_epoch(epoch)
             done = start_step if epoch == start_epoch else 0
             sums, seen = partial if epoch == start_epoch else ({}, 0)
             try:
@@ -397,15 +473,13 @@ def train(
                     temperature, lr = schedules(config, at)
                     set_learning_rate(optimizer, lr)
                     generator = step_generator(config.seed, epoch, step, ranks.rank)
-                    batch = train_images[order[step * config.batch_size : (step + 1) * config.batch_size]]
-                    batch = random_shift(batch, generator, config.shift).to(dev)
-                    terms = forward(batch, temperature, config.reconstruction, progress=at, generator=generator)
-                    optimiser_step(optimizer, terms["loss"])
-                    done, seen = step + 1, seen + len(batch)
+                    loss, terms, count = task.step(forward, epoch, step, at, temperature, generator)
+                    optimiser_step(optimizer, loss)
+                    done, seen = step + 1, seen + count
                     for name, value in terms.items():
-                        sums[name] = sums.get(name, 0.0) + value.item() * len(batch)
-                    step_done(progress, task, f"epoch {epoch + 1}/{config.epochs}",
-                              f"loss {sums['loss'] / seen:.2f}  T {temperature:.2f}", stop, ranks)
+                        sums[name] = sums.get(name, 0.0) + value * count
+                    step_done(progress, task_bar, f"epoch {epoch + 1}/{config.epochs}",
+                              task.progress_info(sums, seen, temperature), stop, ranks)
                     if on_step is not None:
                         on_step(epoch, done)
             except KeyboardInterrupt as interrupt:
@@ -418,14 +492,11 @@ def train(
                 raise TrainingInterrupted(run_dir, epoch, done) from None
             sums, seen = ranks.total(sums, seen)
             if ranks.is_main:
-                row = epoch_row(model, config, epoch, sums, seen, val_images, classifier, dev,
-                                temperature=schedules(config, (epoch + 1) * steps_per_epoch / total_steps)[0],
-                                started=epoch_start)
-                rows.append(row)
-                save_epoch_grids(model, run_dir, epoch, val_images, dev, config.seed)
+                end_temperature = schedules(config, (epoch + 1) * steps_per_epoch / total_steps)[0]
+                rows.append(task.end_epoch(epoch, sums, seen, end_temperature, epoch_start, run_dir))
                 write_metrics(run_dir / METRICS_NAME, rows)
                 checkpoint(epoch + 1, 0)
-                console.print(f"epoch {epoch + 1}/{config.epochs}: " + epoch_summary(row), highlight=False,
+                console.print(f"epoch {epoch + 1}/{config.epochs}: " + task.summary(rows[-1]), highlight=False,
                               soft_wrap=True)
             ranks.barrier()
     return rows[-1] if rows and ranks.is_main else {}
