@@ -61,7 +61,7 @@ def main() -> None:
 
     import torch
 
-    from mnistvec.render import native_available
+    from mnistvec.raster import native_available
 
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
           f"{'present' if native_available() else 'missing'}; {args.epochs} epochs per variant")

@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 def evaluation_classifier():
     """The evaluation classifier shipped in the package (trained on train-5k's labels by
     examples/train_classifier.py), with its own t10k accuracy printed beside."""
-    from mnistvec.evaluate import load_classifier
+    from mnistvec.models.classifier import load_classifier
 
     classifier = load_classifier()
     print(f"evaluation classifier: bundled, {classifier.accuracy.get('t10k', float('nan')):.2%} on t10k originals")
@@ -42,9 +42,9 @@ def evaluation_classifier():
 
 def reconstruct(model_path: Path, images: np.ndarray, refine_steps: int) -> np.ndarray:
     from mnistvec.models.registry import load_model
-    from mnistvec.models.strokes import squash
-    from mnistvec.refine import refine
-    from mnistvec.render import render_torch
+    from mnistvec.strokes import squash
+    from mnistvec.encoding.refine import refine
+    from mnistvec.raster import render_torch
 
     model, _ = load_model(model_path)
     out = []
@@ -82,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mnistvec.data import load_images
-    from mnistvec.evaluate import score_reconstructions
+    from mnistvec.evaluation.scores import score_reconstructions
 
     test_set = load_images(args.data_dir / "t10k-images-idx3-ubyte.gz")
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}")

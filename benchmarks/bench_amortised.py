@@ -23,9 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run(model, images: torch.Tensor, steps: int, batch: int = 256) -> tuple[float, np.ndarray]:
     """(seconds, native drawings [B, 28, 28]) of the model's strokes, refined `steps` times per image."""
-    from mnistvec.models.strokes import squash
-    from mnistvec.refine import refine
-    from mnistvec.render import render_torch
+    from mnistvec.strokes import squash
+    from mnistvec.encoding.refine import refine
+    from mnistvec.raster import render_torch
 
     drawings, seconds = [], 0.0
     for lo in range(0, len(images), batch):
@@ -51,7 +51,7 @@ def main() -> None:
 
     from mnistvec.data import load_images
     from mnistvec.models.registry import load_model
-    from mnistvec.pixel_metrics import iou_at_half
+    from mnistvec.evaluation.metrics import iou_at_half
 
     images = torch.from_numpy(np.ascontiguousarray(
         load_images(str(args.data_dir / "t10k-images-idx3-ubyte.gz"), limit=args.count).images, np.float32))

@@ -40,13 +40,13 @@ def write_pngs(images: np.ndarray, folder: Path) -> None:
 
 def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> dict[str, float]:
     """Seconds of each stage run alone (module docstring)."""
-    from mnistvec.atomic import write_text_atomic
+    from mnistvec.io.atomic import write_text_atomic
     from mnistvec.commands.encode import frame_tuple
     from mnistvec.data import resolve_source
-    from mnistvec.lines import Lines
+    from mnistvec.io.vectors import Lines
     from mnistvec.models.registry import load_model
-    from mnistvec.render import render_numpy
-    from mnistvec.svg import svg_drawing
+    from mnistvec.raster import render_numpy
+    from mnistvec.io.svg import svg_drawing
 
     seconds = {}
     start = time.perf_counter()
@@ -84,7 +84,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mnistvec.data import load_images
-    from mnistvec.render import native_available
+    from mnistvec.raster import native_available
 
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
           f"{'present' if native_available() else 'missing'}; model {args.model}")

@@ -43,8 +43,8 @@ def run_encode(source: Path, out: Path, steps: int) -> float:
 
 
 def score(out: Path, images: np.ndarray, labels: np.ndarray, classifier) -> dict:
-    from mnistvec.evaluate import score_reconstructions
-    from mnistvec.render import render_numpy
+    from mnistvec.evaluation.scores import score_reconstructions
+    from mnistvec.raster import render_numpy
 
     vectors = np.load(out / "vectors.npz")
     order = np.argsort(vectors["names"])  # names are the zero-padded indices
@@ -95,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mnistvec.data.idx import read_idx
-    from mnistvec.evaluate import load_classifier
+    from mnistvec.models.classifier import load_classifier
 
     images = read_idx(args.data_dir / "t10k-images-idx3-ubyte.gz")[: args.count].astype(np.float32) / 255.0
     labels = read_idx(args.data_dir / "t10k-labels-idx1-ubyte.gz")[: args.count].astype(np.int64)

@@ -33,9 +33,9 @@ import torch
 from PIL import Image, ImageDraw
 
 import mnistvec
-from mnistvec.render import pixel_strokes, render_numpy, render_torch
-from mnistvec.render.native import native_available
-from mnistvec.render.soft import render_soft_px
+from mnistvec.raster import pixel_strokes, render_numpy, render_torch
+from mnistvec.raster.native import native_available
+from mnistvec.raster.soft import render_soft_px
 
 
 def random_strokes(seed: int, batch: int, n_lines: int):
@@ -92,7 +92,7 @@ def soft_step(backend: str, lines, widths, opacity, weights):
 def loss_step(backend: str, lines, widths, opacity, targets):
     """The autoencoder's loss and its gradient (cross-entropy through the soft renderer at 0.5 px): in one
     native pass ("native"), or the torch path and torch's loss ("torch")."""
-    from mnistvec.models.soft_loss import soft_reconstruction_loss
+    from mnistvec.models.losses import soft_reconstruction_loss
 
     tensors = [torch.from_numpy(a).requires_grad_(True) for a in (lines, widths, opacity)]
     soft_reconstruction_loss(*tensors, targets, 0.5, "cross_entropy", backend=backend).mean().backward()

@@ -56,8 +56,8 @@ def write_folders(images: np.ndarray, root: Path, seed: int = 0) -> tuple[Path, 
 
 def accuracy(out: Path, labels: np.ndarray, classifier) -> tuple[float, int]:
     """(classifier accuracy on the drawings in out/vectors.npz, items read)."""
-    from mnistvec.evaluate import predict
-    from mnistvec.render import render_numpy
+    from mnistvec.models.classifier import predict
+    from mnistvec.raster import render_numpy
 
     vectors = np.load(out / "vectors.npz")
     index = np.array([int(Path(name).stem) for name in vectors["names"]])
@@ -74,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from mnistvec.data import load_images
-    from mnistvec.evaluate import load_classifier
+    from mnistvec.models.classifier import load_classifier
 
     data = load_images(str(args.data_dir / "t10k-images-idx3-ubyte.gz"), limit=args.count)
     classifier = load_classifier()

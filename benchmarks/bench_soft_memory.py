@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from mnistvec.render.soft import MAX_ELEMENTS, render_soft_px
+from mnistvec.raster.soft import MAX_ELEMENTS, render_soft_px
 
 
 def main() -> None:

@@ -37,10 +37,10 @@ def main() -> None:
     parser.add_argument("--weights", default="bundled", help="bundled, or a `train --method surrogate` checkpoint")
     args = parser.parse_args()
 
-    from mnistvec.render import native_available, render_torch
-    from mnistvec.render.surrogate import StrokeSurrogate, random_strokes
-    from mnistvec.render.surrogate_weights import load_surrogate_state
-    from mnistvec.surrogate_training import heldout_errors, heldout_set
+    from mnistvec.raster import native_available, render_torch
+    from mnistvec.models.surrogate import StrokeSurrogate, random_strokes
+    from mnistvec.models.surrogate_weights import load_surrogate_state
+    from mnistvec.training.surrogate import heldout_errors, heldout_set
 
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, torch threads {torch.get_num_threads()}, "
           f"native renderer {'present' if native_available() else 'missing'}")

@@ -73,7 +73,7 @@ def main() -> None:
 
     import torch
 
-    from mnistvec.render import native_available
+    from mnistvec.raster import native_available
 
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
           f"native renderer {'present' if native_available() else 'missing'}")

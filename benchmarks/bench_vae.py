@@ -43,8 +43,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from mnistvec.data import load_images
-    from mnistvec.evaluate import score_reconstructions, score_samples
-    from mnistvec.render import native_available
+    from mnistvec.evaluation.scores import score_reconstructions, score_samples
+    from mnistvec.raster import native_available
 
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
           f"{'present' if native_available() else 'missing'}")

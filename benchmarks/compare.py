@@ -56,9 +56,10 @@ def reference_rows(data: str, count: int = 1000, lines: int = 16, seed: int = 0)
     import torch
 
     from mnistvec.data import load_images
-    from mnistvec.evaluate import features, frechet_distance, load_classifier
-    from mnistvec.models.strokes import squash
-    from mnistvec.render import render_numpy
+    from mnistvec.evaluation.scores import frechet_distance
+    from mnistvec.models.classifier import features, load_classifier
+    from mnistvec.strokes import squash
+    from mnistvec.raster import render_numpy
 
     classifier = load_classifier()
     images = np.asarray(load_images(data).images, np.float32)
@@ -83,7 +84,7 @@ def main() -> None:
 
     import torch
 
-    from mnistvec.render import native_available
+    from mnistvec.raster import native_available
 
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
           f"{'present' if native_available() else 'missing'}; data {args.data}\n")

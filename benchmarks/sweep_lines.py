@@ -27,7 +27,7 @@ DATA = REPO.parent / "shared" / "data" / "mnist"
 
 
 def train(lines: int, runs: Path, epochs: int, extra: list[str]) -> Path:
-    from mnistvec.checkpoint import load_checkpoint
+    from mnistvec.io.checkpoint import load_checkpoint
 
     run = runs / f"lines-{lines}"
     if not (run / "model.pt").exists() or not load_checkpoint(run / "model.pt").get("complete"):

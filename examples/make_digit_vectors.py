@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistvec.lines import Lines
+from mnistvec.io.vectors import Lines
 
 N_LINES = 16
 WIDTH = 0.085

@@ -29,9 +29,9 @@ import torch
 
 from mnistvec.commands.sample import draw_samples
 from mnistvec.data import load_images
-from mnistvec.images import make_grid, save_png
+from mnistvec.io.png import make_grid, save_png
 from mnistvec.models.registry import load_model
-from mnistvec.render import render_numpy, render_torch
+from mnistvec.raster import render_numpy, render_torch
 
 SIZE = 112
 COUNT = 12

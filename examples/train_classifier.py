@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from mnistvec.data import load_images
-from mnistvec.evaluate import bundled_classifier_path, predict, save_classifier, train_classifier
+from mnistvec.models.classifier import bundled_classifier_path, predict, save_classifier
+from mnistvec.training.classifier import train_classifier
 
 
 def main() -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .baselines import BASELINES, MissingComponentError
-from .console import console
+from mnistvec import __version__
+from mnistvec.baselines import BASELINES, MissingComponentError
+from mnistvec.io.console import console
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -52,7 +52,7 @@ def user_errors(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from .errors import InputError
+        from mnistvec.errors import InputError
 
         try:
             return func(*args, **kwargs)
@@ -88,7 +88,7 @@ def cli() -> None:
 
 
 def _parse_formats(value: str) -> tuple[str, ...]:
-    from .commands.render import FORMATS
+    from mnistvec.commands.render import FORMATS
 
     formats = tuple(f.strip().lower() for f in value.split(",") if f.strip())
     unknown = [f for f in formats if f not in FORMATS]
@@ -125,7 +125,7 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
     Example:
       mnistvec render examples/vectors/digits.npz out/ --size 112 --grid
     """
-    from .commands.render import render_file
+    from mnistvec.commands.render import render_file
 
     grid_path = None if grid is None else (Path(grid) if Path(grid).is_absolute() else out_dir / grid)
     summary = render_file(vectors, out_dir, size, formats, renderer, temperature, grid_path, source_frame)
@@ -236,9 +236,9 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
       mnistvec train --method lfi --out runs/lfi
       mnistvec train --method lfi --objective js --instance-noise-end 0.1 --out runs/lfi-js
     """
-    from . import launch
-    from .commands.train import run_training
-    from .train import TrainConfig, TrainingInterrupted, method_defaults
+    from mnistvec.training import launch
+    from mnistvec.commands.train import run_training
+    from mnistvec.training.loop import TrainConfig, TrainingInterrupted, method_defaults
 
     run_dir = run_dir or Path("runs") / method
     defaults = method_defaults(method)
@@ -300,7 +300,7 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
     """
     from rich.table import Table
 
-    from .commands.encode import encode_source
+    from mnistvec.commands.encode import encode_source
 
     summary = encode_source(source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite,
                             mirror, posterior_seed)
@@ -355,7 +355,7 @@ def sample(model_path, count, out_dir, grid, seed, temperature, size, device, ov
       mnistvec sample --model runs/vae/model.pt --n 64 --grid grid.png
       mnistvec sample --n 1000 --out samples/ --seed 1
     """
-    from .commands.sample import sample_model
+    from mnistvec.commands.sample import sample_model
 
     if out_dir is None and grid is None:
         out_dir = Path("samples")
@@ -416,9 +416,9 @@ def evaluate(model_path, baseline, data, lines, limit, samples, seed, json_path,
 
     from rich.table import Table
 
-    from .atomic import write_text_atomic
-    from .commands.evaluate import evaluate_source
-    from .report import format_rows, write_report
+    from mnistvec.io.atomic import write_text_atomic
+    from mnistvec.commands.evaluate import evaluate_source
+    from mnistvec.evaluation.report import format_rows, write_report
 
     if (model_path is None) == (baseline is None):
         raise click.UsageError("name either a model (--model PATH) or a baseline (--baseline NAME)")

@@ -29,7 +29,7 @@ def synthetic_digits(count: int, seed: int = 0) -> np.ndarray:
     """[count, 28, 28] float32 images of 3 random thick strokes each, drawn by the exact renderer."""
     import torch
 
-    from mnistvec.render import render_torch
+    from mnistvec.raster import render_torch
 
     lines, widths, opacity = random_strokes(seed, count, 3, lo=0.2, hi=0.8)
     return render_torch(torch.from_numpy(lines), torch.from_numpy(widths * 1.5), torch.ones(count, 3),
@@ -44,7 +44,7 @@ def tiny_images():
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, tiny_images):
     """A checkpoint trained for one short epoch on synthetic images (seconds)."""
-    from mnistvec.train import TrainConfig, train
+    from mnistvec.training.loop import TrainConfig, train
 
     run_dir = tmp_path_factory.mktemp("run")
     train(TrainConfig(epochs=1, batch_size=32, lines=4), tiny_images, run_dir, device="cpu")
@@ -56,8 +56,8 @@ TINY_LFI = dict(TINY_VAE, method="lfi")
 
 
 def trained_checkpoint(tmp_path_factory, images, settings: dict):
-    """RUN/model.pt of one short epoch of `mnistvec.train` with these settings (seconds)."""
-    from mnistvec.train import TrainConfig, train
+    """RUN/model.pt of one short epoch of `mnistvec.training.loop` with these settings (seconds)."""
+    from mnistvec.training.loop import TrainConfig, train
 
     run_dir = tmp_path_factory.mktemp(settings["method"])
     train(TrainConfig(**settings), images, run_dir, device="cpu")

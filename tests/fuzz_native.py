@@ -263,7 +263,7 @@ def check_case(case: Case, library) -> list[str]:
 
 def check_render(case: Case, library) -> list[str]:
     """The invariants' violations of `render_native` for one case."""
-    from mnistvec.render.native import render_native
+    from mnistvec.raster.native import render_native
     from native_guards import INK_FILL, NAN_FILL, GuardViolation, image_problems, render_guarded
 
     batch, n_lines = case.widths.shape
@@ -326,7 +326,7 @@ def soft_growth(alpha: np.ndarray, usable: np.ndarray) -> float:
 
 def check_soft(case: Case, library) -> list[str]:
     """The invariants' violations of `soft_forward` and `soft_backward` for one case."""
-    from mnistvec.render.native import soft_backward, soft_forward
+    from mnistvec.raster.native import soft_backward, soft_forward
     from native_guards import (SOFT_INK_FILL, SOFT_NAN_FILL, GuardViolation, soft_gradient_problems,
                                soft_guarded, soft_problems, usable_strokes)
 
@@ -405,7 +405,7 @@ def soft_reference(lines, radius, alpha, height: int, width: int, sigma: float) 
     """The torch soft renderer in float64 on the same pixel-unit strokes."""
     import torch
 
-    from mnistvec.render.soft import render_soft_torch_px
+    from mnistvec.raster.soft import render_soft_torch_px
 
     tensors = (torch.from_numpy(a) for a in (lines, radius, alpha))
     return render_soft_torch_px(*tensors, height, width, sigma).numpy()
@@ -421,7 +421,7 @@ def exact_reference(floats, height: int, width: int, scale: float) -> np.ndarray
     """The torch exact renderer on the same float32 inputs, in pixel units."""
     import torch
 
-    from mnistvec.render.exact import render_exact_px
+    from mnistvec.raster.exact import render_exact_px
 
     lines, widths, opacity = (torch.from_numpy(np.ascontiguousarray(a)) for a in floats)
     return render_exact_px(lines * scale, widths * scale / 2.0, opacity, height, width).numpy()
@@ -429,7 +429,7 @@ def exact_reference(floats, height: int, width: int, scale: float) -> np.ndarray
 
 def load(library_path: str | None):
     """The native library: the package's, or the file given (through MNISTVEC_NATIVE_LIBRARY)."""
-    from mnistvec.render import native
+    from mnistvec.raster import native
 
     if library_path:
         os.environ[native.LIBRARY_ENV] = library_path

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from mnistvec.atomic import TEMP_PREFIX, atomic_path, write_bytes_atomic, write_text_atomic
+from mnistvec.io.atomic import TEMP_PREFIX, atomic_path, write_bytes_atomic, write_text_atomic
 
 
 def test_new_files_get_umask_permissions_not_private_ones(tmp_path):

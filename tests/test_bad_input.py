@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
 from mnistvec.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, cli
-from mnistvec.lines import Lines
+from mnistvec.io.vectors import Lines
 from mnistvec.models.bundled import bundled_model_path
 
 
@@ -328,7 +328,7 @@ def test_a_read_only_output_folder_is_an_error_naming_it(tmp_path):
 
 
 class FillingDisk:
-    """Files written through `mnistvec.atomic` succeed until `budget` bytes are used, then fail with
+    """Files written through `mnistvec.io.atomic` succeed until `budget` bytes are used, then fail with
     ENOSPC as on a full disk."""
 
     def __init__(self, budget: int):
@@ -362,7 +362,7 @@ def test_a_full_disk_stops_with_one_line_and_the_same_command_finishes_later(tmp
         digit().rotate(3 * i).save(folder / f"d{i:02d}.png")
     command = ["encode", folder, tmp_path / "out", "--batch-size", 8, "--device", "cpu"]
     disk = FillingDisk(budget=12_000)
-    monkeypatch.setattr("mnistvec.atomic.os.fdopen", disk.fdopen)
+    monkeypatch.setattr("mnistvec.io.atomic.os.fdopen", disk.fdopen)
     result = invoke(*command)
     check(result, EXIT_ERROR, r"out/svg/d\d\d\.svg: No space left on device .*run the same command again",
           "No space")

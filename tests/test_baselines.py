@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from conftest import synthetic_digits
 from mnistvec.cli import EXIT_NOT_AVAILABLE, cli
-from mnistvec.render import render_torch
+from mnistvec.raster import render_torch
 
 skimage = pytest.importorskip("skimage", reason="the skeleton baseline needs scikit-image (the test extra has it)")
 

@@ -6,9 +6,9 @@ import torch
 from click.testing import CliRunner
 
 from conftest import REPO, synthetic_digits
-from mnistvec.checkpoint import CheckpointError, load_checkpoint
+from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 from mnistvec.cli import cli
-from mnistvec.lines import Lines
+from mnistvec.io.vectors import Lines
 from mnistvec.models import bundled
 from mnistvec.models.bundled import BUNDLED_MODELS, export_bundled, resolve_model
 from mnistvec.models.registry import load_model
@@ -38,7 +38,7 @@ def test_export_keeps_what_the_model_draws(tmp_path, tiny_vae):
     images = torch.from_numpy(synthetic_digits(6))
     with torch.no_grad():
         assert torch.allclose(full.strokes(images)[0], half.strokes(images)[0], atol=2e-3)
-    from mnistvec.render.surrogate_weights import load_surrogate_state
+    from mnistvec.models.surrogate_weights import load_surrogate_state
 
     assert torch.equal(half.surrogate.net[0].weight, load_surrogate_state()["net.0.weight"])  # stands in
 
@@ -71,7 +71,7 @@ def test_encode_and_sample_work_with_no_model_named(tmp_path, monkeypatch):
 
 def test_bundled_autoencoder_draws_the_example_digits_closely():
     from mnistvec.data import load_images
-    from mnistvec.render import render_torch
+    from mnistvec.raster import render_torch
 
     images = load_images(REPO / "examples" / "digits" / "mnist").images
     model, _ = load_model("ae")

@@ -8,8 +8,8 @@ from PIL import Image
 from conftest import EXAMPLE_VECTORS
 from mnistvec import __version__
 from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, cli
-from mnistvec.lines import Lines
-from mnistvec.render import render_numpy
+from mnistvec.io.vectors import Lines
+from mnistvec.raster import render_numpy
 
 
 def run(*args):

@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 import torch
 
-from mnistvec.checkpoint import load_checkpoint
-from mnistvec.distributed import Ranks, rank_device
+from mnistvec.io.checkpoint import load_checkpoint
+from mnistvec.training.distributed import Ranks, rank_device
 from mnistvec.errors import InputError
 from mnistvec.models.registry import load_model
-from mnistvec.render import render_torch
-from mnistvec.train import check_world_size, epoch_sampler, split_indices, step_generator
+from mnistvec.raster import render_torch
+from mnistvec.training.loop import check_world_size, epoch_sampler, split_indices, step_generator
 
 PROCESSES = 2
 BATCH = 8
@@ -169,7 +169,7 @@ def test_a_stop_asked_of_one_process_stops_both_and_resume_under_torchrun_is_exa
 
 def run_one_process(replicas: Path, cli_args: list[str]) -> None:
     """What each torchrun process does (module docstring)."""
-    from mnistvec import interrupt
+    from mnistvec.io import interrupt
     from mnistvec.cli import cli
 
     if os.environ.get("STOP_RANK_1_AFTER") and os.environ["RANK"] == "1":
@@ -193,7 +193,7 @@ def run_one_process(replicas: Path, cli_args: list[str]) -> None:
     sys.addaudithook(audit)
     models = []
 
-    import mnistvec.train as training
+    import mnistvec.training.loop as training
 
     replicated = training.replicated
 
@@ -214,7 +214,7 @@ def run_one_process(replicas: Path, cli_args: list[str]) -> None:
 
 def stop_after(steps: int):
     """A StopRequest whose flag turns on at its `steps`-th reading (the training loop reads it once a step)."""
-    from mnistvec.interrupt import StopRequest
+    from mnistvec.io.interrupt import StopRequest
 
     class StopAfter(StopRequest):
         readings = 0

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, cli
-from mnistvec.lines import Lines
+from mnistvec.io.vectors import Lines
 from mnistvec.models.registry import load_model
-from mnistvec.refine import native_mse, refine
+from mnistvec.encoding.refine import native_mse, refine
 
 
 def run(*args):
@@ -73,8 +73,8 @@ def test_encoded_vectors_match_the_model(tmp_path, tiny_images, tiny_model):
 
 def test_refine_recovers_perturbed_strokes_and_never_worsens():
     """Images drawn from known strokes; refinement from a perturbed start gets much closer to them."""
-    from mnistvec.models.strokes import MARGIN, W_MAX, W_MIN
-    from mnistvec.render import render_torch
+    from mnistvec.strokes import MARGIN, W_MAX, W_MIN
+    from mnistvec.raster import render_torch
 
     g = torch.Generator().manual_seed(0)
     lines = torch.rand(8, 3, 4, generator=g) * 0.5 + 0.25
@@ -115,7 +115,7 @@ def test_user_mistakes_are_one_line(tmp_path, digit_folder, tiny_model):
 
 
 def test_a_checkpoint_that_is_not_a_vectoriser_is_refused(tmp_path, digit_folder):
-    from mnistvec.evaluate import DigitClassifier, save_classifier
+    from mnistvec.models.classifier import DigitClassifier, save_classifier
 
     save_classifier(DigitClassifier(), tmp_path / "classifier.pt")
     result = run("encode", digit_folder, tmp_path / "o", "--model", tmp_path / "classifier.pt")
@@ -124,7 +124,7 @@ def test_a_checkpoint_that_is_not_a_vectoriser_is_refused(tmp_path, digit_folder
 
 def test_strokes_nobody_can_see_are_switched_off_and_the_drawing_stays_the_same(tmp_path, digit_folder, tiny_model):
     from mnistvec.data import load_images
-    from mnistvec.render import render_numpy
+    from mnistvec.raster import render_numpy
 
     state = torch.load(tiny_model, weights_only=False)
     state["model"]["encoder.head.weight"][5] = 0.0  # stroke 0's opacity: sigmoid(-12), 6e-6, in every image

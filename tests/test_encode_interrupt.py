@@ -19,8 +19,8 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
 from mnistvec.cli import EXIT_INTERRUPTED, cli
-from mnistvec.journal import read_entries
-from mnistvec.lines import Lines
+from mnistvec.io.journal import read_entries
+from mnistvec.io.vectors import Lines
 
 COUNT = 480
 OPTIONS = ["--png", "--size", "192", "--batch-size", "16", "--device", "cpu"]

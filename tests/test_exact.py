@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mnistvec.render.coverage import footprint_cdf
-from mnistvec.render.exact import render_exact_px
+from mnistvec.raster.coverage import footprint_cdf
+from mnistvec.raster.exact import render_exact_px
 
 
 def one(lines, radius, alpha, size=28):

@@ -10,10 +10,10 @@ import sys
 import numpy as np
 import pytest
 
-from mnistvec.atomic import TEMP_PREFIX, remove_stale_temps
-from mnistvec.journal import MAGIC, Entries, JournalError, JournalWriter, read_entries, read_meta
-from mnistvec.lines import Lines
-from mnistvec.npz_stream import npz_from_journal
+from mnistvec.io.atomic import TEMP_PREFIX, remove_stale_temps
+from mnistvec.io.journal import MAGIC, Entries, JournalError, JournalWriter, read_entries, read_meta
+from mnistvec.io.vectors import Lines
+from mnistvec.io.npz_stream import npz_from_journal
 
 META = {"model": "runs/ae/model.pt", "method": "ae", "n_lines": 3, "model_sha256": "0123456789abcdef"}
 

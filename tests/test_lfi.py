@@ -10,12 +10,12 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mnistvec.cli import cli
-from mnistvec.lines import Lines
+from mnistvec.io.vectors import Lines
 from mnistvec.models.adversarial import critic_loss, generator_loss, gradient_penalty
 from mnistvec.models.lfi import StrokeLFI
 from mnistvec.models.registry import load_model
-from mnistvec.render import render_torch
-from mnistvec.render.through import drawn
+from mnistvec.raster import render_torch
+from mnistvec.models.gradients import drawn
 
 
 def test_js_losses_match_their_closed_forms():

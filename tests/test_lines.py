@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnistvec.lines import Lines, LinesError
+from mnistvec.io.vectors import Lines, LinesError
 
 
 def make(batch=3, n=4, **overrides):

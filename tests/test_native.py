@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from conftest import random_strokes
-from mnistvec.render import native
-from mnistvec.render.exact import render_exact_px
-from mnistvec.render.native import load_library, native_available, render_native
+from mnistvec.raster import native
+from mnistvec.raster.exact import render_exact_px
+from mnistvec.raster.native import load_library, native_available, render_native
 
 needs_native = pytest.mark.skipif(
     not native_available(),

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from fuzz_native import SOFT_SPECIAL, SPECIAL, SPECIAL_SCALES
-from mnistvec.render.exact import render_exact_px
-from mnistvec.render.native import load_library, native_available, render_native, soft_backward, soft_forward
-from mnistvec.render.soft import render_soft_torch_px
+from mnistvec.raster.exact import render_exact_px
+from mnistvec.raster.native import load_library, native_available, render_native, soft_backward, soft_forward
+from mnistvec.raster.soft import render_soft_torch_px
 from native_guards import (INK_FILL, NAN_FILL, SOFT_INK_FILL, SOFT_NAN_FILL, GuardViolation, image_problems,
                            render_guarded, soft_gradient_problems, soft_guarded, soft_problems)
 

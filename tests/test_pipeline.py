@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from mnistvec.pipeline import WriteBehind, prefetch
+from mnistvec.encoding.pipeline import WriteBehind, prefetch
 
 
 def test_prefetch_keeps_order_and_reraises():

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from mnistvec.pixel_metrics import bce, chamfer, iou_at_half, mse
+from mnistvec.evaluation.metrics import bce, chamfer, iou_at_half, mse
 
 
 def canvas(*points, size=28):

@@ -4,12 +4,12 @@ import pytest
 import torch
 
 from conftest import synthetic_digits
-from mnistvec.checkpoint import CheckpointError
+from mnistvec.io.checkpoint import CheckpointError
 from mnistvec.models.ae import AutoEncoder
 from mnistvec.models.refiner import RefineStep, staged_loss
 from mnistvec.models.registry import build_model, load_model
 from mnistvec.models.vae import StrokeVAE
-from mnistvec.train import TrainConfig, train
+from mnistvec.training.loop import TrainConfig, train
 
 
 def test_a_fresh_step_leaves_the_strokes_where_they_are():

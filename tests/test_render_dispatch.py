@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-import mnistvec.render as render
+import mnistvec.raster as render
 from conftest import random_strokes
 
 
@@ -43,7 +43,7 @@ def test_native_library_is_built_where_required():
     """CI sets MNISTVEC_REQUIRE_NATIVE=1: a broken Rust build must fail there instead of skipping tests."""
     import os
 
-    from mnistvec.render.native import native_available
+    from mnistvec.raster.native import native_available
 
     if os.environ.get("MNISTVEC_REQUIRE_NATIVE") != "1":
         pytest.skip("MNISTVEC_REQUIRE_NATIVE is not set (the native library is optional for users)")

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mnistvec.cli import EXIT_ERROR, EXIT_USAGE, cli
-from mnistvec.lines import Lines
+from mnistvec.io.vectors import Lines
 from mnistvec.models.registry import load_model
 
 

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mnistvec.evaluate import DigitClassifier, class_entropy, score_samples
+from mnistvec.evaluation.scores import class_entropy, score_samples
+from mnistvec.models.classifier import DigitClassifier
 
 
 def test_class_entropy_of_uniform_single_and_two_classes():

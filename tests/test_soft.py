@@ -7,8 +7,8 @@ import textwrap
 import pytest
 import torch
 
-from mnistvec.render.exact import render_exact_px
-from mnistvec.render.soft import render_soft_px
+from mnistvec.raster.exact import render_exact_px
+from mnistvec.raster.soft import render_soft_px
 
 
 def pixel_strokes(seed, batch, n_lines, size):
@@ -63,7 +63,7 @@ def test_memory_is_bounded_at_256_pixels_64_lines():
     """Forward and backward at 256x256 with 64 lines stay under 2 GB: chunks, not the batch, set the peak."""
     script = textwrap.dedent("""
         import resource, torch
-        from mnistvec.render.soft import render_soft_px
+        from mnistvec.raster.soft import render_soft_px
         g = torch.Generator().manual_seed(0)
         lines = (torch.rand(4, 64, 4, generator=g) * 0.8 + 0.1) * 256
         lines.requires_grad_(True)

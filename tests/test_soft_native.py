@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from mnistvec.render import native, soft
-from mnistvec.render.native import load_library, native_available, soft_backward, soft_forward
-from mnistvec.render.soft import render_soft_px, render_soft_torch_px
-from mnistvec.render.soft_native import render_soft_native_px
+from mnistvec.raster import native, soft
+from mnistvec.raster.native import load_library, native_available, soft_backward, soft_forward
+from mnistvec.raster.soft import render_soft_px, render_soft_torch_px
+from mnistvec.raster.soft_native import render_soft_native_px
 
 pytestmark = pytest.mark.skipif(
     not native_available(),
@@ -551,8 +551,8 @@ def test_the_library_refuses_bad_parameters_and_pointers_itself():
 # The soft renderer and a reconstruction loss in one native pass.
 
 from mnistvec.models.ae import AutoEncoder  # noqa: E402
-from mnistvec.models.soft_loss import soft_reconstruction_loss  # noqa: E402
-from mnistvec.render.native import soft_loss  # noqa: E402
+from mnistvec.models.losses import soft_reconstruction_loss  # noqa: E402
+from mnistvec.raster.native import soft_loss  # noqa: E402
 
 
 def canvas_strokes(seed: int, batch: int, n_lines: int, dtype=torch.float64):

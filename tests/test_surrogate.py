@@ -6,14 +6,14 @@ import csv
 import pytest
 import torch
 
-from mnistvec.checkpoint import CheckpointError
+from mnistvec.io.checkpoint import CheckpointError
 from mnistvec.models.ae import reconstruction_loss
-from mnistvec.models.strokes import MARGIN, W_MAX, W_MIN
-from mnistvec.render import render_torch
-from mnistvec.render.surrogate import StrokeSurrogate, canonical_order, native_coverage, random_strokes
-from mnistvec.render.surrogate_weights import bundled_surrogate_path, export_surrogate, load_surrogate_state
-from mnistvec.render.through import native_loss_through_surrogate
-from mnistvec.train import TrainConfig
+from mnistvec.strokes import MARGIN, W_MAX, W_MIN
+from mnistvec.raster import render_torch
+from mnistvec.models.surrogate import StrokeSurrogate, canonical_order, native_coverage, random_strokes
+from mnistvec.models.surrogate_weights import bundled_surrogate_path, export_surrogate, load_surrogate_state
+from mnistvec.models.gradients import native_loss_through_surrogate
+from mnistvec.training.loop import TrainConfig
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_surrogate_mode_loss_is_the_surrogates_image(bundled):
 
 
 def test_surrogate_training_run_writes_a_usable_checkpoint(tmp_path, monkeypatch):
-    import mnistvec.surrogate_training as st
+    import mnistvec.training.surrogate as st
 
     monkeypatch.setattr(st, "STEPS_PER_EPOCH", 30)
     monkeypatch.setattr(st, "HELDOUT_STROKES", 256)
@@ -121,7 +121,7 @@ def test_a_checkpoint_that_is_not_a_surrogate_is_refused(tiny_model, tmp_path):
 
 
 def test_pixel_noise_gives_every_target_a_finite_likelihood(bundled):
-    from mnistvec.render.through import observed
+    from mnistvec.models.gradients import observed
 
     image = torch.tensor([0.0, 0.5, 1.0])
     assert torch.allclose(observed(image, 0.02), torch.tensor([0.02, 0.5, 0.98]))
@@ -140,7 +140,7 @@ def test_cli_trains_a_surrogate_that_a_vae_then_starts_from(tmp_path, tiny_image
     import numpy as np
     from click.testing import CliRunner
 
-    from mnistvec.checkpoint import load_checkpoint
+    from mnistvec.io.checkpoint import load_checkpoint
     from mnistvec.cli import cli
 
     def run(*args):

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 
 from conftest import EXAMPLE_VECTORS, random_strokes
-from mnistvec.lines import Lines
-from mnistvec.render import render_numpy
-from mnistvec.svg import canvas_frame, svg_drawing
+from mnistvec.io.vectors import Lines
+from mnistvec.raster import render_numpy
+from mnistvec.io.svg import canvas_frame, svg_drawing
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 needs_rsvg = pytest.mark.skipif(shutil.which("rsvg-convert") is None,

@@ -8,10 +8,10 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from mnistvec.checkpoint import CheckpointError, load_checkpoint
+from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 from mnistvec.cli import EXIT_ERROR, EXIT_INTERRUPTED, cli
 from mnistvec.models.registry import load_model
-from mnistvec.train import TrainConfig, TrainingInterrupted, train
+from mnistvec.training.loop import TrainConfig, TrainingInterrupted, train
 
 CONFIG = TrainConfig(epochs=2, batch_size=32, lines=4, hidden=64)
 

@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mnistvec.cli import cli
-from mnistvec.lines import Lines
+from mnistvec.io.vectors import Lines
 from mnistvec.models.registry import load_model
 from mnistvec.models.vae import StrokeVAE
-from mnistvec.render import render_torch
+from mnistvec.raster import render_torch
 
 
 def test_kl_is_zero_at_the_prior_and_matches_the_closed_form():

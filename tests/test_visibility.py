@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import random_strokes
-from mnistvec.render import render_numpy
-from mnistvec.render.native import native_available
-from mnistvec.render.visibility import VISIBLE, visible_strokes, visible_strokes_numpy, without_invisible
+from mnistvec.raster import render_numpy
+from mnistvec.raster.native import native_available
+from mnistvec.raster.visibility import VISIBLE, visible_strokes, visible_strokes_numpy, without_invisible
 
 needs_native = pytest.mark.skipif(not native_available(), reason="native library not built")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import MissingComponentError
+from mnistvec.baselines import MissingComponentError
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 PATH_DATA = re.compile(r'\sd="([^"]*)"')

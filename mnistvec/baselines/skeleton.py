@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import MissingComponentError
+from mnistvec.baselines import MissingComponentError
 
 NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 INK = 0.5

@@ -1,7 +1,7 @@
 """`mnistvec encode`: images in, strokes out (vectors.npz, one SVG per image, optional PNGs).
 
 Streaming: images are read, encoded and written one batch at a time, and each finished batch is appended
-to a journal on disk (`mnistvec.journal`) after its files are written; vectors.npz is made from the
+to a journal on disk (`mnistvec.io.journal`) after its files are written; vectors.npz is made from the
 journal at the end. Memory stays flat on large folders, and a run stopped in any way (Ctrl-C, SIGTERM,
 even kill -9 or a power cut) loses at most the batches in flight: every file is written atomically, and
 the next run of the same command reuses what the journal and vectors.npz hold (items whose files are on
@@ -20,25 +20,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import remove_stale_temps, write_text_atomic
-from ..console import progress_bar, warn
-from ..data import Failure, resolve_source
-from ..images import save_png
-from ..interrupt import graceful_stop
-from ..journal import Entries, JournalError, JournalWriter, read_entries, read_meta
-from ..lines import Lines, LinesError
-from ..models.bundled import resolve_model
-from ..models.registry import load_model
-from ..models.strokes import squash
-from ..names import output_stems
-from ..npz_stream import npz_from_journal
-from ..pipeline import WriteBehind, prefetch, single_torch_thread
-from ..refine import refine
-from ..render import render_numpy
-from ..render.visibility import without_invisible
-from ..svg import svg_drawing
-from ..train import resolve_device
-from ..errors import InputError
+from mnistvec.io.atomic import remove_stale_temps, write_text_atomic
+from mnistvec.io.console import progress_bar, warn
+from mnistvec.data import Failure, resolve_source
+from mnistvec.io.png import save_png
+from mnistvec.io.interrupt import graceful_stop
+from mnistvec.io.journal import Entries, JournalError, JournalWriter, read_entries, read_meta
+from mnistvec.io.vectors import Lines, LinesError
+from mnistvec.models.bundled import resolve_model
+from mnistvec.models.registry import load_model
+from mnistvec.strokes import squash
+from mnistvec.io.names import output_stems
+from mnistvec.io.npz_stream import npz_from_journal
+from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread
+from mnistvec.encoding.refine import refine
+from mnistvec.raster import render_numpy
+from mnistvec.raster.visibility import without_invisible
+from mnistvec.io.svg import svg_drawing
+from mnistvec.device import resolve_device
+from mnistvec.errors import InputError
 
 VECTORS_NAME = "vectors.npz"
 ERRORS_NAME = "errors.txt"

@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..console import info, progress_bar, warn
-from ..evaluate import ReconstructionScores, SampleScores, load_classifier, score_reconstructions, score_samples
-from ..render import render_numpy
-from ..render.visibility import without_invisible
-from ..svg import canvas_frame, svg_drawing
-from ..errors import InputError
+from mnistvec.io.console import info, progress_bar, warn
+from mnistvec.evaluation.scores import ReconstructionScores, SampleScores, score_reconstructions, score_samples
+from mnistvec.models.classifier import load_classifier
+from mnistvec.raster import render_numpy
+from mnistvec.raster.visibility import without_invisible
+from mnistvec.io.svg import canvas_frame, svg_drawing
+from mnistvec.errors import InputError
 
 CHUNK = 500
 
@@ -87,13 +88,13 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
     """(name, reconstructions, numbers per image, SVG bytes per image, vectorising seconds, model or None)."""
     height, width = images.shape[1:]
     if baseline == "potrace":
-        from ..baselines.potrace import potrace_batch
+        from mnistvec.baselines.potrace import potrace_batch
 
         with progress_bar("tracing and rasterising (potrace)", len(images)) as advance:
             recon, sizes, numbers, seconds = potrace_batch(images, advance=advance)
         return "potrace", recon, numbers, sizes, seconds, None
     if baseline == "skeleton":
-        from ..baselines.skeleton import require_scikit_image, skeleton_batch
+        from mnistvec.baselines.skeleton import require_scikit_image, skeleton_batch
 
         require_scikit_image()  # imported before the clock starts
         parts, seconds = [], 0.0
@@ -106,8 +107,8 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
         strokes = tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
         name, model = f"skeleton ({lines} lines)", None
     else:
-        from ..models.registry import load_model
-        from ..train import resolve_device
+        from mnistvec.models.registry import load_model
+        from mnistvec.device import resolve_device
 
         dev = resolve_device(device)
         model, config = load_model(model_path, dev)
@@ -121,7 +122,7 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
 
 def draw_prior_samples(model, count: int, seed: int, temperature: float = 1.0) -> np.ndarray:
     """`count` samples from the model's prior (seeded), native-rendered at 28 x 28."""
-    from .sample import draw_samples
+    from mnistvec.commands.sample import draw_samples
 
     drawn = draw_samples(model, count, seed, temperature, next(model.parameters()).device)
     return render_numpy(drawn.lines, drawn.widths, drawn.opacity, 28, 28, 28.0)
@@ -132,7 +133,7 @@ DEFAULT_BASELINE_LINES = 16
 
 def require_line_count(model_path: Path, lines: int) -> None:
     """ValueError unless the checkpoint at `model_path` draws `lines` strokes."""
-    from ..checkpoint import load_checkpoint
+    from mnistvec.io.checkpoint import load_checkpoint
 
     own = load_checkpoint(model_path)["config"].get("lines")
     if own != lines:
@@ -145,12 +146,12 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
                     batch_size: int = 256, mirror: str | None = None) -> Evaluation:
     """Score a model (`model_path`) or a baseline on `data` (module docstring). `lines` is the baseline's
     stroke count (default 16); given with a model, it must be the model's own."""
-    from ..data import load_images
+    from mnistvec.data import load_images
 
     if (model_path is None) == (baseline is None):
         raise InputError("name either a model (--model) or a baseline (--baseline)")
     if model_path is not None:
-        from ..models.bundled import resolve_model
+        from mnistvec.models.bundled import resolve_model
 
         model_path = resolve_model(model_path)
         if not model_path.is_file():

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import write_text_atomic
-from ..console import progress_bar, warn
-from ..images import make_grid, save_png
-from ..lines import Lines
-from ..names import output_stems
-from ..render import render_numpy
-from ..svg import canvas_frame, svg_drawing
+from mnistvec.io.atomic import write_text_atomic
+from mnistvec.io.console import progress_bar, warn
+from mnistvec.io.png import make_grid, save_png
+from mnistvec.io.vectors import Lines
+from mnistvec.io.names import output_stems
+from mnistvec.raster import render_numpy
+from mnistvec.io.svg import canvas_frame, svg_drawing
 
 FORMATS = ("png", "svg")
 CHUNK = 1024

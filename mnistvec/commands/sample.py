@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import write_text_atomic
-from ..console import progress_bar
-from ..images import make_grid, save_png
-from ..lines import Lines
-from ..models.registry import SAMPLING_METHODS, load_model
-from ..render import render_numpy
-from ..render.visibility import without_invisible
-from ..svg import canvas_frame, svg_drawing, svg_grid
-from ..train import resolve_device
-from ..errors import InputError
+from mnistvec.io.atomic import write_text_atomic
+from mnistvec.io.console import progress_bar
+from mnistvec.io.png import make_grid, save_png
+from mnistvec.io.vectors import Lines
+from mnistvec.models.registry import SAMPLING_METHODS, load_model
+from mnistvec.raster import render_numpy
+from mnistvec.raster.visibility import without_invisible
+from mnistvec.io.svg import canvas_frame, svg_drawing, svg_grid
+from mnistvec.device import resolve_device
+from mnistvec.errors import InputError
 
 NPZ_NAME = "samples.npz"
 CHUNK = 1024
@@ -51,7 +51,7 @@ def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path 
     start = time.perf_counter()
     if out_dir is not None and (out_dir / NPZ_NAME).exists() and not overwrite:
         raise InputError(f"{out_dir / NPZ_NAME} already exists: use --overwrite to replace it or choose another --out")
-    from ..models.bundled import resolve_model
+    from mnistvec.models.bundled import resolve_model
 
     model_path = resolve_model(model_path)
     if not model_path.is_file():

@@ -1,25 +1,25 @@
-"""`mnistvec train`: read the data, then run the training loop of `mnistvec.train`.
+"""`mnistvec train`: read the data, then run the training loop of `mnistvec.training.loop`.
 
-Under torchrun every process runs this with the same command line; rank 0 alone prints (`distributed.py`).
+Under torchrun every process runs this with the same command line; rank 0 alone prints (`training/distributed.py`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .. import launch
-from ..console import console, info, warn
-from ..distributed import process_ranks
-from ..train import CHECKPOINT_NAME, TrainConfig, train
-from ..errors import InputError
+from mnistvec.training import launch
+from mnistvec.io.console import console, info, warn
+from mnistvec.training.distributed import process_ranks
+from mnistvec.training.loop import CHECKPOINT_NAME, TrainConfig, train
+from mnistvec.errors import InputError
 
 
 def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, overwrite: bool,
                  mirror: str | None, explicit: set[str]) -> dict:
     """Check the run folder, load the images (labels are never used; the surrogate needs none), train, return
     the last metrics."""
-    from ..checkpoint import load_checkpoint
-    from ..data import load_images
+    from mnistvec.io.checkpoint import load_checkpoint
+    from mnistvec.data import load_images
 
     if launch.rank() > 0:
         console.quiet = True  # every process would print the same lines: rank 0 speaks for all
@@ -41,12 +41,12 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
         raise InputError(f"{ckpt} already exists: use --resume to continue it, --overwrite to start again, "
                          "or choose another --out")
     if config.method == "surrogate":
-        from ..surrogate_training import surrogate_steps_hint, train_surrogate
+        from mnistvec.training.surrogate import surrogate_steps_hint, train_surrogate
 
         info(f"training the surrogate renderer: {surrogate_steps_hint(config)} -> {run_dir}")
         return train_surrogate(config, run_dir, device=device, resume=resume)
     if config.method in ("vae", "lfi"):
-        from ..render.surrogate_weights import load_surrogate_state
+        from mnistvec.models.surrogate_weights import load_surrogate_state
 
         load_surrogate_state(config.surrogate)  # a missing or wrong surrogate fails now, not after loading data
     images = load_images(config.data, mirror=mirror).images

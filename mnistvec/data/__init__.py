@@ -7,17 +7,17 @@ IDX file; see :mod:`mnistvec.data.sources`.  Each image keeps a
 ``source = offset + c · scale`` for canvas units ``c`` in the unit square.
 """
 
-from .arrays import images_from_array
-from .download import download_verified, file_md5
-from .errors import DataError, Failure, OnFailure, warn_on_stderr
-from .folder import IMAGE_EXTENSIONS, count_image_files, iter_folder_batches, read_image_file, walk_image_files
-from .grayscale import WORKING_MAX_SIDE
-from .idx import load_idx_images, read_idx, read_idx_images, read_idx_labels, write_idx
-from .imageset import CANVAS_PIXELS, ImageSet, SourceFrame
-from .mnist import MD5, MIRRORS, load_mnist, mnist_dir, mnist_files
-from .normalise import Canvas, NoInk, to_canvas
-from .npz import read_npz
-from .sources import DEFAULT_BATCH_SIZE, Source, iter_batches, load_images, resolve_source
+from mnistvec.data.arrays import images_from_array
+from mnistvec.data.download import download_verified, file_md5
+from mnistvec.data.errors import DataError, Failure, OnFailure, warn_on_stderr
+from mnistvec.data.folder import IMAGE_EXTENSIONS, count_image_files, iter_folder_batches, read_image_file, walk_image_files
+from mnistvec.data.grayscale import WORKING_MAX_SIDE
+from mnistvec.data.idx import load_idx_images, read_idx, read_idx_images, read_idx_labels, write_idx
+from mnistvec.data.imageset import CANVAS_PIXELS, ImageSet, SourceFrame
+from mnistvec.data.mnist import MD5, MIRRORS, load_mnist, mnist_dir, mnist_files
+from mnistvec.data.normalise import Canvas, NoInk, to_canvas
+from mnistvec.data.npz import read_npz
+from mnistvec.data.sources import DEFAULT_BATCH_SIZE, Source, iter_batches, load_images, resolve_source
 
 __all__ = [
     "CANVAS_PIXELS",

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, Failure, OnFailure, warn_on_stderr
-from .imageset import ImageSet, indexed_names
-from .normalise import canvases_from_stack
+from mnistvec.data.errors import DataError, Failure, OnFailure, warn_on_stderr
+from mnistvec.data.imageset import ImageSet, indexed_names
+from mnistvec.data.normalise import canvases_from_stack
 
 
 def item_problems(array: np.ndarray) -> dict[int, str]:

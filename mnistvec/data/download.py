@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .errors import DataError
+from mnistvec.data.errors import DataError
 
 DEFAULT_TIMEOUT_S = 60.0
 """Seconds to wait for a connection or for each read before giving up on a mirror."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from ..errors import InputError
+from mnistvec.errors import InputError
 
 
 class DataError(InputError):

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, Failure, OnFailure, warn_on_stderr
-from .grayscale import UnreadableImage, read_gray
-from .imageset import ImageSet
-from .normalise import Canvas, NoInk, to_canvas
+from mnistvec.data.errors import DataError, Failure, OnFailure, warn_on_stderr
+from mnistvec.data.grayscale import UnreadableImage, read_gray
+from mnistvec.data.imageset import ImageSet
+from mnistvec.data.normalise import Canvas, NoInk, to_canvas
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import Failure
+from mnistvec.data.errors import Failure
 
 CANVAS_PIXELS = 28
 """Side of the canvas in pixels; the canvas is the unit square, one pixel is 1/28 of it."""

@@ -13,10 +13,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .download import DEFAULT_TIMEOUT_S, Warn, download_verified, file_md5, print_warning
-from .errors import DataError, OnFailure
-from .idx import load_idx_images
-from .imageset import ImageSet
+from mnistvec.data.download import DEFAULT_TIMEOUT_S, Warn, download_verified, file_md5, print_warning
+from mnistvec.data.errors import DataError, OnFailure
+from mnistvec.data.idx import load_idx_images
+from mnistvec.data.imageset import ImageSet
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",

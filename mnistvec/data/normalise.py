@@ -45,7 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .imageset import CANVAS_PIXELS, IDENTITY_FRAME, INVERTED_IDENTITY_FRAME, SourceFrame
+from mnistvec.data.imageset import CANVAS_PIXELS, IDENTITY_FRAME, INVERTED_IDENTITY_FRAME, SourceFrame
 
 FIT_PIXELS = 20
 """Side, in canvas pixels, of the box the ink's bounding box is fitted into."""

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import images_from_array
-from .errors import DataError, OnFailure
-from .imageset import ImageSet
+from mnistvec.data.arrays import images_from_array
+from mnistvec.data.errors import DataError, OnFailure
+from mnistvec.data.imageset import ImageSet
 
 
 def read_npz(path: str | Path, on_failure: OnFailure | None = None) -> ImageSet:

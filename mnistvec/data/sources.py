@@ -29,12 +29,12 @@ from pathlib import Path
 
 from PIL import Image
 
-from .errors import DataError, OnFailure
-from .folder import count_image_files, is_image_path, iter_folder_batches, read_image_file
-from .idx import IDX_NAME, IMAGES_MAGIC, LABELS_MAGIC, idx_count, load_idx_images, peek_magic
-from .imageset import ImageSet
-from .mnist import load_mnist, named_split
-from .npz import npz_count, read_npz
+from mnistvec.data.errors import DataError, OnFailure
+from mnistvec.data.folder import count_image_files, is_image_path, iter_folder_batches, read_image_file
+from mnistvec.data.idx import IDX_NAME, IMAGES_MAGIC, LABELS_MAGIC, idx_count, load_idx_images, peek_magic
+from mnistvec.data.imageset import ImageSet
+from mnistvec.data.mnist import load_mnist, named_split
+from mnistvec.data.npz import npz_count, read_npz
 
 DEFAULT_BATCH_SIZE = 256
 

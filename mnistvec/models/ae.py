@@ -14,20 +14,20 @@ from __future__ import annotations
 
 import torch
 
-from .base import StrokeModel
-from .encoder import StrokeEncoder
-from .refiner import refine_steps, refined_stages, staged_loss
-from .soft_loss import pixel_losses, soft_reconstruction_loss
-from .strokes import PARAMS_PER_LINE, squash
+from mnistvec.models.base import StrokeModel
+from mnistvec.models.encoder import StrokeEncoder
+from mnistvec.models.refiner import refine_steps, refined_stages, staged_loss
+from mnistvec.models.losses import pixel_losses, soft_reconstruction_loss
+from mnistvec.strokes import PARAMS_PER_LINE, squash
 
 EPS = 1e-5
 
 PIXEL_LOSSES = {"bce": "cross_entropy", "mse": "squared_error"}
-"""The reconstruction losses, by their names in `soft_loss.py`."""
+"""The reconstruction losses, by their names in `losses.py`."""
 
 
 def pixel_loss_name(kind: str) -> str:
-    """The name in `soft_loss.py` of the reconstruction loss `kind` (bce or mse)."""
+    """The name in `losses.py` of the reconstruction loss `kind` (bce or mse)."""
     if kind not in PIXEL_LOSSES:
         raise ValueError(f"unknown reconstruction loss {kind!r}; choose bce or mse")
     return PIXEL_LOSSES[kind]
@@ -55,7 +55,7 @@ class AutoEncoder(StrokeModel):
 
     def loss(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce") -> torch.Tensor:
         """Mean reconstruction loss of a batch through the soft renderer at `temperature` (rendering and
-        loss in one native pass on the CPU, see `soft_loss.py`); with refinement steps, the last drawing's
+        loss in one native pass on the CPU, see `losses.py`); with refinement steps, the last drawing's
         loss plus a share of the earlier ones' (`refiner.staged_loss`)."""
         return staged_soft_loss(self.stages(images), images, temperature, reconstruction)
 

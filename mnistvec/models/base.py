@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .strokes import squash
+from mnistvec.strokes import squash
 
 
 class StrokeModel(nn.Module):

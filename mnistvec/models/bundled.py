@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from mnistvec.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 BUNDLED_MODELS = {"ae": "ae.pt", "vae": "vae.pt", "lfi": "lfi.pt"}
 """Names that `--model` takes for the shipped models (a path names a checkpoint file instead)."""
@@ -43,7 +43,7 @@ def resolve_model(spec: str | Path) -> Path:
 
 def with_bundled_surrogate(weights: dict) -> dict:
     """A model's weights with the bundled surrogate's filled in where the checkpoint left them out."""
-    from ..render.surrogate_weights import load_surrogate_state
+    from mnistvec.models.surrogate_weights import load_surrogate_state
 
     surrogate = load_surrogate_state()
     return {**{SURROGATE_PREFIX + k: v for k, v in surrogate.items()}, **weights}

@@ -5,7 +5,7 @@ that the native renderer draws, and the learned surrogate that carries the rende
 
 While a model trains, the surrogate keeps being fitted to the native renderer on the strokes the decoder
 currently draws (`coverage_fit`), at SURROGATE_LR_SCALE of the model's learning rate, so it stays accurate
-where it is used. No other loss reaches the surrogate's weights (`render/through.py`).
+where it is used. No other loss reaches the surrogate's weights (`models/gradients.py`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..render.surrogate import StrokeSurrogate
-from .base import StrokeModel
-from .strokes import PARAMS_PER_LINE, squash
+from mnistvec.models.surrogate import StrokeSurrogate
+from mnistvec.models.base import StrokeModel
+from mnistvec.strokes import PARAMS_PER_LINE, squash
 
 SURROGATE_LR_SCALE = 0.1
 """The surrogate keeps learning at a tenth of the model's learning rate."""
@@ -47,8 +47,8 @@ class LatentStrokeModel(StrokeModel):
 
     def prepare_training(self, config) -> None:
         """Start from trained surrogate weights (the bundled ones unless `config.surrogate` names a file)."""
-        from ..checkpoint import CheckpointError
-        from ..render.surrogate_weights import load_surrogate_state
+        from mnistvec.io.checkpoint import CheckpointError
+        from mnistvec.models.surrogate_weights import load_surrogate_state
 
         try:
             self.surrogate.load_state_dict(load_surrogate_state(config.surrogate))

@@ -7,7 +7,7 @@
 No likelihood of an image under the model is ever written down: the generator and the encoder only learn
 to make the two joints indistinguishable to D (`adversarial.py`: JS or Wasserstein). Rendering has no
 gradients, so a fake image is the native renderer's, with the learned surrogate's gradients
-(`render/through.py: drawn`); D always sees exactly what a user gets.
+(`models/gradients.py: drawn`); D always sees exactly what a user gets.
 
 What keeps it stable (each measured in the README):
 
@@ -35,12 +35,12 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from ..render.surrogate import coverage_fit
-from ..render.through import GRADIENTS, drawn, native_loss_through_surrogate
-from .adversarial import OBJECTIVES, critic_loss, generator_loss, gradient_penalty
-from .critic import PairCritic
-from .encoder import StrokeEncoder
-from .latent import LatentStrokeModel
+from mnistvec.models.surrogate import coverage_fit
+from mnistvec.models.gradients import GRADIENTS, drawn, native_loss_through_surrogate
+from mnistvec.models.adversarial import OBJECTIVES, critic_loss, generator_loss, gradient_penalty
+from mnistvec.models.critic import PairCritic
+from mnistvec.models.encoder import StrokeEncoder
+from mnistvec.models.latent import LatentStrokeModel
 
 ADAM_BETAS = (0.5, 0.999)
 """A shorter momentum than Adam's default 0.9, as usual for adversarial games."""

@@ -22,9 +22,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..render import render_torch
-from .encoder import conv_layers, with_coordinates
-from .strokes import PARAMS_PER_LINE, W_MAX, W_MIN, squash
+from mnistvec.raster import render_torch
+from mnistvec.models.encoder import conv_layers, with_coordinates
+from mnistvec.strokes import PARAMS_PER_LINE, W_MAX, W_MIN, squash
 
 STAGE_WEIGHT = 0.5
 """Weight of the earlier stages' mean loss beside the last one's."""

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import CheckpointError, load_checkpoint
-from ..errors import InputError
+from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
+from mnistvec.errors import InputError
 
 METHODS = ("ae", "vae", "lfi")
 """Methods whose checkpoints are vectorisers (image -> strokes)."""
@@ -26,12 +26,12 @@ def build_model(config: dict) -> torch.nn.Module:
     method = config.get("method")
     lines, hidden, channels = config["lines"], config.get("hidden", 512), config.get("channels", 16)
     if method == "ae":
-        from .ae import AutoEncoder
+        from mnistvec.models.ae import AutoEncoder
 
         return AutoEncoder(lines, hidden, channels, coords=config.get("coords", False),
                            refiner_steps=config.get("refiner_steps", 0))
     if method == "vae":
-        from .vae import StrokeVAE
+        from mnistvec.models.vae import StrokeVAE
 
         return StrokeVAE(lines, hidden, channels, latent=config.get("latent", 32),
                          kl_weight=config.get("kl_weight", 1.0), kl_warmup=config.get("kl_warmup", 0.0),
@@ -39,7 +39,7 @@ def build_model(config: dict) -> torch.nn.Module:
                          pixel_noise=config.get("pixel_noise", 0.0),
                          refiner_steps=config.get("refiner_steps", 0))
     if method == "lfi":
-        from .lfi import StrokeLFI
+        from mnistvec.models.lfi import StrokeLFI
 
         options = {k: config[k] for k in LFI_OPTIONS if k in config}  # the model's own defaults for the rest
         return StrokeLFI(lines, hidden, channels, **options)
@@ -49,7 +49,7 @@ def build_model(config: dict) -> torch.nn.Module:
 def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """(model in eval mode on `device`, its checkpoint's config) from a checkpoint file, or from a bundled
     model's name (ae, vae, lfi)."""
-    from .bundled import resolve_model
+    from mnistvec.models.bundled import resolve_model
 
     path = resolve_model(path)
     state = load_checkpoint(path)
@@ -69,7 +69,7 @@ def load_weights(model: torch.nn.Module, state: dict, path: str | Path, config: 
     """Load a checkpoint's weights into `model` (built from `config`): a bundled model's surrogate filled
     in from the shipped one; the parts under `may_lack`, and the training-only parts a bundled model leaves
     out, may be missing and keep the model's own. Any other difference is a CheckpointError."""
-    from .bundled import with_bundled_surrogate
+    from mnistvec.models.bundled import with_bundled_surrogate
 
     weights = with_bundled_surrogate(state["model"]) if state.get("surrogate") == "bundled" else state["model"]
     optional = tuple(may_lack) + tuple(state.get("omitted") or ())

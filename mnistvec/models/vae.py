@@ -15,7 +15,7 @@ Loss per image (the negative ELBO, beta-weighted):
     beta(p) = kl_weight * min(1, p / kl_warmup)           (p = training progress in [0, 1])
 
 The reconstruction is rendered by the native renderer and differentiated through the learned surrogate
-(`render/through.py`). While it trains, the surrogate keeps being fitted to the native renderer on the
+(`models/gradients.py`). While it trains, the surrogate keeps being fitted to the native renderer on the
 strokes the decoder currently draws (cross-entropy of each stroke's coverage, as in its pretraining), so it
 stays accurate where it is used; that term only trains the surrogate.
 
@@ -31,13 +31,13 @@ from __future__ import annotations
 
 import torch
 
-from ..render.surrogate import coverage_fit
-from ..render.through import GRADIENTS, native_loss_through_surrogate
-from .ae import staged_soft_loss
-from .encoder import StrokeEncoder
-from .latent import LatentStrokeModel
-from .refiner import refine_steps, refined_stages
-from .strokes import squash
+from mnistvec.models.surrogate import coverage_fit
+from mnistvec.models.gradients import GRADIENTS, native_loss_through_surrogate
+from mnistvec.models.ae import staged_soft_loss
+from mnistvec.models.encoder import StrokeEncoder
+from mnistvec.models.latent import LatentStrokeModel
+from mnistvec.models.refiner import refine_steps, refined_stages
+from mnistvec.strokes import squash
 
 
 class StrokeVAE(LatentStrokeModel):

@@ -1,1 +1,1 @@
-"""Trained weights shipped with the package (see `mnistvec.render.surrogate_weights`)."""
+"""Trained weights shipped with the package (see `mnistvec.models.surrogate_weights`)."""

@@ -28,7 +28,7 @@
 //! ```
 //!
 //! The soft renderer ([`soft`], [`soft_batch`]) takes pixel units and `f64`, as `render_soft_px` of
-//! `mnistvec/render/soft.py` does: `lines` `[batch, n_lines, 4]`, `radius` and `alpha` `[batch, n_lines]`,
+//! `mnistvec/raster/soft.py` does: `lines` `[batch, n_lines, 4]`, `radius` and `alpha` `[batch, n_lines]`,
 //! applied as given (no clamping). The forward pass writes the pixels and the compositing state
 //! (`product`, `zeros`, each `[batch, height, width]`) that the backward pass reads back with the
 //! loss gradient `grad_out` to write `grad_strokes`, `[batch, n_lines, 6]`: the gradient with respect

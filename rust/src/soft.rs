@@ -1,6 +1,6 @@
 //! The soft pixel formula and its hand-derived gradient: one stroke at one pixel.
 //!
-//! This is the formula of `mnistvec/render/soft.py`, term for term, in `f64`. Units are pixels; a stroke
+//! This is the formula of `mnistvec/raster/soft.py`, term for term, in `f64`. Units are pixels; a stroke
 //! is `A = (x0, y0)`, `B = (x1, y1)`, a radius `r` and an opacity `alpha`; the pixel centre is `c`.
 //!
 //! # Forward

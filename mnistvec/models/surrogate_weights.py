@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from ..checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from mnistvec.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 BUNDLED = "bundled"
 BUNDLED_NAME = "surrogate.pt"

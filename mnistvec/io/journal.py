@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import numpy as np
-from .errors import InputError
+from mnistvec.errors import InputError
 
 MAGIC = b"MNVJ\x01\n"
 RECORD = 0x4A564E4D
@@ -41,7 +41,7 @@ class JournalError(InputError, ValueError):
 
 @dataclass
 class Entries:
-    """A batch of finished items: names and their arrays (frames as in `mnistvec.lines`)."""
+    """A batch of finished items: names and their arrays (frames as in `mnistvec.io.vectors`)."""
 
     names: list[str]
     lines: np.ndarray

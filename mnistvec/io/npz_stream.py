@@ -14,9 +14,9 @@ from typing import Callable
 
 import numpy as np
 
-from .atomic import atomic_path
-from .journal import FRAME_SIZE, Entries, read_entries
-from .lines import FORMAT_VERSION
+from mnistvec.io.atomic import atomic_path
+from mnistvec.io.journal import FRAME_SIZE, Entries, read_entries
+from mnistvec.io.vectors import FORMAT_VERSION
 
 
 def npz_from_journal(path: Path, journal: Path, meta: dict) -> int:

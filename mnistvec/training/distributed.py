@@ -2,7 +2,7 @@
 and the few collective operations the training loop needs.
 
 torchrun starts one process per device and describes the run to each through environment variables
-(`launch.py`; MASTER_ADDR and MASTER_PORT say where rank 0 listens). Without them, or with WORLD_SIZE 1,
+(`training/launch.py`; MASTER_ADDR and MASTER_PORT say where rank 0 listens). Without them, or with WORLD_SIZE 1,
 a run is one process: no process group is started and every operation here leaves its input as it is,
 so a plain run behaves exactly as it would without this module.
 
@@ -27,8 +27,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from . import launch
-from .errors import InputError
+from mnistvec.training import launch
+from mnistvec.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..render import native, pixel_strokes
-from ..render.soft import render_soft_px, resolve_backend
-from ..render.soft_native import float64_array, stroke_gradients
+from mnistvec.raster import native, pixel_strokes
+from mnistvec.raster.soft import render_soft_px, resolve_backend
+from mnistvec.raster.soft_native import float64_array, stroke_gradients
 
 LOSSES = ("squared_error", "cross_entropy")
 

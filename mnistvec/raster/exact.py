@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .coverage import composite, footprint_cdf, pixel_centres, segment_geometry
+from mnistvec.raster.coverage import composite, footprint_cdf, pixel_centres, segment_geometry
 
 MAX_ELEMENTS = 1 << 24
 

@@ -28,7 +28,7 @@ CANVAS = 28
 
 def stroke_ink(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: int = CANVAS) -> np.ndarray:
     """[B, N, size * size]: P_k, each stroke drawn alone with its opacity (native renderer)."""
-    from . import render_numpy
+    from mnistvec.raster import render_numpy
 
     batch, n_lines = opacity.shape
     ink = render_numpy(lines.reshape(batch * n_lines, 1, 4), widths.reshape(-1, 1), opacity.reshape(-1, 1),
@@ -48,7 +48,7 @@ def visible_strokes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray,
                     threshold: float = VISIBLE, size: int = CANVAS) -> np.ndarray:
     """bool [B, N]: the strokes kept by the greedy rule of the module docstring (False: invisible), found by
     the native library (the same rule in numpy, much slower, when it is missing)."""
-    from .native import native_available, visible_strokes_native
+    from mnistvec.raster.native import native_available, visible_strokes_native
 
     if native_available():
         return visible_strokes_native(lines, widths, opacity, size, size, float(size), threshold)

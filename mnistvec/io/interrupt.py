@@ -11,7 +11,7 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-from .console import info
+from mnistvec.io.console import info
 
 
 class StopRequest:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
-from .atomic import write_bytes_atomic
-from .errors import InputError
+from mnistvec import __version__
+from mnistvec.io.atomic import write_bytes_atomic
+from mnistvec.errors import InputError
 
 FORMAT = "mnistvec-checkpoint"
 FORMAT_VERSION = 1

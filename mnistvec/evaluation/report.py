@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .atomic import write_bytes_atomic, write_text_atomic
-from .images import make_grid, save_png
-from .pixel_metrics import mse
+from mnistvec.io.atomic import write_bytes_atomic, write_text_atomic
+from mnistvec.io.png import make_grid, save_png
+from mnistvec.evaluation.metrics import mse
 
 ROW = 16
 WORST = 50

@@ -16,8 +16,8 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from . import render_torch
-from .surrogate import StrokeSurrogate
+from mnistvec.raster import render_torch
+from mnistvec.models.surrogate import StrokeSurrogate
 
 GRADIENTS = ("straight-through", "surrogate")
 DELTA = 0.1 * 0.9
@@ -74,7 +74,7 @@ def native_loss_through_surrogate(surrogate: StrokeSurrogate, lines: torch.Tenso
     outweigh the rest of the image by orders of magnitude. (On held-out training images, 0.1 * 0.9 gave
     lower MSE than 0.01 * 0.99 or 0.25.)
     """
-    from ..models.ae import reconstruction_loss
+    from mnistvec.models.ae import reconstruction_loss
 
     imitation = frozen_surrogate(surrogate, lines, widths, opacity)
     if gradients == "surrogate":

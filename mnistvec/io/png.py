@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .atomic import write_bytes_atomic
+from mnistvec.io.atomic import write_bytes_atomic
 
 
 def to_uint8(image: np.ndarray, inverted: bool = False) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Measuring vectorisers: pixel metrics and a digit classifier that reads reconstructions.
 
-Per-image metrics (MSE, BCE, IoU at 0.5, chamfer distance of the ink) are defined in `pixel_metrics.py`
+Per-image metrics (MSE, BCE, IoU at 0.5, chamfer distance of the ink) are defined in `metrics.py`
 and averaged over images here, beside
 
     classifier accuracy = share of reconstructions the classifier reads as the original's label
@@ -11,105 +11,18 @@ and averaged over images here, beside
                           between Gaussians fitted to two sets of images' features, the classifier's
                           128 penultimate activations (the MNIST analogue of FID; 0 for equal sets)
 
-The classifier is a small CNN trained on labelled training images with small random shifts. Labels are
+The classifier (`models/classifier.py`) is a small CNN trained on labelled training images; labels are
 used here, to score, and nowhere in a vectoriser.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
-from torch import nn
 
-from .augment import random_shift
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .pixel_metrics import bce, chamfer, iou_at_half, mse
-
-CLASSIFIER_NAME = "classifier.pt"
-
-
-class DigitClassifier(nn.Module):
-    """28x28 grey image -> 10 logits: two conv blocks and two linear layers with dropout."""
-
-    def __init__(self):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Dropout(0.3), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10),
-        )
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(images.unsqueeze(1) if images.dim() == 3 else images)
-
-
-def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 12, seed: int = 0,
-                     batch_size: int = 64, lr: float = 1e-3) -> DigitClassifier:
-    """Fit the classifier with Adam, cosine learning-rate decay and random shifts."""
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    model = DigitClassifier()
-    x = torch.from_numpy(np.asarray(images, np.float32))
-    y = torch.from_numpy(np.asarray(labels, np.int64))
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = epochs * math.ceil(len(x) / batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(x), generator=generator)
-        for lo in range(0, len(x), batch_size):
-            idx = order[lo : lo + batch_size]
-            loss = F.cross_entropy(model(random_shift(x[idx], generator)), y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-    return model.eval()
-
-
-def save_classifier(model: DigitClassifier, path: str | Path, accuracy: dict | None = None) -> None:
-    save_checkpoint(path, {"method": "classifier", "model": model.state_dict(), "accuracy": accuracy or {}})
-
-
-def bundled_classifier_path() -> Path:
-    """The evaluation classifier shipped in the package (trained by examples/train_classifier.py)."""
-    return Path(str(resources.files("mnistvec.weights").joinpath(CLASSIFIER_NAME)))
-
-
-def load_classifier(path: str | Path | None = None) -> DigitClassifier:
-    """The classifier in `path`, or the bundled one; its recorded test accuracy is in `model.accuracy`."""
-    path = bundled_classifier_path() if path is None else path
-    state = load_checkpoint(path)
-    if state.get("method") != "classifier" or "model" not in state:
-        raise CheckpointError(f"{path}: not a digit-classifier checkpoint")
-    model = DigitClassifier()
-    model.load_state_dict(state["model"])
-    model.accuracy = dict(state.get("accuracy", {}))
-    return model.eval()
-
-
-@torch.no_grad()
-def read_images(model: DigitClassifier, images: np.ndarray, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """(features [B, 128], class probabilities [B, 10]) in one pass: the classifier's penultimate
-    activations (after the hidden layer's ReLU), and what its last layer makes of them."""
-    x = torch.from_numpy(np.asarray(images, np.float32))
-    hidden, head = model.net[:-2], model.net[-2:]
-    found, probabilities = [], []
-    for lo in range(0, len(x), batch_size):
-        found.append(hidden(x[lo : lo + batch_size].unsqueeze(1)))
-        probabilities.append(F.softmax(head(found[-1]), -1))
-    return torch.cat(found).double().numpy(), torch.cat(probabilities).numpy()
-
-
-def features(model: DigitClassifier, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """[B, 128]: the classifier's penultimate activations (after the hidden layer's ReLU)."""
-    return read_images(model, images, batch_size)[0]
+from mnistvec.evaluation.metrics import bce, chamfer, iou_at_half, mse
+from mnistvec.models.classifier import DigitClassifier, features, read_images
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -124,11 +37,6 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
     cross = np.sqrt(np.clip(np.linalg.eigvalsh(root_a @ cov_b @ root_a), 0, None)).sum()
     distance = ((mean_a - mean_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * cross
     return max(float(distance), 0.0)  # rounding can take a distance of 0 a little below
-
-
-def predict(model: DigitClassifier, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    """Class probabilities [B, 10]."""
-    return read_images(model, images, batch_size)[1]
 
 
 @dataclass

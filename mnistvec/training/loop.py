@@ -10,7 +10,7 @@ checkpoint records the epoch and how many batches of it are done, so `--resume` 
 permutation from the next batch: an interrupted and resumed run takes exactly the steps an uninterrupted
 one takes.
 
-Several processes (torchrun, `distributed.py`): each epoch's permutation is dealt out to the processes
+Several processes (torchrun, `training/distributed.py`): each epoch's permutation is dealt out to the processes
 (DistributedSampler; the last images are repeated so that every process gets the same number), each
 process takes `batch_size` images per step (a step of W processes learns from W x batch_size images, so
 an epoch has W times fewer steps), DistributedDataParallel averages the gradients, and each process draws
@@ -41,16 +41,17 @@ import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data.distributed import DistributedSampler
 
-from .atomic import write_text_atomic
-from .augment import random_shift
-from .checkpoint import load_checkpoint, save_checkpoint
-from .console import console
-from .distributed import SINGLE, Ranks, process_ranks, replicated
-from .images import make_grid, save_png
-from .interrupt import graceful_stop
-from .models.registry import build_model, load_weights
-from .render import render_torch
-from .errors import InputError
+from mnistvec.io.atomic import write_text_atomic
+from mnistvec.device import resolve_device
+from mnistvec.training.augment import random_shift
+from mnistvec.io.checkpoint import load_checkpoint, save_checkpoint
+from mnistvec.io.console import console
+from mnistvec.training.distributed import SINGLE, Ranks, process_ranks, replicated
+from mnistvec.io.png import make_grid, save_png
+from mnistvec.io.interrupt import graceful_stop
+from mnistvec.models.registry import build_model, load_weights
+from mnistvec.raster import render_torch
+from mnistvec.errors import InputError
 
 CHECKPOINT_NAME = "model.pt"
 METRICS_NAME = "metrics.csv"
@@ -119,15 +120,6 @@ class TrainingInterrupted(Exception):
     def __init__(self, run_dir: Path, epoch: int, step: int):
         super().__init__(f"interrupted in epoch {epoch + 1} after {step} batch(es); checkpoint saved")
         self.run_dir, self.epoch, self.step = run_dir, epoch, step
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` picks CUDA when present; `cuda` without a device is a clear error."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available (use --device cpu or auto)")
-    return torch.device(name)
 
 
 def split_indices(count: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -204,8 +196,8 @@ def start_from(model: torch.nn.Module, path: str, config: dict) -> None:
     """Fine-tuning: load the weights of the checkpoint at `path` (a run's or a shipped model's) into `model`,
     built from `config`. Only refinement steps may be missing from it (they start fresh, as the identity);
     any other difference is a CheckpointError."""
-    from .checkpoint import CheckpointError
-    from .models.bundled import resolve_model
+    from mnistvec.io.checkpoint import CheckpointError
+    from mnistvec.models.bundled import resolve_model
 
     state = load_checkpoint(resolve_model(path))
     if "model" not in state:
@@ -287,7 +279,7 @@ def sample_metrics(model, classifier, device, seed: int = 0, count: int = SCORED
     """Mode collapse, measured: `count` draws from the prior (the same z every epoch), native-rendered and read
     by the evaluation classifier: the class histogram, its entropy (nats; log 10 = 2.30 for ten equally
     common digits) and the mean top-class probability."""
-    from .evaluate import score_samples
+    from mnistvec.evaluation.scores import score_samples
 
     scores = score_samples(prior_drawings(model, count, seed + 1, device), classifier)
     return {"sample_entropy": round(scores.entropy, 4), "sample_confidence": round(scores.confidence, 4),
@@ -381,7 +373,7 @@ class ImageTask(Task):
         self.steps_per_epoch = math.ceil(len(self.sampler) / config.batch_size)
         self.classifier = None
         if self.model.can_sample and ranks.is_main:
-            from .evaluate import load_classifier
+            from mnistvec.models.classifier import load_classifier
 
             self.classifier = load_classifier()
 
@@ -435,7 +427,7 @@ def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, devi
 
     Started by torchrun as one of several processes, every process calls this with the same arguments: each
     trains on its share of the steps through DistributedDataParallel, and rank 0 alone measures, writes
-    `run_dir` and prints (module docstring, `distributed.py`).
+    `run_dir` and prints (module docstring, `training/distributed.py`).
 
     `on_step(epoch, step)` is called after every optimiser step (a hook for tests and tooling).
     Returns the last epoch's metrics row (on rank 0; {} on the other processes).

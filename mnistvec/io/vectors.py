@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import InputError
+from mnistvec.io.atomic import atomic_path
+from mnistvec.errors import InputError
 
 FORMAT_VERSION = 1
 FRAME_FIELDS = ("width", "height", "scale", "offset_x", "offset_y", "inverted")

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from .images import make_grid, save_png
-from .render import render_torch
-from .render.surrogate import StrokeSurrogate, coverage_fit, native_coverage, random_strokes
-from .train import Task, TrainConfig, run
+from mnistvec.io.png import make_grid, save_png
+from mnistvec.raster import render_torch
+from mnistvec.models.surrogate import StrokeSurrogate, coverage_fit, native_coverage, random_strokes
+from mnistvec.training.loop import Task, TrainConfig, run
 
 STEPS_PER_EPOCH = 1000
 HELDOUT_SEED = 2**31 - 1

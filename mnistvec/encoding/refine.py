@@ -1,6 +1,6 @@
 """Per-image refinement: gradient descent on one image's strokes, starting from the encoder's answer.
 
-For each image x with encoder output u (unconstrained stroke parameters, see `models/strokes.py`):
+For each image x with encoder output u (unconstrained stroke parameters, see `strokes.py`):
 
     u <- Adam step on  sum_pixels (soft_T(squash(u)) - x)^2         (K steps, temperature T pixels)
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import torch
 
-from .models.soft_loss import soft_reconstruction_loss
-from .models.strokes import squash
-from .render import render_torch
+from mnistvec.models.losses import soft_reconstruction_loss
+from mnistvec.strokes import squash
+from mnistvec.raster import render_torch
 
 REFINE_LR = 0.05
 REFINE_TEMPERATURE = 0.3

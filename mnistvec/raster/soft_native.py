@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from .native import SOFT_TOLERANCE, soft_backward, soft_forward
+from mnistvec.raster.native import SOFT_TOLERANCE, soft_backward, soft_forward
 
 
 def float64_array(tensor: torch.Tensor):

@@ -1,6 +1,6 @@
 """SVG output: one drawing per item, strokes as `<line>` elements with round caps.
 
-The picture is the pixel formula of `render/coverage.py` in SVG's painter's model: a background rectangle,
+The picture is the pixel formula of `raster/coverage.py` in SVG's painter's model: a background rectangle,
 then each stroke painted with `stroke-opacity` alpha. For white ink over black, each stroke maps a pixel
 value v to v (1 - alpha cov) + alpha cov, so the result is 1 - prod_k (1 - alpha_k cov_k), the renderers'
 formula. For a source with a light background (`inverted`), ink is black over white: the exact negative.
@@ -86,7 +86,7 @@ def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: i
     """Many items tiled in one SVG, laid out like `images.make_grid`: each item on a `size`-pixel black
     square (a nested `<svg>` that clips it, as the PNG grid does), squares separated by `pad` pixels of grey.
     lines [B, N, 4], widths/opacity [B, N], canvas units."""
-    from .images import grid_shape
+    from mnistvec.io.png import grid_shape
 
     rows, cols = grid_shape(len(lines), columns)
     total_w, total_h = cols * (size + pad) + pad, rows * (size + pad) + pad

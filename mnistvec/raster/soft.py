@@ -28,10 +28,10 @@ import os
 
 import torch
 
-from .coverage import composite, pixel_centres, segment_geometry
-from .native import SOFT_TOLERANCE, native_available, warn_native_missing_once
-from .soft_native import render_soft_native_px
-from ..errors import InputError
+from mnistvec.raster.coverage import composite, pixel_centres, segment_geometry
+from mnistvec.raster.native import SOFT_TOLERANCE, native_available, warn_native_missing_once
+from mnistvec.raster.soft_native import render_soft_native_px
+from mnistvec.errors import InputError
 
 MAX_ELEMENTS = 1 << 20
 DEFAULT_TEMPERATURE = 0.5

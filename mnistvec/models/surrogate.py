@@ -25,7 +25,7 @@ import math
 import torch
 from torch import nn
 
-from ..models.strokes import MARGIN, W_MAX, W_MIN
+from mnistvec.strokes import MARGIN, W_MAX, W_MIN
 
 SIZE = 28
 FOURIER = 16
@@ -91,7 +91,7 @@ def random_strokes(count: int, generator: torch.Generator) -> tuple[torch.Tensor
 
 def native_coverage(lines: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
     """Each stroke of [..., 4], [...] drawn alone (opacity 1) by the native renderer: [..., 28, 28]."""
-    from . import render_numpy
+    from mnistvec.raster import render_numpy
 
     flat_lines = lines.detach().reshape(-1, 1, 4).float().cpu().numpy()
     flat_widths = widths.detach().reshape(-1, 1).float().cpu().numpy()

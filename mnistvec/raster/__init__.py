@@ -15,10 +15,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from . import native
-from .exact import render_exact_px
-from .native import native_available, render_native
-from .soft import DEFAULT_TEMPERATURE, render_soft_px
+from mnistvec.raster import native
+from mnistvec.raster.exact import render_exact_px
+from mnistvec.raster.native import native_available, render_native
+from mnistvec.raster.soft import DEFAULT_TEMPERATURE, render_soft_px
 
 RENDERERS = ("native", "exact", "soft")
 
