@@ -43,7 +43,7 @@ def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> 
     from mnistvec.io.atomic import write_text_atomic
     from mnistvec.commands.encode import frame_tuple
     from mnistvec.data import resolve_source
-    from mnistvec.io.vectors import Lines
+    from mnistvec.io.vectors import Vectors
     from mnistvec.models.registry import load_model
     from mnistvec.raster import render_numpy
     from mnistvec.io.svg import svg_drawing
@@ -71,7 +71,7 @@ def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> 
             write_text_atomic(out / "svg" / f"{Path(name).stem}.svg",
                               svg_drawing(lines[k], widths[k], opacity[k], frame_tuple(batch.frames[k]), title=name))
             names.append(name)
-    Lines(*(np.concatenate([s[k] for s in strokes]) for k in range(3)), names=names).save(out / "vectors.npz")
+    Vectors(*(np.concatenate([s[k] for s in strokes]) for k in range(3)), names=names).save(out / "vectors.npz")
     seconds["write"] = time.perf_counter() - start
     return seconds
 

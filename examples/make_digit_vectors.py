@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 
 N_LINES = 16
 WIDTH = 0.085
@@ -45,7 +45,7 @@ def strokes(polylines) -> list[tuple[float, float, float, float]]:
     return [(*p, *q) for line in polylines for p, q in zip(line[:-1], line[1:])]
 
 
-def build() -> Lines:
+def build() -> Vectors:
     names = list(DIGITS)
     lines = np.zeros((len(names), N_LINES, 4), np.float32)
     widths = np.full((len(names), N_LINES), WIDTH, np.float32)
@@ -56,7 +56,7 @@ def build() -> Lines:
         lines[i, : len(segs)] = segs
         opacity[i, : len(segs)] = 1.0
         lines[i, len(segs):] = 0.5  # switched-off strokes: zero-length, opacity 0
-    return Lines(lines, widths, opacity, names=names, meta={"model": "hand-drawn"})
+    return Vectors(lines, widths, opacity, names=names, meta={"model": "hand-drawn"})
 
 
 if __name__ == "__main__":

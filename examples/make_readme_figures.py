@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnistvec.commands.sample import draw_samples
+from mnistvec.encoding.sampling import draw_samples
 from mnistvec.data import load_images
 from mnistvec.io.png import make_grid, save_png
 from mnistvec.models.registry import load_model

@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
 from mnistvec.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, cli
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.models.bundled import bundled_model_path
 
 
@@ -61,7 +61,7 @@ def good_folder(path: Path) -> Path:
 
 
 def encoded_names(out: Path) -> list[str]:
-    return Lines.load(out / "vectors.npz").names
+    return Vectors.load(out / "vectors.npz").names
 
 
 def png_bytes(image: Image.Image, **options) -> bytes:
@@ -110,7 +110,7 @@ def test_unusual_pixel_formats_are_read_like_their_8_bit_grey_twin(tmp_path, mod
     UNUSUAL_MODES[mode](digit()).save(folder / "b-unusual.png")
     result = invoke("encode", folder, tmp_path / "out", "--device", "cpu")
     assert result.exit_code == EXIT_OK and problem_lines(result) == [], result.output
-    vectors = Lines.load(tmp_path / "out" / "vectors.npz")
+    vectors = Vectors.load(tmp_path / "out" / "vectors.npz")
     assert vectors.names == ["a-grey", "b-unusual"]
     np.testing.assert_allclose(vectors.lines[1], vectors.lines[0], atol=1e-5)
 
@@ -207,9 +207,9 @@ def test_npz_items_with_nan_are_named_and_the_rest_is_encoded(tmp_path):
 # ------------------------------------------------------------------ vectors for `render`
 
 
-def example_vectors(count: int = 4) -> Lines:
+def example_vectors(count: int = 4) -> Vectors:
     rng = np.random.default_rng(0)
-    return Lines(rng.uniform(0.2, 0.8, (count, 3, 4)), np.full((count, 3), 0.08), np.ones((count, 3)),
+    return Vectors(rng.uniform(0.2, 0.8, (count, 3, 4)), np.full((count, 3), 0.08), np.ones((count, 3)),
                  names=[f"v{i}" for i in range(count)])
 
 

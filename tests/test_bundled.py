@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from conftest import REPO, synthetic_digits
 from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 from mnistvec.cli import cli
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.models import bundled
 from mnistvec.models.bundled import BUNDLED_MODELS, export_bundled, resolve_model
 from mnistvec.models.registry import load_model
@@ -62,7 +62,7 @@ def test_encode_and_sample_work_with_no_model_named(tmp_path, monkeypatch):
     encoded = CliRunner().invoke(cli, ["encode", str(REPO / "examples" / "digits" / "mnist"), "out",
                                        "--device", "cpu"])
     assert encoded.exit_code == 0, encoded.output
-    vectors = Lines.load(tmp_path / "out" / "vectors.npz")
+    vectors = Vectors.load(tmp_path / "out" / "vectors.npz")
     assert len(vectors.names) == 30 and vectors.meta["method"] == "ae"
     sampled = CliRunner().invoke(cli, ["sample", "--n", "4", "--grid", "grid.png", "--device", "cpu"])
     assert sampled.exit_code == 0, sampled.output

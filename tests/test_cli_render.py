@@ -8,7 +8,7 @@ from PIL import Image
 from conftest import EXAMPLE_VECTORS
 from mnistvec import __version__
 from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, cli
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.raster import render_numpy
 
 
@@ -19,7 +19,7 @@ def run(*args):
 def test_renders_every_item_to_png_and_svg(tmp_path):
     result = run("render", EXAMPLE_VECTORS, tmp_path, "--size", 56, "--grid")
     assert result.exit_code == 0, result.output
-    batch = Lines.load(EXAMPLE_VECTORS)
+    batch = Vectors.load(EXAMPLE_VECTORS)
     expected = render_numpy(batch.lines, batch.widths, batch.opacity, 56, 56, 56.0)
     for i, name in enumerate(batch.names):
         png = np.asarray(Image.open(tmp_path / "png" / f"{name}.png"), dtype=np.float32) / 255
@@ -39,7 +39,7 @@ def test_format_and_renderer_options(tmp_path):
 
 
 def test_bad_items_are_named_skipped_and_the_rest_written(tmp_path):
-    batch = Lines.load(EXAMPLE_VECTORS)
+    batch = Vectors.load(EXAMPLE_VECTORS)
     batch.lines[3, 0, 0] = np.nan
     batch.widths[5, 2] = np.inf
     bad = tmp_path / "bad.npz"

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, cli
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.models.registry import load_model
 from mnistvec.encoding.refine import native_mse, refine
 
@@ -33,7 +33,7 @@ def test_encode_writes_vectors_svgs_pngs_and_errors(tmp_path, digit_folder, tiny
     out = tmp_path / "out"
     result = run("encode", digit_folder, out, "--model", tiny_model, "--png", "--size", 56, "--device", "cpu")
     assert result.exit_code == EXIT_PARTIAL, result.output
-    vectors = Lines.load(out / "vectors.npz")
+    vectors = Vectors.load(out / "vectors.npz")
     assert sorted(vectors.names) == ["d0", "d1", "d2", "d3", "sub/d4", "sub/d5"]
     assert vectors.lines.shape == (6, 4, 4) and vectors.frames.shape == (6, 6)
     for k, name in enumerate(vectors.names):
@@ -56,7 +56,7 @@ def test_rerun_skips_finished_items_unless_overwrite(tmp_path, digit_folder, tin
     second = run("encode", digit_folder, out, "--model", tiny_model, "--device", "cpu")
     assert "│      1 │              5 │" in second.output  # 1 encoded, 5 skipped
     assert (out / "svg" / "d0.svg").stat().st_mtime_ns == before and (out / "svg" / "d1.svg").exists()
-    assert len(Lines.load(out / "vectors.npz")) == 6
+    assert len(Vectors.load(out / "vectors.npz")) == 6
     third = run("encode", digit_folder, out, "--model", tiny_model, "--device", "cpu", "--overwrite")
     assert "│      6 │              0 │" in third.output
 
@@ -68,7 +68,7 @@ def test_encoded_vectors_match_the_model(tmp_path, tiny_images, tiny_model):
     model, _ = load_model(tiny_model)
     with torch.no_grad():
         lines, _, _ = model.strokes(torch.from_numpy(tiny_images[:5]))
-    np.testing.assert_allclose(Lines.load(tmp_path / "out" / "vectors.npz").lines, lines.numpy(), atol=1e-6)
+    np.testing.assert_allclose(Vectors.load(tmp_path / "out" / "vectors.npz").lines, lines.numpy(), atol=1e-6)
 
 
 def test_refine_recovers_perturbed_strokes_and_never_worsens():
@@ -133,7 +133,7 @@ def test_strokes_nobody_can_see_are_switched_off_and_the_drawing_stays_the_same(
     out = tmp_path / "out"
     result = run("encode", digit_folder, out, "--model", tmp_path / "faint.pt", "--device", "cpu")
     assert result.exit_code == EXIT_PARTIAL
-    vectors = Lines.load(out / "vectors.npz")
+    vectors = Vectors.load(out / "vectors.npz")
     model, _ = load_model(tmp_path / "faint.pt")
     images = load_images(str(digit_folder), on_failure=lambda failure: None)
     order = [images.names.index(name) for name in vectors.names]

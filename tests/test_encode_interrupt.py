@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from mnistvec.cli import EXIT_INTERRUPTED, cli
 from mnistvec.io.journal import read_entries
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 
 COUNT = 480
 OPTIONS = ["--png", "--size", "192", "--batch-size", "16", "--device", "cpu"]
@@ -74,7 +74,7 @@ def saved_items(out: Path) -> int:
     after a kill."""
     if (out / ".vectors.journal").exists():
         return sum(len(entries) for entries in read_entries(out / ".vectors.journal"))
-    return len(Lines.load(out / "vectors.npz")) if (out / "vectors.npz").exists() else 0
+    return len(Vectors.load(out / "vectors.npz")) if (out / "vectors.npz").exists() else 0
 
 
 def assert_only_complete_files(out: Path) -> None:
@@ -87,7 +87,7 @@ def assert_only_complete_files(out: Path) -> None:
         elif path.suffix == ".png":
             Image.open(path).load()
         elif path.name == "vectors.npz":
-            Lines.load(path)
+            Vectors.load(path)
 
 
 @pytest.mark.parametrize("sig, fraction", [
@@ -119,6 +119,6 @@ def test_a_graceful_stop_saves_the_finished_items_in_vectors_npz(tmp_path, digit
     process.send_signal(signal.SIGINT)
     assert process.wait(timeout=120) == EXIT_INTERRUPTED
     assert "run the same command to finish" in process.stderr.read().decode()
-    saved = Lines.load(out / "vectors.npz")
+    saved = Vectors.load(out / "vectors.npz")
     assert 0 < len(saved) < COUNT and saved.names == [f"{i:04d}" for i in range(len(saved))]
     assert not (out / ".vectors.journal").exists()

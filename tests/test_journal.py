@@ -12,7 +12,7 @@ import pytest
 
 from mnistvec.io.atomic import TEMP_PREFIX, remove_stale_temps
 from mnistvec.io.journal import MAGIC, Entries, JournalError, JournalWriter, read_entries, read_meta
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.io.npz_stream import npz_from_journal
 
 META = {"model": "runs/ae/model.pt", "method": "ae", "n_lines": 3, "model_sha256": "0123456789abcdef"}
@@ -86,8 +86,8 @@ def test_streamed_npz_holds_what_lines_save_would(tmp_path):
     written = batches((5, 3))
     write_journal(tmp_path / "j", written)
     assert npz_from_journal(tmp_path / "v.npz", tmp_path / "j", META) == 8
-    loaded = Lines.load(tmp_path / "v.npz")
-    whole = Lines(*(np.concatenate([getattr(b, f) for b in written]) for f in ("lines", "widths", "opacity")),
+    loaded = Vectors.load(tmp_path / "v.npz")
+    whole = Vectors(*(np.concatenate([getattr(b, f) for b in written]) for f in ("lines", "widths", "opacity")),
                   names=[n for b in written for n in b.names], frames=np.concatenate([b.frames for b in written]))
     assert loaded.names == whole.names and loaded.meta == {"format_version": 1, **META}
     for field in ("lines", "widths", "opacity", "frames"):

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mnistvec.cli import cli
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.models.adversarial import critic_loss, generator_loss, gradient_penalty
 from mnistvec.models.lfi import StrokeLFI
 from mnistvec.models.registry import load_model
@@ -140,14 +140,14 @@ def test_cli_trains_wasserstein_then_encodes_and_samples(tmp_path, tiny_images):
 
     encoded = invoke("encode", data, tmp_path / "enc", "--model", out / "model.pt", "--device", "cpu")
     assert encoded.exit_code == 0, encoded.output
-    vectors = Lines.load(tmp_path / "enc" / "vectors.npz")
+    vectors = Vectors.load(tmp_path / "enc" / "vectors.npz")
     with torch.no_grad():
         expected = model.strokes(torch.from_numpy(np.round(tiny_images * 255) / 255).float())[0]
     assert np.allclose(vectors.lines, expected.numpy(), atol=1e-3)  # encode's batches: other float rounding
 
     sampled = invoke("sample", "--model", out / "model.pt", "--n", 6, "--out", tmp_path / "s", "--device", "cpu")
     assert sampled.exit_code == 0, sampled.output
-    samples = Lines.load(tmp_path / "s" / "samples.npz")
+    samples = Vectors.load(tmp_path / "s" / "samples.npz")
     assert samples.lines.shape == (6, 3, 4) and samples.meta["method"] == "lfi"
     with torch.no_grad():
         z = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mnistvec.cli import EXIT_ERROR, EXIT_USAGE, cli
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.models.registry import load_model
 
 
@@ -20,7 +20,7 @@ def test_sample_writes_npz_svgs_and_a_square_grid(tmp_path, tiny_vae):
     out, grid = tmp_path / "s", tmp_path / "grid.png"
     result = run("--model", tiny_vae, "--n", 10, "--out", out, "--grid", grid, "--device", "cpu")
     assert result.exit_code == 0, result.output
-    samples = Lines.load(out / "samples.npz")
+    samples = Vectors.load(out / "samples.npz")
     assert samples.lines.shape == (10, 4, 4) and samples.names[0] == "sample-0000"
     assert samples.meta["seed"] == 0 and samples.meta["method"] == "vae"
     assert sorted(p.name for p in (out / "svg").iterdir())[-1] == "sample-0009.svg"
@@ -35,11 +35,11 @@ def test_sample_writes_npz_svgs_and_a_square_grid(tmp_path, tiny_vae):
 def test_same_seed_same_samples_other_seed_other_samples(tmp_path, tiny_vae):
     for name, seed in (("a", 0), ("b", 0), ("c", 1)):
         assert run("--model", tiny_vae, "--n", 5, "--out", tmp_path / name, "--seed", seed).exit_code == 0
-    a, b, c = (Lines.load(tmp_path / n / "samples.npz").lines for n in "abc")
+    a, b, c = (Vectors.load(tmp_path / n / "samples.npz").lines for n in "abc")
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     cold = run("--model", tiny_vae, "--n", 5, "--out", tmp_path / "t0", "--temperature", 0)
     assert cold.exit_code == 0
-    zero = Lines.load(tmp_path / "t0" / "samples.npz").lines
+    zero = Vectors.load(tmp_path / "t0" / "samples.npz").lines
     assert np.allclose(zero, zero[:1])  # temperature 0: every sample is the decoding of z = 0
 
 
@@ -93,5 +93,5 @@ def test_without_out_or_grid_samples_go_to_a_samples_folder(tmp_path, tiny_vae, 
     monkeypatch.chdir(tmp_path)
     result = run("--model", tiny_vae, "--n", 3)
     assert result.exit_code == 0, result.output
-    assert len(Lines.load(tmp_path / "samples" / "samples.npz")) == 3
+    assert len(Vectors.load(tmp_path / "samples" / "samples.npz")) == 3
     assert len(list((tmp_path / "samples" / "svg").glob("sample-*.svg"))) == 3

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from conftest import EXAMPLE_VECTORS, random_strokes
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.raster import render_numpy
 from mnistvec.io.svg import canvas_frame, svg_drawing
 
@@ -32,7 +32,7 @@ def test_rsvg_matches_native(size, source):
     if source == "random":
         lines, widths, opacity = random_strokes(7, 12, 16)
     else:
-        ex = Lines.load(EXAMPLE_VECTORS)
+        ex = Vectors.load(EXAMPLE_VECTORS)
         lines, widths, opacity = ex.lines, ex.widths, ex.opacity
     native = render_numpy(lines, widths, opacity, size, size, float(size))
     for i in range(len(lines)):

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mnistvec.cli import cli
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.models.registry import load_model
 from mnistvec.models.vae import StrokeVAE
 from mnistvec.raster import render_torch
@@ -84,7 +84,7 @@ def test_encode_works_on_a_vae_checkpoint(tmp_path, tiny_vae, tiny_images):
     result = CliRunner().invoke(cli, ["encode", str(data), str(tmp_path / "out"), "--model", str(tiny_vae),
                                       "--device", "cpu"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    vectors = Lines.load(tmp_path / "out" / "vectors.npz")
+    vectors = Vectors.load(tmp_path / "out" / "vectors.npz")
     model, _ = load_model(tiny_vae)
     with torch.no_grad():
         expected = model.strokes(torch.from_numpy(np.round(tiny_images[:10] * 255) / 255).float())[0]
@@ -126,7 +126,7 @@ def test_encode_can_sample_the_posterior(tmp_path, tiny_vae, tiny_model, tiny_im
     for out, extra in (("mean", []), ("s1", ["--sample-posterior", "1"]), ("s1b", ["--sample-posterior", "1"]),
                        ("s2", ["--sample-posterior", "2"])):
         assert encode(tiny_vae, out, *extra).exit_code == 0
-    mean, s1, s1b, s2 = (Lines.load(tmp_path / o / "vectors.npz").lines for o in ("mean", "s1", "s1b", "s2"))
+    mean, s1, s1b, s2 = (Vectors.load(tmp_path / o / "vectors.npz").lines for o in ("mean", "s1", "s1b", "s2"))
     assert np.array_equal(s1, s1b) and not np.array_equal(s1, s2) and not np.array_equal(s1, mean)
     refused = encode(tiny_model, "ae", "--sample-posterior", "1")
     assert refused.exit_code == 1 and "no posterior" in refused.output

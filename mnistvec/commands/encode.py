@@ -26,16 +26,14 @@ from mnistvec.data import Failure, resolve_source
 from mnistvec.io.png import save_png
 from mnistvec.io.interrupt import graceful_stop
 from mnistvec.io.journal import Entries, JournalError, JournalWriter, read_entries, read_meta
-from mnistvec.io.vectors import Lines, LinesError
+from mnistvec.io.vectors import Vectors, VectorsError
 from mnistvec.models.bundled import resolve_model
 from mnistvec.models.registry import load_model
-from mnistvec.strokes import squash
 from mnistvec.io.names import output_stems
 from mnistvec.io.npz_stream import npz_from_journal
 from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread
-from mnistvec.encoding.refine import refine
+from mnistvec.encoding.vectorise import vectorise
 from mnistvec.raster import render_numpy
-from mnistvec.raster.visibility import without_invisible
 from mnistvec.io.svg import svg_drawing
 from mnistvec.device import resolve_device
 from mnistvec.errors import InputError
@@ -85,8 +83,8 @@ def _previous(out_dir: Path, meta: dict) -> dict[str, tuple]:
     vectors, journal = out_dir / VECTORS_NAME, out_dir / JOURNAL_NAME
     if vectors.exists():
         try:
-            old = Lines.load(vectors)
-        except LinesError as err:
+            old = Vectors.load(vectors)
+        except VectorsError as err:
             raise InputError(f"{err}; use --overwrite to replace it") from None
         _same_model(vectors, old.meta | {"n_lines": old.n_lines}, meta)
         frames = old.frames if old.frames is not None else np.tile(IDENTITY_FRAME, (len(old), 1))
@@ -205,15 +203,8 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
     """Encode the items `todo` of `batch` and fill their slots in `entries`; return the job that writes
     their SVG (and PNG) files, to run in the background while the next batch is encoded."""
     images = torch.from_numpy(batch.images[todo]).to(dev)
-    with torch.no_grad():
-        if draw_seed is None:
-            raw = model.raw_strokes(images)
-        else:
-            raw = model.raw_strokes(images, sample=True, generator=torch.Generator().manual_seed(draw_seed))
-    if refine_steps > 0:
-        raw = refine(raw, images, refine_steps)
-    lines, widths, opacity = (t.detach().float().cpu().numpy() for t in squash(raw))
-    opacity = without_invisible(lines, widths, opacity)
+    generator = None if draw_seed is None else torch.Generator().manual_seed(draw_seed)
+    lines, widths, opacity = vectorise(model, images, refine_steps, generator)
     recon = render_numpy(lines, widths, opacity, 28, 28, 28.0)
     summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
     summary.encoded += len(todo)

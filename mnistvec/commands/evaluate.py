@@ -122,7 +122,7 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
 
 def draw_prior_samples(model, count: int, seed: int, temperature: float = 1.0) -> np.ndarray:
     """`count` samples from the model's prior (seeded), native-rendered at 28 x 28."""
-    from mnistvec.commands.sample import draw_samples
+    from mnistvec.encoding.sampling import draw_samples
 
     drawn = draw_samples(model, count, seed, temperature, next(model.parameters()).device)
     return render_numpy(drawn.lines, drawn.widths, drawn.opacity, 28, 28, 28.0)

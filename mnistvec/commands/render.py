@@ -11,7 +11,7 @@ import numpy as np
 from mnistvec.io.atomic import write_text_atomic
 from mnistvec.io.console import progress_bar, warn
 from mnistvec.io.png import make_grid, save_png
-from mnistvec.io.vectors import Lines
+from mnistvec.io.vectors import Vectors
 from mnistvec.io.names import output_stems
 from mnistvec.raster import render_numpy
 from mnistvec.io.svg import canvas_frame, svg_drawing
@@ -40,7 +40,7 @@ def render_file(
 ) -> RenderSummary:
     """Render every drawable item of `vectors`; bad items get one warning line each and are skipped."""
     start = time.perf_counter()
-    batch = Lines.load(vectors)
+    batch = Vectors.load(vectors)
     bad = dict(batch.bad_items())
     for i, reason in bad.items():
         warn(f"{vectors}: item {i} ({batch.name(i)}): {reason}; skipped")
@@ -70,7 +70,7 @@ def render_file(
     return RenderSummary(len(good), len(bad), time.perf_counter() - start, outputs)
 
 
-def _render_part(part: Lines, size: int, renderer: str, temperature: float, use_frames: bool) -> list[np.ndarray]:
+def _render_part(part: Vectors, size: int, renderer: str, temperature: float, use_frames: bool) -> list[np.ndarray]:
     """Images of one chunk: on the square canvas, or each in its own source frame (sizes may differ)."""
     if not use_frames:
         return list(render_numpy(part.lines, part.widths, part.opacity, size, size, float(size), renderer, temperature))

@@ -6,22 +6,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
 
+from mnistvec.encoding.sampling import draw_samples
 from mnistvec.io.atomic import write_text_atomic
 from mnistvec.io.console import progress_bar
 from mnistvec.io.png import make_grid, save_png
-from mnistvec.io.vectors import Lines
 from mnistvec.models.registry import SAMPLING_METHODS, load_model
 from mnistvec.raster import render_numpy
-from mnistvec.raster.visibility import without_invisible
 from mnistvec.io.svg import canvas_frame, svg_drawing, svg_grid
 from mnistvec.device import resolve_device
 from mnistvec.errors import InputError
 
 NPZ_NAME = "samples.npz"
-CHUNK = 1024
 
 
 @dataclass
@@ -29,20 +25,6 @@ class SampleSummary:
     count: int
     seconds: float
     written: list[Path]
-
-
-def draw_samples(model, count: int, seed: int, temperature: float, device) -> Lines:
-    """`count` stroke drawings decoded from z = temperature * eps, eps ~ N(0, I) drawn from `seed`."""
-    generator = torch.Generator().manual_seed(seed)
-    z = temperature * torch.randn(count, model.latent, generator=generator)
-    parts = []
-    with torch.no_grad():
-        for lo in range(0, count, CHUNK):
-            parts.append([t.cpu().numpy() for t in model.decode(z[lo : lo + CHUNK].to(device))])
-    lines, widths, opacity = (np.concatenate([p[k] for p in parts]) for k in range(3))
-    opacity = without_invisible(lines, widths, opacity)
-    names = [f"sample-{i:04d}" for i in range(count)]
-    return Lines(lines, widths, opacity, names=names)
 
 
 def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path | None, seed: int,

@@ -1,6 +1,6 @@
 """Write vectors.npz from a journal array by array, so memory stays flat however many items it holds.
 
-The archive is the one `Lines.save` writes (``lines``, ``widths``, ``opacity``, ``names``, ``frames``,
+The archive is the one `Vectors.save` writes (``lines``, ``widths``, ``opacity``, ``names``, ``frames``,
 ``meta``), deflate-compressed; each array's ``.npy`` header states its full shape up front and its data
 follows in journal-record-sized pieces, one pass over the journal per array. Written atomically.
 """

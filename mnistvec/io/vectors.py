@@ -24,18 +24,19 @@ from pathlib import Path
 import numpy as np
 
 from mnistvec.io.atomic import atomic_path
+from mnistvec.io.svg import canvas_frame, svg_drawing
 from mnistvec.errors import InputError
 
 FORMAT_VERSION = 1
 FRAME_FIELDS = ("width", "height", "scale", "offset_x", "offset_y", "inverted")
 
 
-class LinesError(InputError, ValueError):
+class VectorsError(InputError, ValueError):
     """Vectors that cannot be used: wrong shape or dtype, non-finite values, unreadable file."""
 
 
 @dataclass
-class Lines:
+class Vectors:
     """A batch of stroke drawings (see the module docstring for shapes and units)."""
 
     lines: np.ndarray
@@ -51,18 +52,18 @@ class Lines:
         self.opacity = _float_array("opacity", self.opacity, 2)
         batch, n_lines = self.lines.shape[:2]
         if self.lines.shape[2] != 4:
-            raise LinesError(f"lines must have shape [B, N, 4], got {list(self.lines.shape)}")
+            raise VectorsError(f"lines must have shape [B, N, 4], got {list(self.lines.shape)}")
         for name, arr in (("widths", self.widths), ("opacity", self.opacity)):
             if arr.shape != (batch, n_lines):
-                raise LinesError(f"{name} must have shape [B, N] = {[batch, n_lines]}, got {list(arr.shape)}")
+                raise VectorsError(f"{name} must have shape [B, N] = {[batch, n_lines]}, got {list(arr.shape)}")
         if self.names is not None:
             self.names = [str(n) for n in self.names]
             if len(self.names) != batch:
-                raise LinesError(f"names has {len(self.names)} entries for {batch} items")
+                raise VectorsError(f"names has {len(self.names)} entries for {batch} items")
         if self.frames is not None:
             self.frames = np.asarray(self.frames, dtype=np.float64)
             if self.frames.shape != (batch, len(FRAME_FIELDS)):
-                raise LinesError(f"frames must have shape [B, 6], got {list(self.frames.shape)}")
+                raise VectorsError(f"frames must have shape [B, 6], got {list(self.frames.shape)}")
 
     def __len__(self) -> int:
         return self.lines.shape[0]
@@ -75,10 +76,10 @@ class Lines:
         """The item's name, or ``item-00042`` when the batch has none."""
         return self.names[index] if self.names is not None else f"item-{index:05d}"
 
-    def subset(self, index) -> "Lines":
+    def subset(self, index) -> "Vectors":
         """The items selected by a slice, an integer array or a boolean mask, names and frames kept."""
         idx = np.arange(len(self))[index]
-        return Lines(
+        return Vectors(
             self.lines[idx],
             self.widths[idx],
             self.opacity[idx],
@@ -105,14 +106,23 @@ class Lines:
             seen.setdefault(i, reason)
         return sorted(seen.items())
 
-    def validate(self) -> "Lines":
-        """Raise LinesError naming the first bad item; return self when all items are drawable."""
+    def validate(self) -> "Vectors":
+        """Raise VectorsError naming the first bad item; return self when all items are drawable."""
         bad = self.bad_items()
         if bad:
             i, reason = bad[0]
             more = f" (and {len(bad) - 1} more bad items)" if len(bad) > 1 else ""
-            raise LinesError(f"item {i} ({self.name(i)}): {reason}{more}")
+            raise VectorsError(f"item {i} ({self.name(i)}): {reason}{more}")
         return self
+
+    def to_svg(self, index: int, size: int | None = None) -> str:
+        """The SVG document of item `index`: in its source frame when one is recorded and `size` is not
+        given, else on a square canvas of `size` pixels (28 by default)."""
+        if self.frames is not None and size is None:
+            frame = tuple(float(v) for v in self.frames[index])
+        else:
+            frame = canvas_frame(28 if size is None else size)
+        return svg_drawing(self.lines[index], self.widths[index], self.opacity[index], frame, title=self.name(index))
 
     def save(self, path: str | Path) -> None:
         """Write an ``.npz`` atomically (temp file, then rename)."""
@@ -131,35 +141,35 @@ class Lines:
                 np.savez_compressed(fh, **arrays)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Lines":
-        """Read an ``.npz`` written by `save`; LinesError names the file and the problem."""
+    def load(cls, path: str | Path) -> "Vectors":
+        """Read an ``.npz`` written by `save`; VectorsError names the file and the problem."""
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
                 missing = [k for k in ("lines", "widths", "opacity") if k not in data.files]
                 if missing:
-                    raise LinesError(f"{path}: missing array(s) {', '.join(missing)}")
+                    raise VectorsError(f"{path}: missing array(s) {', '.join(missing)}")
                 meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
                 version = meta.get("format_version", FORMAT_VERSION)
                 if version > FORMAT_VERSION:
-                    raise LinesError(f"{path}: format version {version} is newer than this mnistvec reads")
+                    raise VectorsError(f"{path}: format version {version} is newer than this mnistvec reads")
                 names = [str(n) for n in data["names"]] if "names" in data.files else None
                 frames = data["frames"] if "frames" in data.files else None
                 return cls(data["lines"], data["widths"], data["opacity"], names, frames, meta)
-        except LinesError as err:
+        except VectorsError as err:
             if str(path) in str(err):
                 raise
-            raise LinesError(f"{path}: {err}") from None
+            raise VectorsError(f"{path}: {err}") from None
         except FileNotFoundError:
-            raise LinesError(f"{path}: no such file") from None
+            raise VectorsError(f"{path}: no such file") from None
         except (OSError, ValueError, zipfile.BadZipFile, json.JSONDecodeError) as err:
-            raise LinesError(f"{path}: not a readable vectors .npz ({err})") from None
+            raise VectorsError(f"{path}: not a readable vectors .npz ({err})") from None
 
 
 def _float_array(name: str, value, ndim: int) -> np.ndarray:
     arr = np.asarray(value)
     if arr.dtype.kind not in "fiu":
-        raise LinesError(f"{name} must be numeric, got dtype {arr.dtype}")
+        raise VectorsError(f"{name} must be numeric, got dtype {arr.dtype}")
     if arr.ndim != ndim:
-        raise LinesError(f"{name} must have {ndim} dimensions, got shape {list(arr.shape)}")
+        raise VectorsError(f"{name} must have {ndim} dimensions, got shape {list(arr.shape)}")
     return np.ascontiguousarray(arr, dtype=np.float32)

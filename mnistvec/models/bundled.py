@@ -14,7 +14,6 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import torch
 
 from mnistvec.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 

@@ -1,9 +1,9 @@
-"""The Lines batch: validation names the first bad item; .npz round trips keep everything."""
+"""The Vectors batch: validation names the first bad item; .npz round trips keep everything."""
 
 import numpy as np
 import pytest
 
-from mnistvec.io.vectors import Lines, LinesError
+from mnistvec.io.vectors import Vectors, VectorsError
 
 
 def make(batch=3, n=4, **overrides):
@@ -11,7 +11,7 @@ def make(batch=3, n=4, **overrides):
     fields = dict(lines=rng.uniform(0, 1, (batch, n, 4)), widths=np.full((batch, n), 0.05),
                   opacity=np.ones((batch, n)))
     fields.update(overrides)
-    return Lines(**fields)
+    return Vectors(**fields)
 
 
 def test_arrays_become_float32_contiguous():
@@ -32,7 +32,7 @@ def test_arrays_become_float32_contiguous():
     ],
 )
 def test_shape_and_dtype_errors_say_what_is_wrong(overrides, message):
-    with pytest.raises(LinesError, match=message):
+    with pytest.raises(VectorsError, match=message):
         make(**overrides)
 
 
@@ -41,9 +41,9 @@ def test_validate_names_the_first_bad_item():
     lines[2, 1, 3] = np.nan
     widths = np.full((4, 2), 0.05)
     widths[3, 0] = np.inf
-    batch = Lines(lines, widths, np.ones((4, 2)), names=["a", "b", "c", "d"])
+    batch = Vectors(lines, widths, np.ones((4, 2)), names=["a", "b", "c", "d"])
     assert [i for i, _ in batch.bad_items()] == [2, 3]
-    with pytest.raises(LinesError, match=r"item 2 \(c\): lines has a non-finite value \(nan\) at position 7 \(and 1 more"):
+    with pytest.raises(VectorsError, match=r"item 2 \(c\): lines has a non-finite value \(nan\) at position 7 \(and 1 more"):
         batch.validate()
 
 
@@ -59,7 +59,7 @@ def test_npz_round_trip_keeps_names_frames_and_meta(tmp_path):
     batch = make(names=["x/one", "two", "three"], frames=frames, meta={"model": "ae-16"})
     path = tmp_path / "sub" / "v.npz"
     batch.save(path)
-    back = Lines.load(path)
+    back = Vectors.load(path)
     np.testing.assert_array_equal(back.lines, batch.lines)
     np.testing.assert_array_equal(back.widths, batch.widths)
     np.testing.assert_array_equal(back.frames, frames)
@@ -75,18 +75,18 @@ def test_subset_keeps_names():
 
 
 def test_load_errors_name_the_file(tmp_path):
-    with pytest.raises(LinesError, match="no such file"):
-        Lines.load(tmp_path / "missing.npz")
+    with pytest.raises(VectorsError, match="no such file"):
+        Vectors.load(tmp_path / "missing.npz")
     junk = tmp_path / "junk.npz"
     junk.write_text("not a zip")
-    with pytest.raises(LinesError, match="junk.npz: not a readable vectors"):
-        Lines.load(junk)
+    with pytest.raises(VectorsError, match="junk.npz: not a readable vectors"):
+        Vectors.load(junk)
     partial = tmp_path / "partial.npz"
     np.savez(partial, lines=np.zeros((1, 2, 4)))
-    with pytest.raises(LinesError, match="partial.npz: missing array\\(s\\) widths, opacity"):
-        Lines.load(partial)
+    with pytest.raises(VectorsError, match="partial.npz: missing array\\(s\\) widths, opacity"):
+        Vectors.load(partial)
     future = tmp_path / "future.npz"
     np.savez(future, lines=np.zeros((1, 2, 4)), widths=np.zeros((1, 2)), opacity=np.zeros((1, 2)),
              meta=np.array('{"format_version": 99}'))
-    with pytest.raises(LinesError, match="newer"):
-        Lines.load(future)
+    with pytest.raises(VectorsError, match="newer"):
+        Vectors.load(future)
