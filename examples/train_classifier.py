@@ -10,6 +10,7 @@ here and stored beside its weights, so every report can print it.
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +29,8 @@ def main() -> None:
 
     train_set = load_images(args.data_dir / "train-5k-images-idx3-ubyte.gz")
     test_set = load_images(args.data_dir / "t10k-images-idx3-ubyte.gz")
-    model = train_classifier(train_set.images, train_set.labels, seed=args.seed)
+    with tempfile.TemporaryDirectory() as run_dir:
+        model = train_classifier(train_set.images, train_set.labels, run_dir, seed=args.seed)
     accuracy = float((predict(model, test_set.images).argmax(1) == test_set.labels).mean())
     per_digit = [float(np.mean(predict(model, test_set.images[test_set.labels == d]).argmax(1) == d))
                  for d in range(10)]

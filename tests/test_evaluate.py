@@ -38,7 +38,7 @@ def bars(count, seed):
 
 def test_classifier_learns_and_round_trips(tmp_path):
     x, y = bars(256, 0)
-    model = train_classifier(x, y, epochs=6, batch_size=32, lr=3e-3)
+    model = train_classifier(x, y, tmp_path, epochs=6, batch_size=32, lr=3e-3)
     tx, ty = bars(200, 1)
     probs = predict(model, tx)
     assert probs.shape == (200, 10) and np.allclose(probs.sum(1), 1, atol=1e-5)

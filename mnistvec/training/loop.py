@@ -323,15 +323,19 @@ def write_metrics(path: Path, rows: list[dict]) -> None:
 
 
 class Task:
-    """What the loop trains (`run`): the module it checkpoints, its optimiser groups, the steps of an epoch,
-    one step's loss, and what is measured after each epoch. Subclasses: `ImageTask` (ae, vae, lfi) and
-    `surrogate_training.SurrogateTask`."""
+    """What the loop trains (`run`): the module it checkpoints, its optimiser groups and learning-rate
+    schedule, the steps of an epoch, one step's loss, and what is measured after each epoch. Subclasses:
+    `ImageTask` (ae, vae, lfi), `training.surrogate.SurrogateTask`, `training.classifier.ClassifierTask`."""
 
     model: torch.nn.Module
     steps_per_epoch: int
 
     def parameter_groups(self) -> list[dict]:
         return [{"params": list(self.model.parameters())}]
+
+    def learning_rate(self, config: TrainConfig, progress: float) -> float:
+        """The learning rate at training progress in [0, 1]: the cosine decay to a tenth of `schedules`."""
+        return schedules(config, progress)[1]
 
     def begin_epoch(self, epoch: int) -> None:
         """Called before the first step of each epoch (resumed ones included)."""
@@ -462,8 +466,8 @@ def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, devi
             try:
                 for step in range(done, steps_per_epoch):
                     at = (epoch * steps_per_epoch + step) / total_steps
-                    temperature, lr = schedules(config, at)
-                    set_learning_rate(optimizer, lr)
+                    temperature = schedules(config, at)[0]
+                    set_learning_rate(optimizer, task.learning_rate(config, at))
                     generator = step_generator(config.seed, epoch, step, ranks.rank)
                     loss, terms, count = task.step(forward, epoch, step, at, temperature, generator)
                     optimiser_step(optimizer, loss)
