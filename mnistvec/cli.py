@@ -238,7 +238,8 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
     """
     from mnistvec.training import launch
     from mnistvec.commands.train import run_training
-    from mnistvec.training.loop import TrainConfig, TrainingInterrupted, method_defaults
+    from mnistvec.config import TrainConfig, method_defaults
+    from mnistvec.training.loop import TrainingInterrupted
 
     run_dir = run_dir or Path("runs") / method
     defaults = method_defaults(method)

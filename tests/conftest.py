@@ -44,7 +44,8 @@ def tiny_images():
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, tiny_images):
     """A checkpoint trained for one short epoch on synthetic images (seconds)."""
-    from mnistvec.training.loop import TrainConfig, train
+    from mnistvec.config import TrainConfig
+    from mnistvec.training.loop import train
 
     run_dir = tmp_path_factory.mktemp("run")
     train(TrainConfig(epochs=1, batch_size=32, lines=4), tiny_images, run_dir, device="cpu")
@@ -57,7 +58,8 @@ TINY_LFI = dict(TINY_VAE, method="lfi")
 
 def trained_checkpoint(tmp_path_factory, images, settings: dict):
     """RUN/model.pt of one short epoch of `mnistvec.training.loop` with these settings (seconds)."""
-    from mnistvec.training.loop import TrainConfig, train
+    from mnistvec.config import TrainConfig
+    from mnistvec.training.loop import train
 
     run_dir = tmp_path_factory.mktemp(settings["method"])
     train(TrainConfig(**settings), images, run_dir, device="cpu")

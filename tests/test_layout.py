@@ -18,7 +18,7 @@ PACKAGE = Path(mnistvec.__file__).parent
 
 LAYERS = [
     ["mnistvec.errors", "mnistvec.weights"],
-    ["mnistvec.strokes", "mnistvec.device"],
+    ["mnistvec.strokes", "mnistvec.device", "mnistvec.config"],
     ["mnistvec.io"],
     ["mnistvec.data"],
     ["mnistvec.raster"],

@@ -9,7 +9,8 @@ from mnistvec.models.ae import AutoEncoder
 from mnistvec.models.refiner import RefineStep, staged_loss
 from mnistvec.models.registry import build_model, load_model
 from mnistvec.models.vae import StrokeVAE
-from mnistvec.training.loop import TrainConfig, train
+from mnistvec.config import TrainConfig
+from mnistvec.training.loop import train
 
 
 def test_a_fresh_step_leaves_the_strokes_where_they_are():

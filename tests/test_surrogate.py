@@ -13,7 +13,7 @@ from mnistvec.raster import render_torch
 from mnistvec.models.surrogate import StrokeSurrogate, canonical_order, native_coverage, random_strokes
 from mnistvec.models.surrogate_weights import bundled_surrogate_path, export_surrogate, load_surrogate_state
 from mnistvec.models.gradients import native_loss_through_surrogate
-from mnistvec.training.loop import TrainConfig
+from mnistvec.config import TrainConfig
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ from PIL import Image
 from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 from mnistvec.cli import EXIT_ERROR, EXIT_INTERRUPTED, cli
 from mnistvec.models.registry import load_model
-from mnistvec.training.loop import TrainConfig, TrainingInterrupted, train
+from mnistvec.config import TrainConfig
+from mnistvec.training.loop import TrainingInterrupted, train
 
 CONFIG = TrainConfig(epochs=2, batch_size=32, lines=4, hidden=64)
 

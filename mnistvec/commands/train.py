@@ -10,7 +10,8 @@ from pathlib import Path
 from mnistvec.training import launch
 from mnistvec.io.console import console, info, warn
 from mnistvec.training.distributed import process_ranks
-from mnistvec.training.loop import CHECKPOINT_NAME, TrainConfig, train
+from mnistvec.config import TrainConfig
+from mnistvec.training.loop import CHECKPOINT_NAME, train
 from mnistvec.errors import InputError
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import torch
 
+from mnistvec.config import DEFAULTS
 from mnistvec.models.base import StrokeModel
 from mnistvec.models.encoder import StrokeEncoder
 from mnistvec.models.refiner import refine_steps, refined_stages, staged_loss
@@ -38,8 +39,8 @@ class AutoEncoder(StrokeModel):
 
     method = "ae"
 
-    def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, coords: bool = False,
-                 refiner_steps: int = 0):
+    def __init__(self, n_lines: int = DEFAULTS.lines, hidden: int = DEFAULTS.hidden, channels: int = DEFAULTS.channels,
+                 coords: bool = DEFAULTS.coords, refiner_steps: int = DEFAULTS.refiner_steps):
         super().__init__()
         self.n_lines = n_lines
         self.encoder = StrokeEncoder(n_lines, PARAMS_PER_LINE, hidden=hidden, channels=channels, coords=coords)

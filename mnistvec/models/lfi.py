@@ -35,6 +35,7 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
+from mnistvec.config import DEFAULTS
 from mnistvec.models.surrogate import coverage_fit
 from mnistvec.models.gradients import GRADIENTS, drawn, native_loss_through_surrogate
 from mnistvec.models.adversarial import OBJECTIVES, critic_loss, generator_loss, gradient_penalty
@@ -51,10 +52,13 @@ class StrokeLFI(LatentStrokeModel):
 
     method = "lfi"
 
-    def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, latent: int = 32,
-                 objective: str = "wasserstein", recon_weight: float = 1.0, adv_weight: float = 5.0,
-                 gp_weight: float = 10.0, instance_noise: float = 0.1, instance_noise_end: float = 0.0,
-                 critic_lr_scale: float = 2.0, spectral: bool = False, gradients: str = "straight-through"):
+    def __init__(self, n_lines: int = DEFAULTS.lines, hidden: int = DEFAULTS.hidden,
+                 channels: int = DEFAULTS.channels, latent: int = DEFAULTS.latent,
+                 objective: str = DEFAULTS.objective, recon_weight: float = DEFAULTS.recon_weight,
+                 adv_weight: float = DEFAULTS.adv_weight, gp_weight: float = DEFAULTS.gp_weight,
+                 instance_noise: float = DEFAULTS.instance_noise, instance_noise_end: float = DEFAULTS.instance_noise_end,
+                 critic_lr_scale: float = DEFAULTS.critic_lr_scale, spectral: bool = DEFAULTS.spectral,
+                 gradients: str = DEFAULTS.gradients):
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
         if gradients not in GRADIENTS:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from mnistvec.config import TrainConfig
 from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 from mnistvec.errors import InputError
 
@@ -16,33 +17,31 @@ SAMPLING_METHODS = ("vae", "lfi")
 """Methods with a prior to draw new digits from."""
 
 
-LFI_OPTIONS = ("latent", "objective", "recon_weight", "adv_weight", "gp_weight", "instance_noise",
+LFI_OPTIONS = ("objective", "recon_weight", "adv_weight", "gp_weight", "instance_noise",
                "instance_noise_end", "critic_lr_scale", "spectral", "gradients")
 """The settings of a training config that build a likelihood-free model."""
 
 
 def build_model(config: dict) -> torch.nn.Module:
-    """A freshly initialised model for a training config (weights drawn from the global torch seed)."""
+    """A freshly initialised model for a training config (weights drawn from the global torch seed); settings
+    the config does not hold (older checkpoints) take their defaults from `mnistvec.config`."""
     method = config.get("method")
-    lines, hidden, channels = config["lines"], config.get("hidden", 512), config.get("channels", 16)
+    settings = TrainConfig.from_dict(config)
+    common = {"n_lines": settings.lines, "hidden": settings.hidden, "channels": settings.channels}
     if method == "ae":
         from mnistvec.models.ae import AutoEncoder
 
-        return AutoEncoder(lines, hidden, channels, coords=config.get("coords", False),
-                           refiner_steps=config.get("refiner_steps", 0))
+        return AutoEncoder(**common, coords=settings.coords, refiner_steps=settings.refiner_steps)
     if method == "vae":
         from mnistvec.models.vae import StrokeVAE
 
-        return StrokeVAE(lines, hidden, channels, latent=config.get("latent", 32),
-                         kl_weight=config.get("kl_weight", 1.0), kl_warmup=config.get("kl_warmup", 0.0),
-                         gradients=config.get("gradients", "straight-through"),
-                         pixel_noise=config.get("pixel_noise", 0.0),
-                         refiner_steps=config.get("refiner_steps", 0))
+        return StrokeVAE(**common, latent=settings.latent, kl_weight=settings.kl_weight,
+                         kl_warmup=settings.kl_warmup, gradients=settings.gradients,
+                         pixel_noise=settings.pixel_noise, refiner_steps=settings.refiner_steps)
     if method == "lfi":
         from mnistvec.models.lfi import StrokeLFI
 
-        options = {k: config[k] for k in LFI_OPTIONS if k in config}  # the model's own defaults for the rest
-        return StrokeLFI(lines, hidden, channels, **options)
+        return StrokeLFI(**common, latent=settings.latent, **{k: getattr(settings, k) for k in LFI_OPTIONS})
     raise InputError(f"method {method!r} is not available in this version (available: {', '.join(METHODS)})")
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import torch
 
+from mnistvec.config import DEFAULTS
 from mnistvec.models.surrogate import coverage_fit
 from mnistvec.models.gradients import GRADIENTS, native_loss_through_surrogate
 from mnistvec.models.ae import staged_soft_loss
@@ -46,9 +47,11 @@ class StrokeVAE(LatentStrokeModel):
     method = "vae"
     has_posterior = True
 
-    def __init__(self, n_lines: int = 16, hidden: int = 512, channels: int = 16, latent: int = 32,
-                 kl_weight: float = 1.0, kl_warmup: float = 0.1, gradients: str = "straight-through",
-                 pixel_noise: float = 0.0, refiner_steps: int = 0):
+    def __init__(self, n_lines: int = DEFAULTS.lines, hidden: int = DEFAULTS.hidden,
+                 channels: int = DEFAULTS.channels, latent: int = DEFAULTS.latent,
+                 kl_weight: float = DEFAULTS.kl_weight, kl_warmup: float = DEFAULTS.kl_warmup,
+                 gradients: str = DEFAULTS.gradients, pixel_noise: float = DEFAULTS.pixel_noise,
+                 refiner_steps: int = DEFAULTS.refiner_steps):
         if gradients not in GRADIENTS:
             raise ValueError(f"unknown gradients {gradients!r}; choose one of {', '.join(GRADIENTS)}")
         super().__init__(StrokeEncoder(2, latent, hidden=hidden, channels=channels), n_lines, hidden, latent)

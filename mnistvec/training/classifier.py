@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from mnistvec.models.classifier import DigitClassifier
 from mnistvec.training.augment import random_shift
-from mnistvec.training.loop import Task, TrainConfig, run
+from mnistvec.config import TrainConfig
+from mnistvec.training.loop import Task, run
 
 
 class ClassifierTask(Task):

@@ -26,7 +26,8 @@ import torch
 from mnistvec.io.png import make_grid, save_png
 from mnistvec.raster import render_torch
 from mnistvec.models.surrogate import StrokeSurrogate, coverage_fit, native_coverage, random_strokes
-from mnistvec.training.loop import Task, TrainConfig, run
+from mnistvec.config import TrainConfig
+from mnistvec.training.loop import Task, run
 
 STEPS_PER_EPOCH = 1000
 HELDOUT_SEED = 2**31 - 1

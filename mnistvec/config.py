@@ -1,0 +1,70 @@
+"""The one home of every training setting and its default.
+
+`TrainConfig` is a run's settings (stored in its checkpoint); `METHOD_DEFAULTS` the settings that differ by
+method when the command line does not give them. The command line's options, their help texts, the
+models' constructors and the loading of checkpoints all read their defaults from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (stored in the checkpoint)."""
+
+    method: str = "ae"
+    data: str = "mnist"
+    lines: int = 16
+    epochs: int = 80
+    batch_size: int = 64
+    lr: float = 2e-3
+    seed: int = 0
+    val_fraction: float = 0.1
+    temperature_start: float = 1.0
+    temperature_end: float = 0.3
+    reconstruction: str = "bce"
+    hidden: int = 512
+    channels: int = 16
+    coords: bool = False
+    refiner_steps: int = 0
+    init: str | None = None
+    shift: int = 2
+    latent: int = 32
+    kl_weight: float = 1.0
+    kl_warmup: float = 0.1
+    gradients: str = "straight-through"
+    surrogate: str = "bundled"
+    pixel_noise: float = 0.0
+    objective: str = "wasserstein"
+    recon_weight: float = 1.0
+    adv_weight: float = 5.0
+    gp_weight: float = 10.0
+    instance_noise: float = 0.1
+    instance_noise_end: float = 0.0
+    critic_lr_scale: float = 2.0
+    spectral: bool = False
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+METHOD_DEFAULTS = {
+    "ae": {"epochs": 80, "lr": 2e-3, "shift": 2, "batch_size": 64},
+    "vae": {"epochs": 100, "lr": 2e-3, "shift": 0, "batch_size": 32},
+    "lfi": {"epochs": 40, "lr": 1e-3, "shift": 0, "batch_size": 32},
+    "surrogate": {"epochs": 30, "lr": 1e-3, "shift": 0, "batch_size": 64},
+}
+
+
+def method_defaults(method: str) -> dict:
+    """The epochs, learning rate, shift augmentation and batch size a method trains with when the command
+    line does not say (chosen per method on held-out training images)."""
+    return METHOD_DEFAULTS.get(method, METHOD_DEFAULTS["ae"])
+
+
+DEFAULTS = TrainConfig()
+"""Every setting at its default (the models' constructors take theirs from it)."""
