@@ -34,7 +34,7 @@ from mnistvec.io.npz_stream import npz_from_journal
 from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread
 from mnistvec.encoding.vectorise import vectorise
 from mnistvec.raster import render_numpy
-from mnistvec.io.svg import svg_drawing
+from mnistvec.io.svg import svg_drawings
 from mnistvec.device import resolve_device
 from mnistvec.errors import InputError
 
@@ -209,18 +209,17 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
     summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
     summary.encoded += len(todo)
     pngs = render_numpy(lines, widths, opacity, size, size, float(size)) if png else None
-    jobs = []
+    frames = np.array([frame_tuple(batch.frames[i]) for i in todo], np.float64).reshape(-1, 6)
+    names = [batch.names[i] for i in todo]
     for k, i in enumerate(todo):
         entries.lines[i], entries.widths[i], entries.opacity[i] = lines[k], widths[k], opacity[k]
-        jobs.append((stems[i], lines[k], widths[k], opacity[k], frame_tuple(batch.frames[i]), batch.names[i],
-                     None if pngs is None else pngs[k]))
 
     def write() -> None:
-        for stem, item_lines, item_widths, item_opacity, frame, name, image in jobs:
-            write_text_atomic(out_dir / "svg" / f"{stem}.svg",
-                              svg_drawing(item_lines, item_widths, item_opacity, frame, title=name))
-            if image is not None:
-                save_png(out_dir / "png" / f"{stem}.png", image, inverted=bool(frame[5]))
+        texts = svg_drawings(lines, widths, opacity, frames, names)
+        for k, i in enumerate(todo):
+            write_text_atomic(out_dir / "svg" / f"{stems[i]}.svg", texts[k])
+            if pngs is not None:
+                save_png(out_dir / "png" / f"{stems[i]}.png", pngs[k], inverted=bool(frames[k, 5]))
 
     return write
 

@@ -27,20 +27,13 @@ def canvas_frame(size: int) -> FrameTuple:
 
 _LINES_PLACEHOLDER = "mnistvec-lines"
 _TITLE_PLACEHOLDER = "mnistvec-title"
-_LINE = '<line x1="{:g}" y1="{:g}" x2="{:g}" y2="{:g}" stroke-width="{:g}" stroke-opacity="{:g}" />'
+_LINE = '<line x1="%g" y1="%g" x2="%g" y2="%g" stroke-width="%g" stroke-opacity="%g" />'
 
 
 def _fmt(value: float) -> str:
     """Short decimal, rounded to 1/1000 pixel."""
     text = "%.6g" % round(float(value), 3)
     return "0" if text == "-0" else text
-
-
-def _line_elements(pts: np.ndarray, widths_px: np.ndarray, opacity: np.ndarray) -> str:
-    """The `<line>` elements (numbers only, nothing to escape), formatted in one pass."""
-    rows = np.concatenate([pts, np.maximum(widths_px, 0.0)[:, None], np.clip(opacity, 0.0, 1.0)[:, None]], axis=1)
-    rows = np.round(rows, 3) + 0.0  # 1/1000 pixel; adding 0.0 turns -0.0 into 0.0
-    return "".join(_LINE.format(*row) for row in rows.tolist())
 
 
 @functools.lru_cache(maxsize=256)
@@ -66,19 +59,35 @@ def svg_drawing(
     frame: FrameTuple,
     title: str | None = None,
 ) -> str:
-    """The SVG text of one item: lines [N, 4], widths [N], opacity [N] in canvas units.
+    """The SVG text of one item: lines [N, 4], widths [N], opacity [N] in canvas units (`svg_drawings`)."""
+    return svg_drawings(np.asarray(lines)[None], np.asarray(widths)[None], np.asarray(opacity)[None],
+                        np.asarray(frame, np.float64)[None], [title])[0]
+
+
+def svg_drawings(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, frames: np.ndarray,
+                 titles: list[str | None]) -> list[str]:
+    """The SVG texts of a batch: lines [B, N, 4], widths [B, N], opacity [B, N] in canvas units, frames [B, 6].
 
     svgwrite builds the document (root, viewBox, background, the stroke group and its shared attributes)
-    once per canvas size and polarity; the title is escaped for XML and the strokes' numeric `<line>`
-    elements are formatted in one pass, which keeps writing thousands of files fast.
-    """
-    width, height, scale, off_x, off_y, inverted = (float(v) for v in frame)
-    before_title, before_lines, end = _skeleton(_fmt(width), _fmt(height), bool(inverted), bool(title))
-    opacity = np.asarray(opacity, np.float64).reshape(-1)
-    drawn = opacity > 0  # a stroke with opacity 0 draws nothing and is not written
-    pts = np.asarray(lines, np.float64).reshape(-1, 4)[drawn] * scale + np.array([off_x, off_y, off_x, off_y])
-    body = _line_elements(pts, np.asarray(widths, np.float64).reshape(-1)[drawn] * scale, opacity[drawn])
-    return before_title + (escape(title) if title else "") + before_lines + body + end
+    once per canvas size and polarity; titles are escaped for XML; the strokes' numbers are scaled and
+    rounded for the whole batch at once and formatted as `<line>` elements, which keeps writing thousands
+    of files fast. A stroke with opacity 0 draws nothing and is not written."""
+    lines = np.asarray(lines, np.float64).reshape(len(frames), -1, 4)
+    frames = np.asarray(frames, np.float64).reshape(-1, 6)
+    scale, offsets = frames[:, 2, None, None], frames[:, [3, 4, 3, 4]][:, None, :]
+    opacity = np.asarray(opacity, np.float64).reshape(lines.shape[:2])
+    rows = np.concatenate([lines * scale + offsets,
+                           (np.maximum(np.asarray(widths, np.float64).reshape(lines.shape[:2]), 0.0)
+                            * frames[:, 2, None])[..., None],
+                           np.clip(opacity, 0.0, 1.0)[..., None]], axis=2)
+    rows = (np.round(rows, 3) + 0.0).tolist()  # 1/1000 pixel; adding 0.0 turns -0.0 into 0.0
+    drawn = (opacity > 0).tolist()
+    texts = []
+    for item_rows, item_drawn, frame, title in zip(rows, drawn, frames.tolist(), titles):
+        before_title, before_lines, end = _skeleton(_fmt(frame[0]), _fmt(frame[1]), bool(frame[5]), bool(title))
+        body = "".join([_LINE % tuple(row) for row, on in zip(item_rows, item_drawn) if on])
+        texts.append(before_title + (escape(title) if title else "") + before_lines + body + end)
+    return texts
 
 
 def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: int, columns: int | None = None,
