@@ -289,10 +289,14 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
     image (in the source image's frame and polarity) and, with --png, png/NAME.png.
 
     Unreadable files get one warning line each and are listed in OUTPUT/errors.txt; everything else is
-    encoded (exit code 3 when some failed). Every file is written atomically and finished batches are
-    journaled as they go: after Ctrl-C, a kill or a full disk, running the same command again finishes
-    the job with the same outputs as an uninterrupted run. Re-running skips items already done unless
-    --overwrite; vectors.npz also keeps the items of earlier runs into the same OUTPUT.
+    encoded (exit code 3 when some failed). An image that is clearly not one digit on a plain background
+    (noise, speckle, several digits, specks on an empty page) is encoded too, named in a warning line and
+    flagged in vectors.npz (suspect, suspect_reason); the exit code stays 0 for it.
+
+    Every file is written atomically and finished batches are journaled as they go: after Ctrl-C, a kill
+    or a full disk, running the same command again finishes the job with the same outputs as an
+    uninterrupted run. Re-running skips items already done unless --overwrite; vectors.npz also keeps the
+    items of earlier runs into the same OUTPUT.
 
     \b
     Example:
@@ -311,6 +315,10 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
     table.add_row(f"{summary.encoded:,}", f"{summary.skipped:,}", f"{len(summary.failures):,}",
                   f"{summary.seconds:.2f} s", f"{rate:,.0f}", f"{summary.mean_mse:.4f}" if summary.encoded else "-")
     console.print(table)
+    if summary.doubted:
+        console.print(f"{summary.doubted:,} image(s) did not look like one digit on a plain background: encoded, "
+                      f"each named above and flagged in {out_dir / 'vectors.npz'} (suspect)", highlight=False,
+                      soft_wrap=True)
     if summary.kept:
         console.print(f"{out_dir / 'vectors.npz'} also keeps {summary.kept:,} item(s) of earlier runs into "
                       f"{out_dir} (--overwrite starts afresh)", highlight=False, soft_wrap=True)

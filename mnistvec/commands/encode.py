@@ -7,7 +7,8 @@ even kill -9 or a power cut) loses at most the batches in flight: every file is 
 the next run of the same command reuses what the journal and vectors.npz hold (items whose files are on
 disk), sweeps away temporary files the stopped run left, encodes the rest in the same batches and so
 finishes with the same outputs as an uninterrupted run. `overwrite` encodes everything again. Unreadable
-inputs are listed in OUTPUT/errors.txt.
+inputs are listed in OUTPUT/errors.txt. An image that is clearly not one digit on a plain background
+(`mnistvec.data.doubts`) is encoded like the others, with one warning line and its flag in vectors.npz.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class EncodeSummary:
     squared_error_sum: float = 0.0
     interrupted: bool = False
     kept: int = 0  # items of earlier runs into the same folder, kept in vectors.npz
+    doubted: int = 0  # items read that are clearly not one digit on a plain background (encoded, flagged)
 
     @property
     def mean_mse(self) -> float:
@@ -78,9 +80,9 @@ IDENTITY_FRAME = (28.0, 28.0, 28.0, 0.0, 0.0, 0.0)
 
 
 def _previous(out_dir: Path, meta: dict) -> dict[str, tuple]:
-    """name -> (lines, widths, opacity, frame) of the items an earlier run into `out_dir` finished: those in
-    its vectors.npz, then those in the journal of a run that was stopped (newer, so they win). ValueError
-    when they were made by another model."""
+    """name -> (lines, widths, opacity, frame, doubt) of the items an earlier run into `out_dir` finished:
+    those in its vectors.npz, then those in the journal of a run that was stopped (newer, so they win).
+    InputError when they were made by another model."""
     found: dict[str, tuple] = {}
     vectors, journal = out_dir / VECTORS_NAME, out_dir / JOURNAL_NAME
     if vectors.exists():
@@ -90,15 +92,17 @@ def _previous(out_dir: Path, meta: dict) -> dict[str, tuple]:
             raise InputError(f"{err}; use --overwrite to replace it") from None
         _same_model(vectors, old.meta | {"n_lines": old.n_lines}, meta)
         frames = old.frames if old.frames is not None else np.tile(IDENTITY_FRAME, (len(old), 1))
-        found = {old.name(i): (old.lines[i], old.widths[i], old.opacity[i], frames[i]) for i in range(len(old))}
+        doubts = old.doubts if old.doubts is not None else [""] * len(old)
+        found = {old.name(i): (old.lines[i], old.widths[i], old.opacity[i], frames[i], doubts[i])
+                 for i in range(len(old))}
     if journal.exists():
         try:
             _same_model(journal, read_meta(journal), meta)
         except JournalError as err:
             raise InputError(f"{err}; use --overwrite to replace it") from None
         for entries in read_entries(journal):
-            found.update((name, (entries.lines[i], entries.widths[i], entries.opacity[i], entries.frames[i]))
-                         for i, name in enumerate(entries.names))
+            found.update((name, (entries.lines[i], entries.widths[i], entries.opacity[i], entries.frames[i],
+                                 entries.doubts[i])) for i, name in enumerate(entries.names))
     return found
 
 
@@ -143,11 +147,13 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
         with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop, \
                 single_torch_thread(enabled=refine_steps == 0), WriteBehind() as writer:
             for batch in prefetch(reader.iter_batches(batch_size, mirror=mirror, on_failure=on_failure)):
+                summary.doubted += _warn_doubts(batch)
                 stems = output_stems(batch.names, seen_stems, start=position)
                 entries = Entries(list(batch.names), np.zeros((len(batch.names), meta["n_lines"], 4), np.float32),
                                   np.zeros((len(batch.names), meta["n_lines"]), np.float32),
                                   np.zeros((len(batch.names), meta["n_lines"]), np.float32),
-                                  np.array([frame_tuple(f) for f in batch.frames], np.float64).reshape(-1, 6))
+                                  np.array([frame_tuple(f) for f in batch.frames], np.float64).reshape(-1, 6),
+                                  batch.doubts)
                 todo = []
                 for i, (name, stem) in enumerate(zip(batch.names, stems)):
                     if name in previous:
@@ -176,13 +182,23 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     return summary
 
 
+def _warn_doubts(batch) -> int:
+    """One warning line for each item of `batch` that is clearly not one digit on a plain background;
+    return how many."""
+    doubted = [(name, doubt) for name, doubt in zip(batch.names, batch.doubts) if doubt]
+    for name, doubt in doubted:
+        warn(f"{name}: {doubt}; encoded anyway, flagged as suspect in {VECTORS_NAME}")
+    return len(doubted)
+
+
 def _keep_earlier(journal: JournalWriter, previous: dict[str, tuple], met: set[str]) -> int:
     """Append the earlier runs' items that this run did not meet, so vectors.npz keeps describing every
     drawing in the output folder; return how many."""
     names = [name for name in previous if name not in met]
     if names:
         rows = [previous[name] for name in names]
-        journal.append(Entries(names, *(np.stack([row[k] for row in rows]) for k in range(4))))
+        journal.append(Entries(names, *(np.stack([row[k] for row in rows]) for k in range(4)),
+                               [row[4] for row in rows]))
     return len(names)
 
 

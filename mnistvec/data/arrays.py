@@ -101,4 +101,5 @@ def images_from_array(
         frames=batch.frames,
         labels=None if labels is None else labels[kept],
         failures=failures,
+        doubts=batch.doubts,
     )
