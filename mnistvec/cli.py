@@ -269,8 +269,11 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
 @click.option("--model", "model_path", default="ae", show_default=True, metavar="NAME|PATH",
               help="ae, vae or lfi: a model shipped with mnistvec (trained on MNIST); or a checkpoint written by "
                    "`mnistvec train` (RUN/model.pt).")
-@click.option("--png", is_flag=True, help="Also write OUTPUT/png/NAME.png, rendered by the native renderer.")
-@click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True, help="PNG size in pixels.")
+@click.option("--png", is_flag=True,
+              help="Also write OUTPUT/png/NAME.png, rendered by the native renderer: the SVG's picture, in the "
+                   "source image's frame and polarity.")
+@click.option("--size", type=click.IntRange(1, 8192), default=None,
+              help="PNG size: its longer side in pixels, the source's shape kept [default: the source's size].")
 @click.option("--refine", "refine_steps", type=click.IntRange(0), default=0, show_default=True, metavar="K",
               help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer).")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
@@ -286,7 +289,7 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
 
     INPUT is a folder of images (searched recursively), an image, an IDX file, an .npz with an `images`
     array, or mnist / mnist:test. OUTPUT gets vectors.npz (all items, names kept), svg/NAME.svg for each
-    image (in the source image's frame and polarity) and, with --png, png/NAME.png.
+    image (in the source image's frame and polarity) and, with --png, png/NAME.png (the same picture).
 
     Unreadable files get one warning line each and are listed in OUTPUT/errors.txt; everything else is
     encoded (exit code 3 when some failed). An image that is clearly not one digit on a plain background

@@ -35,7 +35,7 @@ from ..names import output_stems
 from ..npz_stream import npz_from_journal
 from ..pipeline import WriteBehind, prefetch, single_torch_thread
 from ..refine import refine
-from ..render import render_numpy
+from ..render import render_in_frame, render_numpy
 from ..render.visibility import without_invisible
 from ..svg import svg_drawing
 from ..train import resolve_device
@@ -114,11 +114,13 @@ def _same_model(path: Path, old: dict, meta: dict) -> None:
                          f"lines); use --overwrite to replace it, or another OUTPUT")
 
 
-def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int, refine_steps: int,
+def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int | None, refine_steps: int,
                   batch_size: int, device: str, overwrite: bool, mirror: str | None = None,
                   posterior_seed: int | None = None) -> EncodeSummary:
-    """Encode everything `source` names into `out_dir` (module docstring). With `posterior_seed`, a VAE's
-    strokes come from a draw of q(z|x) (seeded per batch) instead of its mean."""
+    """Encode everything `source` names into `out_dir` (module docstring). With `png`, each drawing is also
+    a PNG in its source image's frame and polarity, like its SVG: the source's size, or scaled so its longer
+    side is `size` pixels. With `posterior_seed`, a VAE's strokes come from a draw of q(z|x) (seeded per
+    batch) instead of its mean."""
     start = time.perf_counter()
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
@@ -233,19 +235,18 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
     recon = render_numpy(lines, widths, opacity, 28, 28, 28.0)
     summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
     summary.encoded += len(todo)
-    pngs = render_numpy(lines, widths, opacity, size, size, float(size)) if png else None
     jobs = []
     for k, i in enumerate(todo):
         entries.lines[i], entries.widths[i], entries.opacity[i] = lines[k], widths[k], opacity[k]
-        jobs.append((stems[i], lines[k], widths[k], opacity[k], frame_tuple(batch.frames[i]), batch.names[i],
-                     None if pngs is None else pngs[k]))
+        jobs.append((stems[i], lines[k], widths[k], opacity[k], frame_tuple(batch.frames[i]), batch.names[i]))
 
     def write() -> None:
-        for stem, item_lines, item_widths, item_opacity, frame, name, image in jobs:
+        for stem, item_lines, item_widths, item_opacity, frame, name in jobs:
             write_text_atomic(out_dir / "svg" / f"{stem}.svg",
                               svg_drawing(item_lines, item_widths, item_opacity, frame, title=name))
-            if image is not None:
-                save_png(out_dir / "png" / f"{stem}.png", image, inverted=bool(frame[5]))
+            if png:  # the SVG's picture: the same frame and polarity
+                save_png(out_dir / "png" / f"{stem}.png",
+                         render_in_frame(item_lines, item_widths, item_opacity, frame, size), inverted=bool(frame[5]))
 
     return write
 
