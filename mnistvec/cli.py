@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from .baselines import BASELINES, MissingComponentError
-from .console import console
+from .console import console, results
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -389,8 +389,12 @@ class MissingComponent(UserError):
               help="Score a classical vectoriser instead of a model: skeleton (needs scikit-image) or potrace "
                    "(needs the potrace and rsvg-convert programs).")
 @click.option("--data", default="mnist:test", show_default=True, metavar="SOURCE",
-              help="Labelled digits to score on: mnist:test, an IDX images file (labels beside it), an .npz "
-                   "with images and labels, or a folder (no labels: no accuracy).")
+              help="Digits to score on: mnist:test, an IDX images file (labels beside it), an .npz with images "
+                   "and labels, or your own folder of images (labelled by --labels, or by class sub-folders "
+                   "0/ ... 9/; without labels, agreement only).")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None, metavar="FILE.csv",
+              help="Labels for --data: a CSV file whose first row names the columns name and label, then one "
+                   "row per image (its name as encode gives it, e.g. 7/img_001; a digit 0-9).")
 @click.option("--lines", type=click.IntRange(1, 256), default=None,
               help="Strokes per digit for the skeleton baseline [default: 16]; a model draws its own number "
                    "(giving another one is an error).")
@@ -407,20 +411,24 @@ class MissingComponent(UserError):
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
 @user_errors
-def evaluate(model_path, baseline, data, lines, limit, samples, seed, json_path, report_dir, batch_size, device,
-             mirror):
-    """Score a vectoriser on labelled digits: a trained model (--model) or a classical baseline (--baseline).
+def evaluate(model_path, baseline, data, labels_path, lines, limit, samples, seed, json_path, report_dir, batch_size,
+             device, mirror):
+    """Score a vectoriser on digits, MNIST's or your own: a trained model (--model) or a classical baseline
+    (--baseline).
 
     Each digit is vectorised, drawn back at its own size (native renderer; potrace's SVG by rsvg-convert)
     and compared with the original: pixel MSE, BCE, IoU of the ink at 0.5, chamfer distance between the
-    ink pixels, and the accuracy of the bundled digit classifier on the drawings (its own accuracy on the
-    MNIST test set is shown beside). Also: numbers per digit, bytes per SVG, images/s, and for models
-    with a prior the confidence and class entropy of samples. Unreadable files are named one line each and
-    left out (exit code 3).
+    ink pixels, the agreement of the bundled digit classifier between each drawing and its original and,
+    with labels, its accuracy on the drawings (its own accuracy on the MNIST test set is shown beside).
+    Also: numbers per digit, bytes per SVG, images/s, and for models with a prior the confidence and class
+    entropy of samples. The table goes to standard output, everything else to standard error. --json
+    also writes every image's label, the classes read on its original and its drawing, the confidence
+    and the MSE. Unreadable files are named one line each and left out (exit code 3).
 
     \b
     Examples:
       mnistvec eval --model runs/vae/model.pt --data mnist:test --report report/
+      mnistvec eval --model ae --data my-digits/ --labels my-digits/labels.csv --json scores.json
       mnistvec eval --baseline skeleton --lines 16 --json skeleton.json
     """
     import json
@@ -435,7 +443,7 @@ def evaluate(model_path, baseline, data, lines, limit, samples, seed, json_path,
         raise click.UsageError("name either a model (--model PATH) or a baseline (--baseline NAME)")
     try:
         evaluation = evaluate_source(data, model_path, baseline, lines, limit, samples, seed, device, batch_size,
-                                     mirror)
+                                     mirror, labels_path)
     except MissingComponentError as err:
         raise MissingComponent(str(err)) from None
     table = Table(title=f"{evaluation.name} on {evaluation.data}", title_justify="left")
@@ -443,7 +451,7 @@ def evaluate(model_path, baseline, data, lines, limit, samples, seed, json_path,
     table.add_column("value", justify="right")
     for name, value in format_rows(evaluation):
         table.add_row(name, value)
-    console.print(table)
+    results.print(table)
     if json_path is not None:
         write_text_atomic(json_path, json.dumps(evaluation.as_dict(), indent=2) + "\n")
         console.print(f"wrote {json_path}", highlight=False)

@@ -92,7 +92,7 @@ def images_from_array(
     report = on_failure or warn_on_stderr
     failures = []
     for index, reason in rejected:
-        failure = Failure(f"{source}[{index}]", reason)
+        failure = Failure(f"{source}[{index}]", reason, names[index])
         report(failure)
         failures.append(failure)
     return ImageSet(

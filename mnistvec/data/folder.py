@@ -157,7 +157,7 @@ def _read_batches(
         try:
             canvas = read_canvas(item.path)
         except (UnreadableImage, NoInk) as error:
-            failure = Failure(str(item.path), str(error))
+            failure = Failure(str(item.path), str(error), item.name)
             report(failure)
             failures.append(failure)
             continue
