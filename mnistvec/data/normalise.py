@@ -37,7 +37,7 @@ unless an EXIF rotation reversed an axis, see :mod:`.grayscale`); coordinates ar
    whole pixels, so the frame maps the canvas back to the source exactly.
 5. Doubts.  An image that is clearly not one digit on a plain background (noise, speckle, several
    digits, specks on an empty page) is still normalised; :mod:`.doubts` says why
-   (:func:`judge_canvases`), from what it measured of the source (``Canvas.measures``) and the canvas.
+   (:func:`judge_canvases`), from what it measured of the source and of the canvas.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from .doubts import border_pixels, judge, measure_sources
+from .doubts import MEASURES, border_pixels, judge, measure_sources
 from .imageset import CANVAS_PIXELS, IDENTITY_FRAME, INVERTED_IDENTITY_FRAME, SourceFrame
 
 FIT_PIXELS = 20
@@ -79,14 +79,18 @@ class NoInk(Exception):
 
 @dataclass(frozen=True)
 class Canvas:
-    """A 28×28 float32 image in ``[0, 1]`` (white ink on black) and the frame mapping it to its source;
-    ``measures`` is what :func:`.doubts.measure_sources` found in the source, ``ink_level`` the value
-    from which a pixel of ``image`` is ink (for :func:`judge_canvases`)."""
+    """A 28×28 float32 image in ``[0, 1]`` (white ink on black) and the frame mapping it to its source.
+
+    For :func:`judge_canvases`: ``background`` and ``contrast`` are the image's ``b`` and ``c``
+    (:mod:`.doubts`; 0 and 1 for a normalised canvas), ``measures`` what :func:`.doubts.measure_sources`
+    found in the source, or None when the source is the image itself, measured with the rest of its batch.
+    """
 
     image: np.ndarray
     frame: SourceFrame
-    measures: np.ndarray
-    ink_level: float
+    background: float = 0.0
+    contrast: float = 1.0
+    measures: np.ndarray | None = None
 
 
 def judge_canvases(canvases: Sequence[Canvas]) -> list[str]:
@@ -94,8 +98,16 @@ def judge_canvases(canvases: Sequence[Canvas]) -> list[str]:
     (:mod:`.doubts`), judged all at once."""
     if not canvases:
         return []
-    return judge(np.stack([c.measures for c in canvases]), np.stack([c.image for c in canvases]),
-                 [c.ink_level for c in canvases])
+    images = np.stack([c.image for c in canvases])
+    background = np.array([c.background for c in canvases], np.float32)
+    contrast = np.array([c.contrast for c in canvases], np.float32)
+    measures = np.zeros((len(canvases), MEASURES))
+    own = [k for k, c in enumerate(canvases) if c.measures is None]
+    measures[own] = measure_sources(images[own], background[own], contrast[own])
+    for k, canvas in enumerate(canvases):
+        if canvas.measures is not None:
+            measures[k] = canvas.measures
+    return judge(measures, images, background + contrast / 2)
 
 
 def border_median(gray: np.ndarray) -> float:
@@ -132,13 +144,12 @@ def to_canvas(
     peak = float(ink.max())
     if peak - background < MIN_INK_CONTRAST:
         raise NoInk()
-    measures = measure_sources(ink[None], [background], [peak - background])[0]
     if (source_width, source_height) == (CANVAS_PIXELS, CANVAS_PIXELS) and factor == 1:
         frame = INVERTED_IDENTITY_FRAME if inverted else IDENTITY_FRAME
-        return Canvas(np.ascontiguousarray(ink), frame, measures, background + (peak - background) / 2)
+        return Canvas(np.ascontiguousarray(ink), frame, background, peak - background)
     stretched = np.clip((ink - background) / (peak - background), 0.0, 1.0)
     image, frame = _fit_and_centre(stretched, source_width, source_height, factor, shift, inverted)
-    return Canvas(image, frame, measures, INK_THRESHOLD)
+    return Canvas(image, frame, measures=measure_sources(ink[None], [background], [peak - background])[0])
 
 
 def _fit_and_centre(
