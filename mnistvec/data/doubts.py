@@ -46,6 +46,12 @@ SIDE_SHARE = 0.15
 MIN_INK_PIXELS = 16
 """Fewest ink pixels of a digit on the 28×28 canvas (MNIST's fewest is about 20)."""
 
+MEASURES = 3
+"""Numbers :func:`measure_sources` gives each source: border spread over contrast, isolated ink pixels, ink pixels."""
+
+CHUNK = 4096
+"""Images measured or judged at a time, so the temporary arrays stay small."""
+
 NOT_PLAIN = "the background is not plain (noise, a texture or a gradient)"
 SPECKLE = "speckled: {count} isolated ink pixels (salt-and-pepper noise?)"
 TOO_LITTLE = "ink covers only {count} of the 784 canvas pixels (specks, not a digit?)"
@@ -59,13 +65,6 @@ def border_pixels(stack: np.ndarray) -> np.ndarray:
     return np.concatenate([stack[:, 0], stack[:, -1], stack[:, 1:-1, 0], stack[:, 1:-1, -1]], axis=1)
 
 
-MEASURES = 3
-"""What :func:`measure_sources` measures of each source: border spread / contrast, isolated ink pixels, ink pixels."""
-
-CHUNK = 4096
-"""Images measured or judged at a time, so the temporary arrays stay small."""
-
-
 def measure_sources(ink: np.ndarray, background, contrast) -> np.ndarray:
     """``[B, 3]`` float64 (:data:`MEASURES`) of the sources ``ink`` ``[B, H, W]`` (ink bright), whose
     background ``b`` and contrast ``c > 0`` are ``[B]``: the border's interquartile range over ``c``,
@@ -75,8 +74,9 @@ def measure_sources(ink: np.ndarray, background, contrast) -> np.ndarray:
     found = np.empty((len(ink), MEASURES))
     for lo in range(0, len(ink), CHUNK):
         part = slice(lo, lo + CHUNK)
+        level = background[part] + contrast[part] / 2
         found[part, 0] = _quartile_spread(border_pixels(ink[part])) / contrast[part]
-        found[part, 1], found[part, 2] = _isolated(ink[part] >= (background[part] + contrast[part] / 2)[:, None, None])
+        found[part, 1], found[part, 2] = _isolated(ink[part] >= level[:, None, None])
     return found
 
 
@@ -94,6 +94,7 @@ def judge(measures: np.ndarray, canvases: np.ndarray, ink_levels) -> list[str]:
 
 
 def _judge_chunk(measures: np.ndarray, canvas_ink: np.ndarray) -> list[str]:
+    """:func:`judge` of at most :data:`CHUNK` images, ``canvas_ink`` their boolean ink on the canvas."""
     spread, specks, source_ink = measures.T
     not_plain = spread > BACKGROUND_SPREAD
     speckled = (specks >= MIN_SPECKS) & (specks >= SPECK_SHARE * source_ink)

@@ -101,12 +101,9 @@ def judge_canvases(canvases: Sequence[Canvas]) -> list[str]:
     images = np.stack([c.image for c in canvases])
     background = np.array([c.background for c in canvases], np.float32)
     contrast = np.array([c.contrast for c in canvases], np.float32)
-    measures = np.zeros((len(canvases), MEASURES))
+    measures = np.stack([np.zeros(MEASURES) if c.measures is None else c.measures for c in canvases])
     own = [k for k, c in enumerate(canvases) if c.measures is None]
     measures[own] = measure_sources(images[own], background[own], contrast[own])
-    for k, canvas in enumerate(canvases):
-        if canvas.measures is not None:
-            measures[k] = canvas.measures
     return judge(measures, images, background + contrast / 2)
 
 
