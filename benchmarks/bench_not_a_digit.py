@@ -138,7 +138,8 @@ def main() -> None:
     digits = load_images(str(args.data_dir / SPLITS[args.split]), limit=args.limit)
     rng = np.random.default_rng(args.seed)
     print(f"split {args.split}: {len(digits):,} digits; {args.count:,} images of each case; seed {args.seed}\n")
-    print("| images | items | flagged | share | target | most common reasons |\n| --- | ---: | ---: | ---: | --- | --- |")
+    print("| images | items | flagged | share | target | most common reasons |")
+    print("| --- | ---: | ---: | ---: | --- | --- |")
     report("MNIST digits (IDX, 28×28)", digits.doubts, f"≤ {REAL_TARGET:.1%}")
     with tempfile.TemporaryDirectory(prefix="mnistvec-bench-not-a-digit-") as tmp:
         pages = (scanned(image, rng) for image in digits.images)

@@ -1,8 +1,9 @@
 """Write vectors.npz from a journal array by array, so memory stays flat however many items it holds.
 
 The archive is the one `Lines.save` writes (``lines``, ``widths``, ``opacity``, ``names``, ``frames``,
-``suspect``, ``suspect_reason``, ``meta``), deflate-compressed; each array's ``.npy`` header states its full shape up front and its data
-follows in journal-record-sized pieces, one pass over the journal per array. Written atomically.
+``suspect``, ``suspect_reason``, ``meta``), deflate-compressed; each array's ``.npy`` header states its
+full shape up front and its data follows in journal-record-sized pieces, one pass over the journal per
+array. Written atomically.
 """
 
 from __future__ import annotations

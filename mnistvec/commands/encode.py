@@ -245,8 +245,8 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
             write_text_atomic(out_dir / "svg" / f"{stem}.svg",
                               svg_drawing(item_lines, item_widths, item_opacity, frame, title=name))
             if png:  # the SVG's picture: the same frame and polarity
-                save_png(out_dir / "png" / f"{stem}.png",
-                         render_in_frame(item_lines, item_widths, item_opacity, frame, size), inverted=bool(frame[5]))
+                image = render_in_frame(item_lines, item_widths, item_opacity, frame, size)
+                save_png(out_dir / "png" / f"{stem}.png", image, inverted=bool(frame[5]))
 
     return write
 
