@@ -12,7 +12,7 @@ import click
 
 from mnistvec import __version__
 from mnistvec.baselines import BASELINES, MissingComponentError
-from mnistvec.io.console import console
+from mnistvec.io.console import console, results
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -270,8 +270,11 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
 @click.option("--model", "model_path", default="ae", show_default=True, metavar="NAME|PATH",
               help="ae, vae or lfi: a model shipped with mnistvec (trained on MNIST); or a checkpoint written by "
                    "`mnistvec train` (RUN/model.pt).")
-@click.option("--png", is_flag=True, help="Also write OUTPUT/png/NAME.png, rendered by the native renderer.")
-@click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True, help="PNG size in pixels.")
+@click.option("--png", is_flag=True,
+              help="Also write OUTPUT/png/NAME.png, rendered by the native renderer: the SVG's picture, in the "
+                   "source image's frame and polarity.")
+@click.option("--size", type=click.IntRange(1, 8192), default=None,
+              help="PNG size: its longer side in pixels, the source's shape kept [default: the source's size].")
 @click.option("--refine", "refine_steps", type=click.IntRange(0), default=0, show_default=True, metavar="K",
               help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer).")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
@@ -287,13 +290,17 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
 
     INPUT is a folder of images (searched recursively), an image, an IDX file, an .npz with an `images`
     array, or mnist / mnist:test. OUTPUT gets vectors.npz (all items, names kept), svg/NAME.svg for each
-    image (in the source image's frame and polarity) and, with --png, png/NAME.png.
+    image (in the source image's frame and polarity) and, with --png, png/NAME.png (the same picture).
 
     Unreadable files get one warning line each and are listed in OUTPUT/errors.txt; everything else is
-    encoded (exit code 3 when some failed). Every file is written atomically and finished batches are
-    journaled as they go: after Ctrl-C, a kill or a full disk, running the same command again finishes
-    the job with the same outputs as an uninterrupted run. Re-running skips items already done unless
-    --overwrite; vectors.npz also keeps the items of earlier runs into the same OUTPUT.
+    encoded (exit code 3 when some failed). An image that is clearly not one digit on a plain background
+    (noise, speckle, several digits, specks on an empty page) is encoded too, named in a warning line and
+    flagged in vectors.npz (suspect, suspect_reason); the exit code stays 0 for it.
+
+    Every file is written atomically and finished batches are journaled as they go: after Ctrl-C, a kill
+    or a full disk, running the same command again finishes the job with the same outputs as an
+    uninterrupted run. Re-running skips items already done unless --overwrite; vectors.npz also keeps the
+    items of earlier runs into the same OUTPUT.
 
     \b
     Example:
@@ -312,6 +319,10 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
     table.add_row(f"{summary.encoded:,}", f"{summary.skipped:,}", f"{len(summary.failures):,}",
                   f"{summary.seconds:.2f} s", f"{rate:,.0f}", f"{summary.mean_mse:.4f}" if summary.encoded else "-")
     console.print(table)
+    if summary.doubted:
+        console.print(f"{summary.doubted:,} image(s) did not look like one digit on a plain background: encoded, "
+                      f"each named above and flagged in {out_dir / 'vectors.npz'} (suspect)", highlight=False,
+                      soft_wrap=True)
     if summary.kept:
         console.print(f"{out_dir / 'vectors.npz'} also keeps {summary.kept:,} item(s) of earlier runs into "
                       f"{out_dir} (--overwrite starts afresh)", highlight=False, soft_wrap=True)
@@ -379,8 +390,12 @@ class MissingComponent(UserError):
               help="Score a classical vectoriser instead of a model: skeleton (needs scikit-image) or potrace "
                    "(needs the potrace and rsvg-convert programs).")
 @click.option("--data", default="mnist:test", show_default=True, metavar="SOURCE",
-              help="Labelled digits to score on: mnist:test, an IDX images file (labels beside it), an .npz "
-                   "with images and labels, or a folder (no labels: no accuracy).")
+              help="Digits to score on: mnist:test, an IDX images file (labels beside it), an .npz with images "
+                   "and labels, or your own folder of images (labelled by --labels, or by class sub-folders "
+                   "0/ ... 9/; without labels, agreement only).")
+@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None, metavar="FILE.csv",
+              help="Labels for --data: a CSV file whose first row names the columns name and label, then one "
+                   "row per image (its name as encode gives it, e.g. 7/img_001; a digit 0-9).")
 @click.option("--lines", type=click.IntRange(1, 256), default=None,
               help="Strokes per digit for the skeleton baseline [default: 16]; a model draws its own number "
                    "(giving another one is an error).")
@@ -397,20 +412,24 @@ class MissingComponent(UserError):
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
 @user_errors
-def evaluate(model_path, baseline, data, lines, limit, samples, seed, json_path, report_dir, batch_size, device,
-             mirror):
-    """Score a vectoriser on labelled digits: a trained model (--model) or a classical baseline (--baseline).
+def evaluate(model_path, baseline, data, labels_path, lines, limit, samples, seed, json_path, report_dir, batch_size,
+             device, mirror):
+    """Score a vectoriser on digits, MNIST's or your own: a trained model (--model) or a classical baseline
+    (--baseline).
 
     Each digit is vectorised, drawn back at its own size (native renderer; potrace's SVG by rsvg-convert)
     and compared with the original: pixel MSE, BCE, IoU of the ink at 0.5, chamfer distance between the
-    ink pixels, and the accuracy of the bundled digit classifier on the drawings (its own accuracy on the
-    MNIST test set is shown beside). Also: numbers per digit, bytes per SVG, images/s, and for models
-    with a prior the confidence and class entropy of samples. Unreadable files are named one line each and
-    left out (exit code 3).
+    ink pixels, the agreement of the bundled digit classifier between each drawing and its original and,
+    with labels, its accuracy on the drawings (its own accuracy on the MNIST test set is shown beside).
+    Also: numbers per digit, bytes per SVG, images/s, and for models with a prior the confidence and class
+    entropy of samples. The table goes to standard output, everything else to standard error. --json
+    also writes every image's label, the classes read on its original and its drawing, the confidence
+    and the MSE. Unreadable files are named one line each and left out (exit code 3).
 
     \b
     Examples:
       mnistvec eval --model runs/vae/model.pt --data mnist:test --report report/
+      mnistvec eval --model ae --data my-digits/ --labels my-digits/labels.csv --json scores.json
       mnistvec eval --baseline skeleton --lines 16 --json skeleton.json
     """
     import json
@@ -425,7 +444,7 @@ def evaluate(model_path, baseline, data, lines, limit, samples, seed, json_path,
         raise click.UsageError("name either a model (--model PATH) or a baseline (--baseline NAME)")
     try:
         evaluation = evaluate_source(data, model_path, baseline, lines, limit, samples, seed, device, batch_size,
-                                     mirror)
+                                     mirror, labels_path)
     except MissingComponentError as err:
         raise MissingComponent(str(err)) from None
     table = Table(title=f"{evaluation.name} on {evaluation.data}", title_justify="left")
@@ -433,7 +452,7 @@ def evaluate(model_path, baseline, data, lines, limit, samples, seed, json_path,
     table.add_column("value", justify="right")
     for name, value in format_rows(evaluation):
         table.add_row(name, value)
-    console.print(table)
+    results.print(table)
     if json_path is not None:
         write_text_atomic(json_path, json.dumps(evaluation.as_dict(), indent=2) + "\n")
         console.print(f"wrote {json_path}", highlight=False)

@@ -7,7 +7,8 @@ even kill -9 or a power cut) loses at most the batches in flight: every file is 
 the next run of the same command reuses what the journal and vectors.npz hold (items whose files are on
 disk), sweeps away temporary files the stopped run left, encodes the rest in the same batches and so
 finishes with the same outputs as an uninterrupted run. `overwrite` encodes everything again. Unreadable
-inputs are listed in OUTPUT/errors.txt.
+inputs are listed in OUTPUT/errors.txt. An image that is clearly not one digit on a plain background
+(`mnistvec.data.doubts`) is encoded like the others, with one warning line and its flag in vectors.npz.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from mnistvec.io.names import output_stems
 from mnistvec.io.npz_stream import npz_from_journal
 from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread
 from mnistvec.encoding.vectorise import vectorise
-from mnistvec.raster import render_numpy
+from mnistvec.raster import render_in_frame, render_numpy
 from mnistvec.io.svg import svg_drawings
 from mnistvec.device import resolve_device
 from mnistvec.errors import InputError
@@ -52,6 +53,7 @@ class EncodeSummary:
     squared_error_sum: float = 0.0
     interrupted: bool = False
     kept: int = 0  # items of earlier runs into the same folder, kept in vectors.npz
+    doubted: int = 0  # items read that are clearly not one digit on a plain background (encoded, flagged)
 
     @property
     def mean_mse(self) -> float:
@@ -76,9 +78,9 @@ IDENTITY_FRAME = (28.0, 28.0, 28.0, 0.0, 0.0, 0.0)
 
 
 def _previous(out_dir: Path, meta: dict) -> dict[str, tuple]:
-    """name -> (lines, widths, opacity, frame) of the items an earlier run into `out_dir` finished: those in
-    its vectors.npz, then those in the journal of a run that was stopped (newer, so they win). ValueError
-    when they were made by another model."""
+    """name -> (lines, widths, opacity, frame, doubt) of the items an earlier run into `out_dir` finished:
+    those in its vectors.npz, then those in the journal of a run that was stopped (newer, so they win).
+    InputError when they were made by another model."""
     found: dict[str, tuple] = {}
     vectors, journal = out_dir / VECTORS_NAME, out_dir / JOURNAL_NAME
     if vectors.exists():
@@ -88,15 +90,17 @@ def _previous(out_dir: Path, meta: dict) -> dict[str, tuple]:
             raise InputError(f"{err}; use --overwrite to replace it") from None
         _same_model(vectors, old.meta | {"n_lines": old.n_lines}, meta)
         frames = old.frames if old.frames is not None else np.tile(IDENTITY_FRAME, (len(old), 1))
-        found = {old.name(i): (old.lines[i], old.widths[i], old.opacity[i], frames[i]) for i in range(len(old))}
+        doubts = old.doubts if old.doubts is not None else [""] * len(old)
+        found = {old.name(i): (old.lines[i], old.widths[i], old.opacity[i], frames[i], doubts[i])
+                 for i in range(len(old))}
     if journal.exists():
         try:
             _same_model(journal, read_meta(journal), meta)
         except JournalError as err:
             raise InputError(f"{err}; use --overwrite to replace it") from None
         for entries in read_entries(journal):
-            found.update((name, (entries.lines[i], entries.widths[i], entries.opacity[i], entries.frames[i]))
-                         for i, name in enumerate(entries.names))
+            found.update((name, (entries.lines[i], entries.widths[i], entries.opacity[i], entries.frames[i],
+                                 entries.doubts[i])) for i, name in enumerate(entries.names))
     return found
 
 
@@ -108,11 +112,13 @@ def _same_model(path: Path, old: dict, meta: dict) -> None:
                          f"lines); use --overwrite to replace it, or another OUTPUT")
 
 
-def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int, refine_steps: int,
+def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int | None, refine_steps: int,
                   batch_size: int, device: str, overwrite: bool, mirror: str | None = None,
                   posterior_seed: int | None = None) -> EncodeSummary:
-    """Encode everything `source` names into `out_dir` (module docstring). With `posterior_seed`, a VAE's
-    strokes come from a draw of q(z|x) (seeded per batch) instead of its mean."""
+    """Encode everything `source` names into `out_dir` (module docstring). With `png`, each drawing is also
+    a PNG in its source image's frame and polarity, like its SVG: the source's size, or scaled so its longer
+    side is `size` pixels. With `posterior_seed`, a VAE's strokes come from a draw of q(z|x) (seeded per
+    batch) instead of its mean."""
     start = time.perf_counter()
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
@@ -141,11 +147,13 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
         with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop, \
                 single_torch_thread(enabled=refine_steps == 0), WriteBehind() as writer:
             for batch in prefetch(reader.iter_batches(batch_size, mirror=mirror, on_failure=on_failure)):
+                summary.doubted += _warn_doubts(batch)
                 stems = output_stems(batch.names, seen_stems, start=position)
                 entries = Entries(list(batch.names), np.zeros((len(batch.names), meta["n_lines"], 4), np.float32),
                                   np.zeros((len(batch.names), meta["n_lines"]), np.float32),
                                   np.zeros((len(batch.names), meta["n_lines"]), np.float32),
-                                  np.array([frame_tuple(f) for f in batch.frames], np.float64).reshape(-1, 6))
+                                  np.array([frame_tuple(f) for f in batch.frames], np.float64).reshape(-1, 6),
+                                  batch.doubts)
                 todo = []
                 for i, (name, stem) in enumerate(zip(batch.names, stems)):
                     if name in previous:
@@ -174,13 +182,23 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     return summary
 
 
+def _warn_doubts(batch) -> int:
+    """One warning line for each item of `batch` that is clearly not one digit on a plain background;
+    return how many."""
+    doubted = [(name, doubt) for name, doubt in zip(batch.names, batch.doubts) if doubt]
+    for name, doubt in doubted:
+        warn(f"{name}: {doubt}; encoded anyway, flagged as suspect in {VECTORS_NAME}")
+    return len(doubted)
+
+
 def _keep_earlier(journal: JournalWriter, previous: dict[str, tuple], met: set[str]) -> int:
     """Append the earlier runs' items that this run did not meet, so vectors.npz keeps describing every
     drawing in the output folder; return how many."""
     names = [name for name in previous if name not in met]
     if names:
         rows = [previous[name] for name in names]
-        journal.append(Entries(names, *(np.stack([row[k] for row in rows]) for k in range(4))))
+        journal.append(Entries(names, *(np.stack([row[k] for row in rows]) for k in range(4)),
+                               [row[4] for row in rows]))
     return len(names)
 
 
@@ -208,7 +226,6 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
     recon = render_numpy(lines, widths, opacity, 28, 28, 28.0)
     summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
     summary.encoded += len(todo)
-    pngs = render_numpy(lines, widths, opacity, size, size, float(size)) if png else None
     frames = np.array([frame_tuple(batch.frames[i]) for i in todo], np.float64).reshape(-1, 6)
     names = [batch.names[i] for i in todo]
     for k, i in enumerate(todo):
@@ -218,8 +235,9 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
         texts = svg_drawings(lines, widths, opacity, frames, names)
         for k, i in enumerate(todo):
             write_text_atomic(out_dir / "svg" / f"{stems[i]}.svg", texts[k])
-            if pngs is not None:
-                save_png(out_dir / "png" / f"{stems[i]}.png", pngs[k], inverted=bool(frames[k, 5]))
+            if png:  # the SVG's picture: the same frame and polarity
+                image = render_in_frame(lines[k], widths[k], opacity[k], tuple(frames[k]), size)
+                save_png(out_dir / "png" / f"{stems[i]}.png", image, inverted=bool(frames[k, 5]))
 
     return write
 

@@ -1,4 +1,4 @@
-"""`mnistvec eval`: score a trained model or a classical baseline on labelled digits.
+"""`mnistvec eval`: score a trained model or a classical baseline on digits, MNIST's or a user's own.
 
 Every method turns each image into a vector drawing, which is drawn back at the image's size (28 x 28) and
 compared with the original (`evaluate.score_reconstructions`): strokes (models, the skeleton baseline) by
@@ -7,6 +7,11 @@ takes (6 per visible stroke: x0, y0, x1, y1, width, opacity; potrace: the number
 mean size of its SVG file, and how many images per second the method vectorises (the model's forward
 pass or the baseline's tracing; reading, scoring and rendering for the score excluded). A model with a
 prior also gets its samples scored (`evaluate.score_samples`).
+
+Labels come from the source (MNIST, an IDX file with its labels, an .npz with `labels`), from a CSV file
+of name,label rows, or from a folder's class sub-folders 0/ ... 9/ (`data.labels`); without labels the
+classifier's agreement between drawings and originals is still measured. Every image's readings (its
+label, the classifier's class for the original and the drawing, confidence, MSE) go into `as_dict`.
 """
 
 from __future__ import annotations
@@ -48,14 +53,30 @@ class Evaluation:
     labels: np.ndarray | None = field(default=None, repr=False)
     failed: int = 0
     visible_strokes: float | None = None
+    names: list[str] = field(default_factory=list, repr=False)
+    doubts: list[str] = field(default_factory=list, repr=False)
+    labels_from: str | None = None
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "data": self.data, "count": self.count,
+        return {"name": self.name, "data": self.data, "count": self.count, "labels_from": self.labels_from,
                 "reconstruction": self.reconstruction.as_dict(), "numbers_per_digit": self.numbers_per_digit,
                 "svg_bytes": self.svg_bytes, "images_per_second": self.images_per_second,
                 "classifier_t10k_accuracy": self.classifier_accuracy,
                 "samples": None if self.samples is None else self.samples.as_dict(), "failed": self.failed,
-                "visible_strokes": self.visible_strokes}
+                "visible_strokes": self.visible_strokes, "items": self.item_rows()}
+
+    def item_rows(self) -> list[dict]:
+        """One row per image scored: name, label (None when unknown), the classifier's class for the original
+        and for the drawing, its confidence in the drawing's class, the drawing's MSE, and why the image is
+        suspect (None when it is not: `data.doubts`)."""
+        readings = self.reconstruction.items
+        if readings is None:
+            return []
+        return [{"name": name, "label": None if self.labels is None else int(self.labels[k]),
+                 "prediction_original": int(readings.original[k]), "prediction_drawing": int(readings.drawing[k]),
+                 "confidence": float(readings.confidence[k]), "mse": float(readings.mse[k]),
+                 "suspect": (self.doubts[k] or None) if self.doubts else None}
+                for k, name in enumerate(self.names)]
 
 
 def stroke_sizes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -141,13 +162,50 @@ def require_line_count(model_path: Path, lines: int) -> None:
                          "count; leave it out to score the model)")
 
 
+def read_scored(data: str, limit: int | None, mirror: str | None, labels_path: Path | None):
+    """(the images to score, where their labels came from or None): the first `limit` images of `data`,
+    unreadable ones named in one warning line each and left out, labelled by the CSV file `labels_path`
+    (whose names must all be images of `data`), by the source itself, or by a folder's class sub-folders."""
+    from mnistvec.data import labels as labelling
+    from mnistvec.data import resolve_source, walk_image_files
+
+    source = resolve_source(data)
+    report = lambda failure: warn(f"{failure.path}: {failure.reason}")
+    if source.kind == "folder":
+        dataset = source.load(mirror, report, limit)
+        known = lambda: [item.name for item in walk_image_files(source.path)]
+    else:  # read whole anyway: every name is known, the limit applies after
+        whole = source.load(mirror, report)
+        dataset = whole[:limit]
+        dataset.failures = whole.failures
+        known = lambda: whole.names + [failure.name for failure in whole.failures]
+    if len(dataset.images) == 0:
+        raise InputError(f"{data}: no images to evaluate")
+    if labels_path is not None:
+        dataset.labels = labelling.labels_for(dataset.names, labelling.read_labels_csv(labels_path), known(),
+                                              labels_path, str(data))
+        return dataset, str(labels_path)
+    if dataset.labels is not None:
+        return dataset, str(data)
+    if source.kind == "folder":
+        dataset.labels, outside = labelling.class_folder_labels(dataset.names)
+        if dataset.labels is not None:
+            info(f"labels from the class sub-folders 0-9 of {data}")
+            return dataset, "class sub-folders"
+        if len(outside) < len(dataset.names):
+            info(f"{len(outside)} of the {len(dataset.names)} images are not in a class sub-folder 0-9 "
+                 f"(such as {outside[0]!r}), so the sub-folders give no labels")
+    info(f"{data} has no labels (give --labels FILE.csv, or class sub-folders 0-9): classifier accuracy is not "
+         "measured, agreement is")
+    return dataset, None
+
+
 def evaluate_source(data: str, model_path: Path | None = None, baseline: str | None = None, lines: int | None = None,
                     limit: int | None = None, samples: int = 1000, seed: int = 0, device: str = "auto",
-                    batch_size: int = 256, mirror: str | None = None) -> Evaluation:
-    """Score a model (`model_path`) or a baseline on `data` (module docstring). `lines` is the baseline's
-    stroke count (default 16); given with a model, it must be the model's own."""
-    from mnistvec.data import load_images
-
+                    batch_size: int = 256, mirror: str | None = None, labels_path: Path | None = None) -> Evaluation:
+    """Score a model (`model_path`) or a baseline on `data` (module docstring), labelled as `read_scored`
+    says. `lines` is the baseline's stroke count (default 16); given with a model, it must be the model's
+    own."""
     if (model_path is None) == (baseline is None):
         raise InputError("name either a model (--model) or a baseline (--baseline)")
     if model_path is not None:
@@ -159,11 +217,10 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
         if lines is not None:
             require_line_count(model_path, lines)
     lines = DEFAULT_BASELINE_LINES if lines is None else lines
-    dataset = load_images(data, mirror=mirror, limit=limit, on_failure=lambda f: warn(f"{f.path}: {f.reason}"))
-    if len(dataset.images) == 0:
-        raise InputError(f"{data}: no images to evaluate")
-    if dataset.labels is None:
-        info(f"{data} has no labels: classifier accuracy is not measured")
+    dataset, labels_from = read_scored(data, limit, mirror, labels_path)
+    for name, doubt in zip(dataset.names, dataset.doubts):
+        if doubt:
+            warn(f"{name}: {doubt}; scored anyway")
     images = np.ascontiguousarray(dataset.images, np.float32)
     name, recon, numbers, sizes, seconds, model = vectorise(images, model_path, baseline, lines, device, batch_size)
     classifier = load_classifier()
@@ -176,4 +233,5 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
     return Evaluation(name, str(data), len(images), scores, float(numbers.mean()), float(sizes.mean()),
                       len(images) / max(seconds, 1e-9), classifier.accuracy.get("t10k"), prior,
                       images, recon, sample_images, dataset.labels, len(dataset.failures),
-                      visible_strokes=None if baseline == "potrace" else float(numbers.mean()) / 6)
+                      visible_strokes=None if baseline == "potrace" else float(numbers.mean()) / 6,
+                      names=dataset.names, doubts=dataset.doubts, labels_from=labels_from)

@@ -13,7 +13,7 @@ from mnistvec.io.console import progress_bar, warn
 from mnistvec.io.png import make_grid, save_png
 from mnistvec.io.vectors import Vectors
 from mnistvec.io.names import output_stems
-from mnistvec.raster import render_numpy
+from mnistvec.raster import render_in_frame, render_numpy
 from mnistvec.io.svg import canvas_frame, svg_drawing
 
 FORMATS = ("png", "svg")
@@ -74,14 +74,5 @@ def _render_part(part: Vectors, size: int, renderer: str, temperature: float, us
     """Images of one chunk: on the square canvas, or each in its own source frame (sizes may differ)."""
     if not use_frames:
         return list(render_numpy(part.lines, part.widths, part.opacity, size, size, float(size), renderer, temperature))
-    images = []
-    for k in range(len(part)):
-        width, height, scale, off_x, off_y, _ = part.frames[k]
-        shifted = part.lines[k : k + 1] + np.array([off_x, off_y, off_x, off_y], dtype=np.float32) / scale
-        images.append(
-            render_numpy(
-                shifted, part.widths[k : k + 1], part.opacity[k : k + 1],
-                int(round(height)), int(round(width)), float(scale), renderer, temperature,
-            )[0]
-        )
-    return images
+    return [render_in_frame(part.lines[k], part.widths[k], part.opacity[k], part.frames[k], None, renderer,
+                            temperature) for k in range(len(part))]

@@ -92,7 +92,7 @@ def images_from_array(
     report = on_failure or warn_on_stderr
     failures = []
     for index, reason in rejected:
-        failure = Failure(f"{source}[{index}]", reason)
+        failure = Failure(f"{source}[{index}]", reason, names[index])
         report(failure)
         failures.append(failure)
     return ImageSet(
@@ -101,4 +101,5 @@ def images_from_array(
         frames=batch.frames,
         labels=None if labels is None else labels[kept],
         failures=failures,
+        doubts=batch.doubts,
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from mnistvec.errors import InputError
 
 
@@ -25,10 +25,12 @@ class DataError(InputError):
 
 @dataclass(frozen=True)
 class Failure:
-    """One item that could not be read: ``path`` names it, ``reason`` says why."""
+    """One item that could not be read: ``path`` names it, ``reason`` says why; ``name`` is the item's name
+    as the reader would have given it (``""`` where it has none, as for a folder that cannot be listed)."""
 
     path: str
     reason: str
+    name: str = field(default="", compare=False)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"

@@ -30,7 +30,7 @@ import numpy as np
 from mnistvec.data.errors import DataError, Failure, OnFailure, warn_on_stderr
 from mnistvec.data.grayscale import UnreadableImage, read_gray
 from mnistvec.data.imageset import ImageSet
-from mnistvec.data.normalise import Canvas, NoInk, to_canvas
+from mnistvec.data.normalise import Canvas, NoInk, judge_canvases, to_canvas
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
@@ -102,7 +102,7 @@ def read_image_file(path: str | Path, name: str | None = None) -> ImageSet:
         canvas = read_canvas(path)
     except (UnreadableImage, NoInk) as error:
         raise DataError(f"{path}: {error}") from error
-    return ImageSet(canvas.image[None], [name or path.stem], [canvas.frame])
+    return _image_set([canvas], [name or path.stem], [])
 
 
 def iter_folder_batches(
@@ -138,9 +138,8 @@ def _read_batches(
     folder: str | Path, files: Iterator[ImageFile], unlistable: list[Failure], batch_size: int, report: OnFailure,
     limit: int | None,
 ) -> Iterator[ImageSet]:
-    images: list[np.ndarray] = []
+    canvases: list[Canvas] = []
     names: list[str] = []
-    frames = []
     failures: list[Failure] = []
     read = seen = 0
 
@@ -158,19 +157,24 @@ def _read_batches(
         try:
             canvas = read_canvas(item.path)
         except (UnreadableImage, NoInk) as error:
-            failure = Failure(str(item.path), str(error))
+            failure = Failure(str(item.path), str(error), item.name)
             report(failure)
             failures.append(failure)
             continue
-        if len(images) == batch_size:
-            yield ImageSet(np.stack(images), names, frames, None, failures)
-            images, names, frames, failures = [], [], [], []
-        images.append(canvas.image)
+        if len(canvases) == batch_size:
+            yield _image_set(canvases, names, failures)
+            canvases, names, failures = [], [], []
+        canvases.append(canvas)
         names.append(item.name)
-        frames.append(canvas.frame)
         read += 1
     take_unlistable()
     if read == 0 and (limit is None or limit > 0):
         raise DataError(f"{folder}: none of its {seen} image files could be read (each failure is listed above)")
-    if images or failures:
-        yield ImageSet(np.stack(images) if images else ImageSet.empty().images, names, frames, None, failures)
+    if canvases or failures:
+        yield _image_set(canvases, names, failures)
+
+
+def _image_set(canvases: list[Canvas], names: list[str], failures: list[Failure]) -> ImageSet:
+    """The batch of these canvases, named, with their doubts judged together, and these failures."""
+    images = np.stack([c.image for c in canvases]) if canvases else ImageSet.empty().images
+    return ImageSet(images, names, [c.frame for c in canvases], None, failures, judge_canvases(canvases))

@@ -67,6 +67,8 @@ class ImageSet:
     ``frames[k]`` maps its canvas back to its source image, and ``labels`` is an
     int64 ``[B]`` array when the source has labels, else ``None``.
     ``failures`` lists the items of the source that could not be read.
+    ``doubts[k]`` says why item ``k`` is clearly not one digit on a plain
+    background, ``""`` when it may be (see :mod:`.doubts`; all ``""`` when not given).
 
     Indexing with an int, a slice, or a sequence/array of ints returns a new
     ``ImageSet`` (an int gives a set of one); failures belong to the reading
@@ -78,6 +80,7 @@ class ImageSet:
     frames: list[SourceFrame]
     labels: np.ndarray | None = None
     failures: list[Failure] = field(default_factory=list)
+    doubts: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         images = np.asarray(self.images)
@@ -89,6 +92,9 @@ class ImageSet:
             raise ValueError(
                 f"{count} images but {len(self.names)} names and {len(self.frames)} frames"
             )
+        self.doubts = list(self.doubts) or [""] * count
+        if len(self.doubts) != count:
+            raise ValueError(f"{count} images but {len(self.doubts)} doubts")
         if self.labels is not None:
             self.labels = np.asarray(self.labels, dtype=np.int64).reshape(-1)
             if len(self.labels) != count:
@@ -114,6 +120,7 @@ class ImageSet:
             names=[self.names[i] for i in positions],
             frames=[self.frames[i] for i in positions],
             labels=None if self.labels is None else self.labels[list(positions)],
+            doubts=[self.doubts[i] for i in positions],
         )
 
     @classmethod
@@ -138,6 +145,7 @@ class ImageSet:
             frames=[f for s in parts for f in s.frames],
             labels=np.concatenate([s.labels for s in parts]) if labelled else None,
             failures=failures,
+            doubts=[d for s in parts for d in s.doubts],
         )
 
 

@@ -35,16 +35,21 @@ unless an EXIF rotation reversed an axis, see :mod:`.grayscale`); coordinates ar
    ``f · (m - k/s + 28 c / s) + t``, i.e. ``scale = 28 f / s`` and
    ``offset = f · (m - k / s) + t``; the translation is continuous, not rounded to
    whole pixels, so the frame maps the canvas back to the source exactly.
+5. Doubts.  An image that is clearly not one digit on a plain background (noise, speckle, several
+   digits, specks on an empty page) is still normalised; :mod:`.doubts` says why
+   (:func:`judge_canvases`), from what it measured of the source and of the canvas.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
+from mnistvec.data.doubts import MEASURES, border_pixels, judge, measure_sources
 from mnistvec.data.imageset import CANVAS_PIXELS, IDENTITY_FRAME, INVERTED_IDENTITY_FRAME, SourceFrame
 
 FIT_PIXELS = 20
@@ -74,10 +79,32 @@ class NoInk(Exception):
 
 @dataclass(frozen=True)
 class Canvas:
-    """A 28×28 float32 image in ``[0, 1]`` (white ink on black) and the frame mapping it to its source."""
+    """A 28×28 float32 image in ``[0, 1]`` (white ink on black) and the frame mapping it to its source.
+
+    For :func:`judge_canvases`: ``background`` and ``contrast`` are the image's ``b`` and ``c``
+    (:mod:`.doubts`; 0 and 1 for a normalised canvas), ``measures`` what :func:`.doubts.measure_sources`
+    found in the source, or None when the source is the image itself, measured with the rest of its batch.
+    """
 
     image: np.ndarray
     frame: SourceFrame
+    background: float = 0.0
+    contrast: float = 1.0
+    measures: np.ndarray | None = None
+
+
+def judge_canvases(canvases: Sequence[Canvas]) -> list[str]:
+    """Why each canvas's image is clearly not one digit on a plain background, ``""`` when it may be
+    (:mod:`.doubts`), judged all at once."""
+    if not canvases:
+        return []
+    images = np.stack([c.image for c in canvases])
+    background = np.array([c.background for c in canvases], np.float32)
+    contrast = np.array([c.contrast for c in canvases], np.float32)
+    measures = np.stack([np.zeros(MEASURES) if c.measures is None else c.measures for c in canvases])
+    own = [k for k, c in enumerate(canvases) if c.measures is None]
+    measures[own] = measure_sources(images[own], background[own], contrast[own])
+    return judge(measures, images, background + contrast / 2)
 
 
 def border_median(gray: np.ndarray) -> float:
@@ -115,14 +142,16 @@ def to_canvas(
     if peak - background < MIN_INK_CONTRAST:
         raise NoInk()
     if (source_width, source_height) == (CANVAS_PIXELS, CANVAS_PIXELS) and factor == 1:
-        return Canvas(np.ascontiguousarray(ink), INVERTED_IDENTITY_FRAME if inverted else IDENTITY_FRAME)
+        frame = INVERTED_IDENTITY_FRAME if inverted else IDENTITY_FRAME
+        return Canvas(np.ascontiguousarray(ink), frame, background, peak - background)
     stretched = np.clip((ink - background) / (peak - background), 0.0, 1.0)
-    return _fit_and_centre(stretched, source_width, source_height, factor, shift, inverted)
+    image, frame = _fit_and_centre(stretched, source_width, source_height, factor, shift, inverted)
+    return Canvas(image, frame, measures=measure_sources(ink[None], [background], [peak - background])[0])
 
 
 def _fit_and_centre(
     v: np.ndarray, source_width: int, source_height: int, factor: int, shift: tuple[float, float], inverted: bool
-) -> Canvas:
+) -> tuple[np.ndarray, SourceFrame]:
     rows = np.flatnonzero((v >= INK_THRESHOLD).any(axis=1))
     cols = np.flatnonzero((v >= INK_THRESHOLD).any(axis=0))
     box_height, box_width = rows[-1] + 1 - rows[0], cols[-1] + 1 - cols[0]
@@ -159,17 +188,19 @@ def _fit_and_centre(
         offset_y=float(window_y * factor + shift[1]),
         inverted=inverted,
     )
-    return Canvas(np.ascontiguousarray(image / brightest), frame)
+    return np.ascontiguousarray(image / brightest), frame
 
 
 @dataclass
 class CanvasBatch:
-    """Canvases made from a stack of arrays: the kept items' images and frames, and ``(index, reason)`` for the rest."""
+    """Canvases made from a stack of arrays: the kept items' images, frames and doubts (as
+    :func:`judge_canvases` gives them), and ``(index, reason)`` for the rest."""
 
     images: np.ndarray
     frames: list[SourceFrame]
     kept: np.ndarray
     rejected: list[tuple[int, str]]
+    doubts: list[str]
 
 
 def canvases_from_stack(stack: np.ndarray) -> CanvasBatch:
@@ -180,26 +211,25 @@ def canvases_from_stack(stack: np.ndarray) -> CanvasBatch:
     stack = np.asarray(stack, dtype=np.float32)
     count, height, width = stack.shape
     if count == 0:
-        return CanvasBatch(np.zeros((0, CANVAS_PIXELS, CANVAS_PIXELS), np.float32), [], np.zeros(0, np.int64), [])
+        return CanvasBatch(np.zeros((0, CANVAS_PIXELS, CANVAS_PIXELS), np.float32), [], np.zeros(0, np.int64), [], [])
     if (height, width) == (CANVAS_PIXELS, CANVAS_PIXELS):
         return _as_is_stack(stack)
-    images, frames, kept, rejected = [], [], [], []
+    canvases, kept, rejected = [], [], []
     for index in range(count):
         try:
-            canvas = to_canvas(stack[index])
+            canvases.append(to_canvas(stack[index]))
         except NoInk as error:
             rejected.append((index, str(error)))
             continue
-        images.append(canvas.image)
-        frames.append(canvas.frame)
         kept.append(index)
-    stacked = np.stack(images) if images else np.zeros((0, CANVAS_PIXELS, CANVAS_PIXELS), np.float32)
-    return CanvasBatch(stacked, frames, np.asarray(kept, dtype=np.int64), rejected)
+    stacked = np.stack([c.image for c in canvases]) if canvases else np.zeros((0, CANVAS_PIXELS, CANVAS_PIXELS),
+                                                                              np.float32)
+    return CanvasBatch(stacked, [c.frame for c in canvases], np.asarray(kept, dtype=np.int64), rejected,
+                       judge_canvases(canvases))
 
 
 def _border_medians(stack: np.ndarray) -> np.ndarray:
-    border = np.concatenate([stack[:, 0], stack[:, -1], stack[:, 1:-1, 0], stack[:, 1:-1, -1]], axis=1)
-    return np.median(border, axis=1)
+    return np.median(border_pixels(stack), axis=1)
 
 
 def _as_is_stack(stack: np.ndarray) -> CanvasBatch:
@@ -208,10 +238,14 @@ def _as_is_stack(stack: np.ndarray) -> CanvasBatch:
     if inverted.any():
         ink = stack.copy()
         ink[inverted] = 1.0 - ink[inverted]
-    contrast = ink.reshape(len(ink), -1).max(axis=1) - _border_medians(ink)
+    background = _border_medians(ink)
+    contrast = ink.reshape(len(ink), -1).max(axis=1) - background
     has_ink = contrast >= MIN_INK_CONTRAST
     kept = np.flatnonzero(has_ink)
     frames = [INVERTED_IDENTITY_FRAME if inverted[i] else IDENTITY_FRAME for i in kept]
     rejected = [(int(i), NO_INK) for i in np.flatnonzero(~has_ink)]
     images = ink if len(kept) == len(ink) else ink[kept]
-    return CanvasBatch(np.ascontiguousarray(images), frames, kept, rejected)
+    background, contrast = background[kept], contrast[kept]
+    measures = measure_sources(images, background, contrast)
+    return CanvasBatch(np.ascontiguousarray(images), frames, kept, rejected,
+                       judge(measures, images, background + contrast / 2))

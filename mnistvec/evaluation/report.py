@@ -54,13 +54,14 @@ def bar_chart(values: list[float], labels: list[str], title: str, width: int = 4
 
 
 def format_rows(evaluation) -> list[tuple[str, str]]:
-    """(metric, value) rows shared by the terminal table and the report."""
+    """(metric, value) rows shared by the terminal table and the report (accuracy only with labels)."""
     r = evaluation.reconstruction
     percent = lambda v: "-" if v is None else f"{v:.2%}"
     rows = [("images", f"{evaluation.count:,}"), ("MSE", f"{r.mse:.4f}"), ("BCE (per pixel)", f"{r.bce:.4f}"),
             ("IoU at 0.5", f"{r.iou:.3f}"), ("chamfer distance (px)", f"{r.chamfer:.3f}"),
-            ("classifier accuracy on reconstructions", percent(r.accuracy)),
-            ("classifier accuracy on the originals", percent(r.original_accuracy)),
+            *([("classifier accuracy on reconstructions", percent(r.accuracy)),
+               ("classifier accuracy on the originals", percent(r.original_accuracy))]
+              if r.accuracy is not None else []),
             ("agreement with the originals' classes", percent(r.agreement)),
             ("Frechet distance to the originals", "-" if r.frechet is None else f"{r.frechet:.2f}"),
             ("visible strokes per digit", "-" if evaluation.visible_strokes is None

@@ -17,7 +17,7 @@ used here, to score, and nowhere in a vectoriser.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,17 @@ def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @dataclass
+class ItemReadings:
+    """Per image (arrays of [B]): the classifier's class for the original and for the drawing, its
+    probability for the drawing's class (its confidence), and the drawing's pixel MSE."""
+
+    original: np.ndarray
+    drawing: np.ndarray
+    confidence: np.ndarray
+    mse: np.ndarray
+
+
+@dataclass
 class ReconstructionScores:
     mse: float
     iou: float
@@ -51,16 +62,20 @@ class ReconstructionScores:
     count: int = 0
     agreement: float | None = None
     frechet: float | None = None
+    items: ItemReadings | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        """The scores (the per-image readings left out)."""
+        return {k: v for k, v in self.__dict__.items() if k != "items"}
 
 
 def score_reconstructions(originals: np.ndarray, recon: np.ndarray, labels: np.ndarray | None = None,
                           classifier: DigitClassifier | None = None, distances: bool = True) -> ReconstructionScores:
-    """Mean MSE, IoU at 0.5 and (with `distances`) BCE and chamfer; with labels and a classifier, accuracy on
-    reconstructions (overall and per true digit, NaN for a digit with no image) and on the originals."""
-    scores = ReconstructionScores(float(mse(originals, recon).mean()), float(iou_at_half(originals, recon).mean()),
+    """Mean MSE, IoU at 0.5 and (with `distances`) BCE and chamfer; with a classifier, agreement and each
+    image's `ItemReadings`; with labels too, accuracy on reconstructions (overall and per true digit, NaN
+    for a digit with no image) and on the originals."""
+    per_image = mse(originals, recon)
+    scores = ReconstructionScores(float(per_image.mean()), float(iou_at_half(originals, recon).mean()),
                                   None, None, count=len(originals))
     if distances:
         scores.bce = float(bce(originals, recon).mean())
@@ -70,6 +85,7 @@ def score_reconstructions(originals: np.ndarray, recon: np.ndarray, labels: np.n
             read_images(classifier, recon), read_images(classifier, originals))
         read, read_original = recon_probs.argmax(1), original_probs.argmax(1)
         scores.agreement = float((read == read_original).mean())
+        scores.items = ItemReadings(read_original, read, recon_probs.max(1), per_image)
         if distances and len(originals) > 1:
             scores.frechet = frechet_distance(recon_features, original_features)
     if labels is not None and classifier is not None:

@@ -1,4 +1,4 @@
-"""Terminal output: one console on stderr for warnings, progress bars and summaries."""
+"""Terminal output: one console on stderr for warnings, progress bars and summaries, one on stdout for results."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 console = Console(stderr=True, highlight=False)
+results = Console(highlight=False)
+"""Standard output, for a command's results (tables a script may read); everything else goes to `console`."""
 
 PROGRESS_MIN_ITEMS = 200
 """Batches smaller than this finish too fast for a progress bar to help."""

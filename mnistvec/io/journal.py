@@ -11,8 +11,10 @@ record per batch:
     u32 RECORD, u32 count, u64 payload length, u32 crc32(payload), payload
 
 with payload = ``count`` u32 name lengths, the UTF-8 names, then lines f32 [count, N, 4], widths f32
-[count, N], opacity f32 [count, N] and frames f64 [count, 6], little-endian. A record cut short by a kill
-(too short, or a CRC that does not match) ends the journal: everything before it is intact.
+[count, N], opacity f32 [count, N] and frames f64 [count, 6], then ``count`` u32 lengths and the UTF-8
+doubts (why an item is not one digit on a plain background, "" for most), little-endian; records of
+journals written before doubts were kept end after the frames, and read with no doubts. A record cut short
+by a kill (too short, or a CRC that does not match) ends the journal: everything before it is intact.
 """
 
 from __future__ import annotations
@@ -41,13 +43,18 @@ class JournalError(InputError, ValueError):
 
 @dataclass
 class Entries:
-    """A batch of finished items: names and their arrays (frames as in `mnistvec.io.vectors`)."""
+    """A batch of finished items: names and their arrays (frames as in `mnistvec.lines`), and why each
+    item is doubted (`mnistvec.data.doubts`; "" when it is not, all "" when not given)."""
 
     names: list[str]
     lines: np.ndarray
     widths: np.ndarray
     opacity: np.ndarray
     frames: np.ndarray
+    doubts: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.doubts = [""] * len(self.names) if self.doubts is None else list(self.doubts)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -72,22 +79,29 @@ class JournalWriter:
             self._file = open(self.path, "wb")
             encoded = json.dumps(self.meta).encode("utf-8")
             self._file.write(MAGIC + _LENGTH.pack(len(encoded)) + encoded)
-        names = [name.encode("utf-8") for name in entries.names]
+        names = _texts(entries.names)
         payload = b"".join([
-            np.array([len(n) for n in names], "<u4").tobytes(), *names,
-            np.ascontiguousarray(entries.lines, "<f4").reshape(len(names), self.n_lines, 4).tobytes(),
-            np.ascontiguousarray(entries.widths, "<f4").reshape(len(names), self.n_lines).tobytes(),
-            np.ascontiguousarray(entries.opacity, "<f4").reshape(len(names), self.n_lines).tobytes(),
-            np.ascontiguousarray(entries.frames, "<f8").reshape(len(names), FRAME_SIZE).tobytes(),
+            names,
+            np.ascontiguousarray(entries.lines, "<f4").reshape(len(entries), self.n_lines, 4).tobytes(),
+            np.ascontiguousarray(entries.widths, "<f4").reshape(len(entries), self.n_lines).tobytes(),
+            np.ascontiguousarray(entries.opacity, "<f4").reshape(len(entries), self.n_lines).tobytes(),
+            np.ascontiguousarray(entries.frames, "<f8").reshape(len(entries), FRAME_SIZE).tobytes(),
+            _texts(entries.doubts),
         ])
-        self._file.write(_RECORD_HEAD.pack(RECORD, len(names), len(payload), zlib.crc32(payload)) + payload)
+        self._file.write(_RECORD_HEAD.pack(RECORD, len(entries), len(payload), zlib.crc32(payload)) + payload)
         self._file.flush()
         os.fsync(self._file.fileno())
-        self.count += len(names)
+        self.count += len(entries)
 
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+
+
+def _texts(texts: list[str]) -> bytes:
+    """``len(texts)`` u32 byte lengths, then the UTF-8 texts."""
+    encoded = [text.encode("utf-8") for text in texts]
+    return np.array([len(e) for e in encoded], "<u4").tobytes() + b"".join(encoded)
 
 
 def read_meta(path: Path) -> dict:
@@ -123,12 +137,17 @@ def _read_header(handle: BinaryIO, path: Path) -> dict:
 
 
 def _parse(payload: bytes, count: int, n_lines: int) -> Entries:
-    lengths = np.frombuffer(payload, "<u4", count)
-    at = 4 * count
-    names = []
-    for length in lengths.tolist():
-        names.append(payload[at : at + length].decode("utf-8"))
-        at += length
+    at = 0
+
+    def texts() -> list[str]:
+        nonlocal at
+        lengths = np.frombuffer(payload, "<u4", count, at)
+        at += 4 * count
+        found = []
+        for length in lengths.tolist():
+            found.append(payload[at : at + length].decode("utf-8"))
+            at += length
+        return found
 
     def take(dtype: str, shape: tuple) -> np.ndarray:
         nonlocal at
@@ -136,5 +155,7 @@ def _parse(payload: bytes, count: int, n_lines: int) -> Entries:
         at += array.nbytes
         return array.astype(np.dtype(dtype).newbyteorder("="))
 
-    return Entries(names, take("<f4", (count, n_lines, 4)), take("<f4", (count, n_lines)),
-                   take("<f4", (count, n_lines)), take("<f8", (count, FRAME_SIZE)))
+    names = texts()
+    arrays = (take("<f4", (count, n_lines, 4)), take("<f4", (count, n_lines)), take("<f4", (count, n_lines)),
+              take("<f8", (count, FRAME_SIZE)))
+    return Entries(names, *arrays, texts() if at < len(payload) else None)

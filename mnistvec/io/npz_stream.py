@@ -1,8 +1,9 @@
 """Write vectors.npz from a journal array by array, so memory stays flat however many items it holds.
 
 The archive is the one `Vectors.save` writes (``lines``, ``widths``, ``opacity``, ``names``, ``frames``,
-``meta``), deflate-compressed; each array's ``.npy`` header states its full shape up front and its data
-follows in journal-record-sized pieces, one pass over the journal per array. Written atomically.
+``suspect``, ``suspect_reason``, ``meta``), deflate-compressed; each array's ``.npy`` header states its
+full shape up front and its data follows in journal-record-sized pieces, one pass over the journal per
+array. Written atomically.
 """
 
 from __future__ import annotations
@@ -21,20 +22,23 @@ from mnistvec.io.vectors import FORMAT_VERSION
 
 def npz_from_journal(path: Path, journal: Path, meta: dict) -> int:
     """Write the journal's items to the vectors file `path`; return how many (0: nothing is written)."""
-    count, longest = 0, 1
+    count, longest, longest_doubt = 0, 1, 1
     for entries in read_entries(journal):
         count += len(entries)
         longest = max(longest, *(len(name) for name in entries.names))
+        longest_doubt = max(longest_doubt, *(len(doubt) for doubt in entries.doubts))
     if count == 0:
         return 0
     n_lines = int(meta["n_lines"])
-    names_dtype = f"<U{longest}"
+    names_dtype, doubts_dtype = f"<U{longest}", f"<U{longest_doubt}"
     columns: dict[str, tuple[str, tuple, Callable[[Entries], np.ndarray]]] = {
         "lines": ("<f4", (count, n_lines, 4), lambda e: e.lines),
         "widths": ("<f4", (count, n_lines), lambda e: e.widths),
         "opacity": ("<f4", (count, n_lines), lambda e: e.opacity),
         "names": (names_dtype, (count,), lambda e: np.array(e.names, dtype=names_dtype)),
         "frames": ("<f8", (count, FRAME_SIZE), lambda e: e.frames),
+        "suspect": ("|b1", (count,), lambda e: np.array([bool(d) for d in e.doubts], dtype=bool)),
+        "suspect_reason": (doubts_dtype, (count,), lambda e: np.array(e.doubts, dtype=doubts_dtype)),
     }
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         for key, (dtype, shape, column) in columns.items():

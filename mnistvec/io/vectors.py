@@ -9,6 +9,8 @@ numbers draw the same picture at 28x28 or 1024x1024.
 - ``names``   list[str] of B, optional: where each item came from
 - ``frames``  float64 [B, 6], optional: the source frame (width, height, scale, offset_x, offset_y, inverted)
   that maps canvas units c to the source image's pixels, ``offset + c * scale``
+- ``doubts``  list[str] of B, optional: why each source image is clearly not one digit on a plain background
+  (`mnistvec.data.doubts`), "" for the others; on disk ``suspect`` (bool [B]) and ``suspect_reason`` (str [B])
 
 On disk (``.npz``): the arrays above plus ``meta``, a JSON string with the format version, N and the id of
 the model that made them.
@@ -45,6 +47,7 @@ class Vectors:
     names: list[str] | None = None
     frames: np.ndarray | None = None
     meta: dict = field(default_factory=dict)
+    doubts: list[str] | None = None
 
     def __post_init__(self) -> None:
         self.lines = _float_array("lines", self.lines, 3)
@@ -64,6 +67,10 @@ class Vectors:
             self.frames = np.asarray(self.frames, dtype=np.float64)
             if self.frames.shape != (batch, len(FRAME_FIELDS)):
                 raise VectorsError(f"frames must have shape [B, 6], got {list(self.frames.shape)}")
+        if self.doubts is not None:
+            self.doubts = [str(d) for d in self.doubts]
+            if len(self.doubts) != batch:
+                raise VectorsError(f"suspect_reason has {len(self.doubts)} entries for {batch} items")
 
     def __len__(self) -> int:
         return self.lines.shape[0]
@@ -86,6 +93,7 @@ class Vectors:
             names=None if self.names is None else [self.names[i] for i in idx],
             frames=None if self.frames is None else self.frames[idx],
             meta=dict(self.meta),
+            doubts=None if self.doubts is None else [self.doubts[i] for i in idx],
         )
 
     def bad_items(self) -> list[tuple[int, str]]:
@@ -136,6 +144,9 @@ class Vectors:
         }
         if self.frames is not None:
             arrays["frames"] = self.frames
+        if self.doubts is not None:
+            arrays["suspect"] = np.array([bool(d) for d in self.doubts], dtype=bool).reshape(-1)
+            arrays["suspect_reason"] = np.array(self.doubts, dtype=str).reshape(-1)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez_compressed(fh, **arrays)
@@ -155,7 +166,8 @@ class Vectors:
                     raise VectorsError(f"{path}: format version {version} is newer than this mnistvec reads")
                 names = [str(n) for n in data["names"]] if "names" in data.files else None
                 frames = data["frames"] if "frames" in data.files else None
-                return cls(data["lines"], data["widths"], data["opacity"], names, frames, meta)
+                doubts = [str(d) for d in data["suspect_reason"]] if "suspect_reason" in data.files else None
+                return cls(data["lines"], data["widths"], data["opacity"], names, frames, meta, doubts)
         except VectorsError as err:
             if str(path) in str(err):
                 raise

@@ -77,6 +77,27 @@ def render_numpy(
         return _render_tensors(*tensors, height, width, scale, name, temperature).numpy()
 
 
+def render_in_frame(
+    lines: np.ndarray,
+    widths: np.ndarray,
+    opacity: np.ndarray,
+    frame,
+    size: int | None = None,
+    renderer: str = "native",
+    temperature: float = DEFAULT_TEMPERATURE,
+) -> np.ndarray:
+    """One drawing (canvas units: lines [N, 4], widths [N], opacity [N]) in its source frame ``(width,
+    height, scale, offset_x, offset_y, inverted)``: the float32 [H, W] picture its SVG shows, white ink on
+    black (``inverted`` is the caller's, for the polarity). H × W is the source's size, or with `size` that
+    size scaled so its longer side is `size` pixels (at least 1 pixel each way)."""
+    width, height, scale, off_x, off_y = (float(v) for v in tuple(frame)[:5])
+    zoom = 1.0 if size is None else size / max(width, height)
+    shift = np.array([off_x, off_y, off_x, off_y], np.float32) / np.float32(scale)
+    return render_numpy(np.asarray(lines, np.float32)[None] + shift, np.asarray(widths)[None],
+                        np.asarray(opacity)[None], max(1, round(height * zoom)), max(1, round(width * zoom)),
+                        scale * zoom, renderer, temperature)[0]
+
+
 def pixel_strokes(lines: torch.Tensor, widths: torch.Tensor, opacity: torch.Tensor,
                   scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Canvas-unit strokes in pixel units, as the renderers take them: endpoints * scale, radius =
