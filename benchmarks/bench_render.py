@@ -156,7 +156,7 @@ def scaling(renderers: dict, plot_path: str) -> None:
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "figures"))
     from loglog_plot import save_panels
 
     sweeps = [("lines per image", [(n, 28, 1000) for n in (4, 8, 16, 32, 64)], 0),

@@ -10,8 +10,8 @@ samples' Frechet distances on a scale: 1,000 drawings of random strokes, and 1,0
 at random) against the other 9,000. (Not train-5k digits: the classifier was trained on them, and its
 features on its own training images lie far from those of unseen digits.)
 
-    python benchmarks/compare.py                                      # the shipped models
-    python benchmarks/compare.py AE=runs/ae/model.pt VAE=runs/vae/model.pt
+    python experiments/compare.py                                      # the shipped models
+    python experiments/compare.py AE=runs/ae/model.pt VAE=runs/vae/model.pt
 
 The data default to MNIST t10k in ../shared/data/mnist beside the repository (override with --data).
 """

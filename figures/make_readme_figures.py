@@ -1,19 +1,19 @@
 """Draw the README's figures from trained models.
 
     # digits (top, pixels enlarged) above their 16 strokes (bottom, rendered natively at 112x112)
-    python examples/make_readme_figures.py recon runs/ae/model.pt TRAIN_IDX ae-reconstructions.png
-    python examples/make_readme_figures.py recon runs/vae/model.pt TRAIN_IDX vae-reconstructions.png
+    python figures/make_readme_figures.py recon runs/ae/model.pt TRAIN_IDX ae-reconstructions.png
+    python figures/make_readme_figures.py recon runs/vae/model.pt TRAIN_IDX vae-reconstructions.png
     # 64 samples from the prior of each model, side by side: the regularised VAE (beta = 1) beside the
     # unregularised one (beta = 0); pure ALI beside LFI with the JS and the Wasserstein objective
-    python examples/make_readme_figures.py prior runs/vae/model.pt runs/vae-beta0/model.pt vae-prior-samples.png
-    python examples/make_readme_figures.py prior runs/lfi-ali/model.pt runs/lfi-js/model.pt runs/lfi-w/model.pt \
+    python figures/make_readme_figures.py prior runs/vae/model.pt runs/vae-beta0/model.pt vae-prior-samples.png
+    python figures/make_readme_figures.py prior runs/lfi-ali/model.pt runs/lfi-js/model.pt runs/lfi-w/model.pt \
         lfi-prior-samples.png
 
     # class entropy of 1,000 samples per epoch (from each run's metrics.csv), one line per LABEL=RUN
-    python examples/make_readme_figures.py entropy lfi-entropy.png "JS=runs/lfi-js-annealed" "W=runs/lfi-w"
+    python figures/make_readme_figures.py entropy lfi-entropy.png "JS=runs/lfi-js-annealed" "W=runs/lfi-w"
 
     # the VAE's path between two digits in latent space: 10 decodings of (1 - t) mu(a) + t mu(b)
-    python examples/make_readme_figures.py interpolate vae examples/digits/mnist/digit-3-0.png \
+    python figures/make_readme_figures.py interpolate vae examples/digits/mnist/digit-3-0.png \
         examples/digits/mnist/digit-8-0.png vae-interpolation.png
 
 TRAIN_IDX is train-5k-images-idx3-ubyte.gz of the MNIST data; figures go to examples/readme/.
@@ -35,7 +35,7 @@ from mnistvec.raster import render_numpy, render_torch
 
 SIZE = 112
 COUNT = 12
-OUT = Path(__file__).resolve().parent / "readme"
+OUT = Path(__file__).resolve().parents[1] / "examples" / "readme"
 
 
 def reconstructions(model_path: str, images_path: str, name: str) -> None:

@@ -3,7 +3,7 @@
 Each digit is a few polylines in canvas units (the unit square, y down); consecutive points become
 strokes, and unused strokes are switched off (opacity 0) so every item has exactly 16.
 
-    python examples/make_digit_vectors.py
+    python figures/make_digit_vectors.py
 """
 
 from __future__ import annotations
@@ -60,6 +60,6 @@ def build() -> Vectors:
 
 
 if __name__ == "__main__":
-    out = Path(__file__).resolve().parent / "vectors" / "digits.npz"
+    out = Path(__file__).resolve().parents[1] / "examples" / "vectors" / "digits.npz"
     build().save(out)
     print(f"wrote {out}")

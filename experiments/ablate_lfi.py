@@ -6,8 +6,8 @@ gives, from the last row of each run's metrics.csv: validation MSE (native rende
 and for 1,000 samples from the prior the class entropy and mean confidence under the bundled evaluation
 classifier, the class histogram, and the critic's and generator's losses.
 
-    python benchmarks/ablate_lfi.py --epochs 12 --jobs 16          # every variant at once on 16 cores
-    python benchmarks/ablate_lfi.py --only js "js, no instance noise" --jobs 2
+    python experiments/ablate_lfi.py --epochs 12 --jobs 16          # every variant at once on 16 cores
+    python experiments/ablate_lfi.py --only js "js, no instance noise" --jobs 2
 
 The data folder defaults to ../shared/data/mnist beside the repository (override with --data-dir).
 """

@@ -1,6 +1,6 @@
 """Write the example digit images under examples/digits/ from MNIST's train-5k file.
 
-    python examples/make_example_digits.py ../shared/data/mnist/train-5k-images-idx3-ubyte.gz
+    python figures/make_example_digits.py ../shared/data/mnist/train-5k-images-idx3-ubyte.gz
 
 digits/mnist/: three digits of each class as the 28x28 white-on-black PNGs MNIST has. digits/scanned/: one
 of each class as a user's scan might look: black ink on white paper, 4x larger, slightly blurred, with
@@ -18,7 +18,7 @@ from PIL import Image, ImageFilter
 
 from mnistvec.data import load_images
 
-OUT = Path(__file__).resolve().parent / "digits"
+OUT = Path(__file__).resolve().parents[1] / "examples" / "digits"
 PER_CLASS = 3
 
 

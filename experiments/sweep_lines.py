@@ -5,7 +5,7 @@ finished run in RUNS/lines-N is reused), then `mnistvec eval` on t10k; the skele
 and potrace are scored in the same run. Prints a Markdown table (accuracy, MSE, numbers per digit) and
 draws MSE and accuracy against numbers per digit as one PNG (--plot).
 
-    python benchmarks/sweep_lines.py --epochs 80 --runs runs/sweep --plot examples/readme/strokes-sweep.png
+    python experiments/sweep_lines.py --epochs 80 --runs runs/sweep --plot examples/readme/strokes-sweep.png
 
 Trainings can be shared out beforehand: `--train-only --lines 4 8 12` in one shell and `--train-only
 --lines 16 24 32` in another, then the command above scores what they trained.
