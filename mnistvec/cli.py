@@ -6,13 +6,14 @@ import errno
 import functools
 import sys
 import traceback
+import warnings
 from pathlib import Path
 
 import click
 
 from mnistvec import __version__
 from mnistvec.baselines import BASELINES, MissingComponentError
-from mnistvec.io.console import console, results
+from mnistvec.io.console import console, warn, results
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -85,6 +86,13 @@ def cli() -> None:
       mnistvec render out/vectors.npz drawn/ --size 112       draw a vectors file as PNG and SVG
       mnistvec eval --model runs/vae/model.pt --report rep/   score a model (or --baseline skeleton)
     """
+    warnings.showwarning = _show_warning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python warnings (the library's, e.g. a missing native renderer) as the CLI's one-line warnings."""
+    warn(str(message))
+
 
 
 def _parse_formats(value: str) -> tuple[str, ...]:

@@ -406,3 +406,17 @@ def test_train_names_a_bad_file_and_trains_on_the_rest(tmp_path):
     assert result.exit_code == EXIT_OK, result.output
     check(result, EXIT_OK, r"broken\.png: not an image file", "broken.png")
     assert "on 12 images" in result.output and (tmp_path / "run" / "model.pt").exists()
+
+
+def test_a_missing_native_renderer_is_one_warning_line_like_every_other(tmp_path, monkeypatch):
+    """The library's Python warning reaches a command's user as the CLI's own one-line warning."""
+    import mnistvec.raster as raster
+    from mnistvec.raster import native
+
+    monkeypatch.setattr(raster, "native_available", lambda: False)
+    monkeypatch.setattr(native, "_warned_missing", False)
+    vectors = Path(__file__).resolve().parents[1] / "examples" / "vectors" / "digits.npz"
+    result = invoke("render", vectors, tmp_path / "out", "--format", "png")
+    assert result.exit_code == EXIT_OK, result.output
+    warnings = [line for line in result.stderr.splitlines() if "native renderer" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: the native renderer library is not built")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from mnistvec.io.console import warn as console_warn
 from mnistvec.data.errors import DataError
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -34,11 +35,6 @@ DEFAULT_TIMEOUT_S = 60.0
 CHUNK_BYTES = 1 << 16
 
 Warn = Callable[[str], None]
-
-
-def print_warning(message: str) -> None:
-    """Print one ``warning: …`` line on standard error."""
-    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def file_md5(path: str | Path) -> str:
@@ -76,7 +72,7 @@ def download_verified(
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"{directory}: cannot create the download folder: {error.strerror or error}") from error
-    warn = warn or print_warning
+    warn = warn or console_warn
     destination = directory / filename
     problems = []
     for position, mirror in enumerate(mirrors):

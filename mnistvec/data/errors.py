@@ -13,10 +13,10 @@ Two kinds of problem are distinguished:
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from mnistvec.errors import InputError
+from mnistvec.io.console import warn
 
 
 class DataError(InputError):
@@ -41,4 +41,4 @@ OnFailure = Callable[[Failure], None]
 
 def warn_on_stderr(failure: Failure) -> None:
     """Print ``warning: <path>: <reason>`` as one line on standard error."""
-    print(f"warning: {failure}", file=sys.stderr, flush=True)
+    warn(str(failure))

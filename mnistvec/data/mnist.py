@@ -13,7 +13,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mnistvec.data.download import DEFAULT_TIMEOUT_S, Warn, download_verified, file_md5, print_warning
+from mnistvec.data.download import DEFAULT_TIMEOUT_S, Warn, download_verified, file_md5
+from mnistvec.io.console import warn as console_warn
 from mnistvec.data.errors import DataError, OnFailure
 from mnistvec.data.idx import load_idx_images
 from mnistvec.data.imageset import ImageSet
@@ -73,7 +74,7 @@ def ensure_file(
         actual = file_md5(path)
         if actual == expected:
             return path
-        (warn or print_warning)(f"{path}: md5 mismatch (got {actual}, expected {expected}); downloading it again")
+        (warn or console_warn)(f"{path}: md5 mismatch (got {actual}, expected {expected}); downloading it again")
     mirrors = MIRRORS if mirror is None else ((mirror,) if isinstance(mirror, str) else tuple(mirror))
     return download_verified(filename, directory, expected, mirrors, timeout=timeout, progress=progress, warn=warn)
 
