@@ -10,7 +10,9 @@ record per batch:
 
     u32 RECORD, u32 count, u64 payload length, u32 crc32(payload), payload
 
-with payload = ``count`` u32 name lengths, the UTF-8 names, then lines f32 [count, N, 4], widths f32
+with payload = ``count`` u32 name lengths, the UTF-8 names (a name that is not valid Unicode text — the
+name of a file whose bytes are not UTF-8, held as lone surrogates by `os.fsdecode` — is kept exactly with
+Python's ``surrogatepass``), then lines f32 [count, N, 4], widths f32
 [count, N], opacity f32 [count, N] and frames f64 [count, 6], little-endian. A record cut short by a kill
 (too short, or a CRC that does not match) ends the journal: everything before it is intact.
 """
@@ -72,7 +74,7 @@ class JournalWriter:
             self._file = open(self.path, "wb")
             encoded = json.dumps(self.meta).encode("utf-8")
             self._file.write(MAGIC + _LENGTH.pack(len(encoded)) + encoded)
-        names = [name.encode("utf-8") for name in entries.names]
+        names = [name.encode("utf-8", "surrogatepass") for name in entries.names]
         payload = b"".join([
             np.array([len(n) for n in names], "<u4").tobytes(), *names,
             np.ascontiguousarray(entries.lines, "<f4").reshape(len(names), self.n_lines, 4).tobytes(),
@@ -127,7 +129,7 @@ def _parse(payload: bytes, count: int, n_lines: int) -> Entries:
     at = 4 * count
     names = []
     for length in lengths.tolist():
-        names.append(payload[at : at + length].decode("utf-8"))
+        names.append(payload[at : at + length].decode("utf-8", "surrogatepass"))
         at += length
 
     def take(dtype: str, shape: tuple) -> np.ndarray:

@@ -17,6 +17,8 @@ from xml.sax.saxutils import escape
 import numpy as np
 import svgwrite
 
+from .names import printable
+
 FrameTuple = tuple[float, float, float, float, float, float]
 
 
@@ -69,7 +71,8 @@ def svg_drawing(
     """The SVG text of one item: lines [N, 4], widths [N], opacity [N] in canvas units.
 
     svgwrite builds the document (root, viewBox, background, the stroke group and its shared attributes)
-    once per canvas size and polarity; the title is escaped for XML and the strokes' numeric `<line>`
+    once per canvas size and polarity; the title is made printable (`names.printable`: a file name that is
+    not UTF-8, characters XML forbids) and escaped for XML, and the strokes' numeric `<line>`
     elements are formatted in one pass, which keeps writing thousands of files fast.
     """
     width, height, scale, off_x, off_y, inverted = (float(v) for v in frame)
@@ -78,7 +81,7 @@ def svg_drawing(
     drawn = opacity > 0  # a stroke with opacity 0 draws nothing and is not written
     pts = np.asarray(lines, np.float64).reshape(-1, 4)[drawn] * scale + np.array([off_x, off_y, off_x, off_y])
     body = _line_elements(pts, np.asarray(widths, np.float64).reshape(-1)[drawn] * scale, opacity[drawn])
-    return before_title + (escape(title) if title else "") + before_lines + body + end
+    return before_title + (escape(printable(title)) if title else "") + before_lines + body + end
 
 
 def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: int, columns: int | None = None,
@@ -92,7 +95,7 @@ def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: i
     total_w, total_h = cols * (size + pad) + pad, rows * (size + pad) + pad
     dwg = svgwrite.Drawing(size=(total_w, total_h), viewBox=f"0 0 {total_w} {total_h}", debug=False)
     if title:
-        dwg.set_desc(title=title)
+        dwg.set_desc(title=printable(title))
     dwg.add(dwg.rect(insert=(0, 0), size=(total_w, total_h), fill="rgb(64,64,64)"))
     for k in range(len(lines)):
         r, c = divmod(k, cols)
