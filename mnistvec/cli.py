@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import signal
 import sys
 import traceback
 import warnings
@@ -48,8 +49,8 @@ class UserError(click.ClickException):
 
 
 def user_errors(func):
-    """A user's mistake (`InputError`) or an OS error about their files as one line, no traceback; any other
-    exception is a bug: its traceback, then a line asking to report it."""
+    """A user's mistake (`InputError`) or an OS error about their files as one line, no traceback; Ctrl-C or
+    SIGTERM as exit code 130; any other exception is a bug: its traceback, then a line asking to report it."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -57,8 +58,11 @@ def user_errors(func):
 
         try:
             return func(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt, SystemExit):
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:  # a second Ctrl-C, or a signal outside a graceful stop: files are whole
+            click.echo("interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
         except InputError as err:
             raise UserError(str(err)) from None
         except OSError as err:
@@ -125,9 +129,10 @@ def _parse_formats(value: str) -> tuple[str, ...]:
 def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_frame):
     """Draw the vectors in VECTORS (.npz) as PNG and/or SVG files under OUT.
 
-    Items that cannot be drawn (NaN or infinite values, negative widths) are reported one line each and
-    skipped; everything else is written. Every file is written atomically, so an interrupted run leaves
-    no half-written file.
+    Items that cannot be drawn (NaN or infinite values, negative widths), or whose file cannot be written,
+    are reported one line each and skipped (exit code 3); everything else is written, one file per item
+    whatever the names. Every file is written atomically: Ctrl-C or SIGTERM stops with every file whole
+    and no temporary file left (exit code 130). One run at a time may write into an OUT.
 
     \b
     Example:
@@ -142,8 +147,12 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
         f"rendered {summary.rendered} item(s) ({', '.join(summary.outputs)}) in {summary.seconds:.2f} s "
         f"({rate:,.0f} images/s) -> {out_dir}"
         + (f"; {summary.failed} item(s) skipped" if summary.failed else ""),
-        highlight=False,
+        highlight=False, soft_wrap=True,
     )
+    if summary.interrupted:
+        click.echo(f"interrupted: the items rendered so far are in {out_dir}; run the same command to render all",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
     if summary.failed:
         sys.exit(EXIT_PARTIAL)
 
@@ -300,10 +309,13 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
     array, or mnist / mnist:test. OUTPUT gets vectors.npz (all items, names kept), svg/NAME.svg for each
     image (in the source image's frame and polarity) and, with --png, png/NAME.png (the same picture).
 
-    Unreadable files get one warning line each and are listed in OUTPUT/errors.txt; everything else is
-    encoded (exit code 3 when some failed). An image that is clearly not one digit on a plain background
-    (noise, speckle, several digits, specks on an empty page) is encoded too, named in a warning line and
-    flagged in vectors.npz (suspect, suspect_reason); the exit code stays 0 for it.
+    Items are named by their path relative to INPUT, extension included (7/img_001.png), and each gets its
+    own files whatever the names. Unreadable files (and items whose own output file cannot be written)
+    get one warning line each and are listed in OUTPUT/errors.txt; everything else is encoded (exit code 3
+    when some failed). An image that is clearly not one digit on a plain background (noise, speckle,
+    several digits, specks on an empty page) is encoded too, named in a warning line and flagged in
+    vectors.npz (suspect, suspect_reason); the exit code stays 0 for it. One run at a time may write into
+    an OUTPUT, which may not be INPUT or inside it.
 
     Every file is written atomically and finished batches are journaled as they go: after Ctrl-C, a kill
     or a full disk, running the same command again finishes the job with the same outputs as an
@@ -368,7 +380,8 @@ def _png_path(ctx, param, value):
 def sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite):
     """Draw new digits from a model's prior: z ~ N(0, I) -> strokes, rendered by the native renderer.
 
-    Only models with a prior can sample (vae, lfi); an autoencoder cannot.
+    Only models with a prior can sample (vae, lfi); an autoencoder cannot. Ctrl-C or SIGTERM stops with
+    every file whole and no temporary file left (exit code 130). One run at a time may write into an OUT.
 
     \b
     Examples:
@@ -380,8 +393,16 @@ def sample(model_path, count, out_dir, grid, seed, temperature, size, device, ov
     if out_dir is None and grid is None:
         out_dir = Path("samples")
     summary = sample_model(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite)
+    if summary.interrupted:
+        saved = ", ".join(str(p) for p in summary.written) or "nothing"
+        click.echo(f"interrupted: written so far: {saved}; run the same command with --overwrite to write all",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
     console.print(f"drew {summary.count} sample(s) in {summary.seconds:.2f} s -> "
                   + ", ".join(str(p) for p in summary.written), highlight=False, soft_wrap=True)
+    if summary.failed:
+        click.echo(f"{summary.failed} SVG file(s) could not be written (each named above)", err=True)
+        sys.exit(EXIT_PARTIAL)
 
 
 class MissingComponent(UserError):
@@ -471,8 +492,17 @@ def evaluate(model_path, baseline, data, labels_path, lines, limit, samples, see
         sys.exit(EXIT_PARTIAL)
 
 
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: SIGTERM stops like Ctrl-C (exit code 130, every file whole), and a closed
+    stdout or stderr silences the diagnostics instead of stopping the work (`console.guard_std_streams`)."""
+    from mnistvec.io.console import guard_std_streams
+
+    guard_std_streams()
+    signal.signal(signal.SIGTERM, _terminate)
     cli(prog_name="mnistvec")
 
 

@@ -89,7 +89,7 @@ def test_a_bad_file_in_a_folder_is_one_warning_and_the_rest_is_encoded(tmp_path,
     (folder / name).write_bytes(content())
     result = invoke("encode", folder, tmp_path / "out", "--device", "cpu")
     check(result, EXIT_PARTIAL, rf"{re.escape(name)}: .*({problem})", name)
-    assert encoded_names(tmp_path / "out") == ["good-1", "good-2"]
+    assert encoded_names(tmp_path / "out") == ["good-1.png", "good-2.png"]
     assert name in (tmp_path / "out" / "errors.txt").read_text()
 
 
@@ -111,7 +111,7 @@ def test_unusual_pixel_formats_are_read_like_their_8_bit_grey_twin(tmp_path, mod
     result = invoke("encode", folder, tmp_path / "out", "--device", "cpu")
     assert result.exit_code == EXIT_OK and problem_lines(result) == [], result.output
     vectors = Vectors.load(tmp_path / "out" / "vectors.npz")
-    assert vectors.names == ["a-grey", "b-unusual"]
+    assert vectors.names == ["a-grey.png", "b-unusual.png"]
     np.testing.assert_allclose(vectors.lines[1], vectors.lines[0], atol=1e-5)
 
 
@@ -124,7 +124,7 @@ def test_a_10000_by_10000_image_is_encoded(tmp_path):
     del huge
     result = invoke("encode", folder, tmp_path / "out", "--device", "cpu")
     assert result.exit_code == EXIT_OK and problem_lines(result) == [], result.output
-    svg = (tmp_path / "out" / "svg" / "poster.svg").read_text()
+    svg = (tmp_path / "out" / "svg" / "poster.png.svg").read_text()
     assert 'viewBox="0 0 10000 10000"' in svg  # drawn in the source image's own frame
 
 
@@ -164,7 +164,7 @@ def test_an_unreadable_file_is_named_and_the_rest_is_encoded(tmp_path, monkeypat
         monkeypatch.setattr(Image, "open", refusing_open)
     result = invoke("encode", folder, tmp_path / "out", "--device", "cpu")
     check(result, EXIT_PARTIAL, r"locked\.png: permission denied", "locked.png")
-    assert encoded_names(tmp_path / "out") == ["good-1", "good-2"]
+    assert encoded_names(tmp_path / "out") == ["good-1.png", "good-2.png"]
 
 
 # ------------------------------------------------------------------ IDX and .npz files
@@ -364,18 +364,18 @@ def test_a_full_disk_stops_with_one_line_and_the_same_command_finishes_later(tmp
     disk = FillingDisk(budget=12_000)
     monkeypatch.setattr("mnistvec.io.atomic.os.fdopen", disk.fdopen)
     result = invoke(*command)
-    check(result, EXIT_ERROR, r"out/svg/d\d\d\.svg: No space left on device .*run the same command again",
+    check(result, EXIT_ERROR, r"out/svg/d\d\d\.png\.svg: No space left on device .*run the same command again",
           "No space")
     written = sorted(p.name for p in (tmp_path / "out" / "svg").iterdir())
     assert 0 < len(written) < 40 and not [p for p in written if p.startswith(".tmp")]
     monkeypatch.undo()  # space freed
     again = invoke(*command)
     assert again.exit_code == EXIT_OK, again.output
-    assert encoded_names(tmp_path / "out") == [f"d{i:02d}" for i in range(40)]
+    assert encoded_names(tmp_path / "out") == [f"d{i:02d}.png" for i in range(40)]
     fresh = invoke("encode", folder, tmp_path / "fresh", "--batch-size", 8, "--device", "cpu")
     assert fresh.exit_code == EXIT_OK
     for i in range(40):
-        name = f"svg/d{i:02d}.svg"
+        name = f"svg/d{i:02d}.png.svg"
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "fresh" / name).read_bytes()
 
 
@@ -390,9 +390,9 @@ def test_a_file_name_with_markup_is_escaped_in_the_svg(tmp_path):
     assert result.exit_code == EXIT_OK, result.output
     [svg] = (tmp_path / "out" / "svg").iterdir()
     root = ET.parse(svg).getroot()  # well-formed: the name did not break out of its element
-    assert root.find("{http://www.w3.org/2000/svg}title").text == name
+    assert root.find("{http://www.w3.org/2000/svg}title").text == f"{name}.png"
     assert len(root.findall(".//{http://www.w3.org/2000/svg}svg")) == 0 and "<svg onload" not in svg.read_text()
-    assert encoded_names(tmp_path / "out") == [name]
+    assert encoded_names(tmp_path / "out") == [f"{name}.png"]
 
 
 def test_train_names_a_bad_file_and_trains_on_the_rest(tmp_path):

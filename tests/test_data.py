@@ -143,16 +143,17 @@ def test_folder_is_read_recursively_in_sorted_order_with_relative_names(tmp_path
     save(digit_array(), root / ".cache" / "x.png")
 
     loaded = load_images(root)
-    assert loaded.names == ["a/10", "a/2", "a/sub/z", "b", "c", "d", "e", "f", "g"]
+    assert loaded.names == ["a/10.png", "a/2.png", "a/sub/z.bmp", "b.png", "c.JPG", "d.TIFF", "e.webp", "f.gif", "g.jpeg"]
     assert loaded.failures == [] and loaded.labels is None
     assert loaded.images.shape == (9, 28, 28) and loaded.images.dtype == np.float32
 
 
-def test_files_whose_names_collide_keep_their_extension(tmp_path):
-    save(digit_array(), tmp_path / "a.png")
-    save(digit_array(), tmp_path / "a.jpg")
-    save(digit_array(), tmp_path / "b.png")
-    assert load_images(tmp_path).names == ["a.jpg", "a.png", "b"]
+def test_every_file_keeps_its_extension_so_no_two_share_a_name(tmp_path):
+    for name in ("a.png", "a.jpg", "a.png.png", "b.png"):
+        save(digit_array(), tmp_path / name)
+    assert load_images(tmp_path).names == ["a.jpg", "a.png", "a.png.png", "b.png"]
+    (tmp_path / "a.png.png").unlink()  # a file's name does not depend on the others
+    assert load_images(tmp_path).names == ["a.jpg", "a.png", "b.png"]
 
 
 # ---------------------------------------------------------------- folders: pixel modes
@@ -161,7 +162,7 @@ def test_files_whose_names_collide_keep_their_extension(tmp_path):
 def test_28x28_image_is_taken_as_it_is(tmp_path):
     digit = digit_array()
     loaded = load_images(save(digit, tmp_path / "d.png"))
-    assert loaded.names == ["d"]
+    assert loaded.names == ["d.png"]
     np.testing.assert_allclose(loaded.images[0], digit / 255.0, atol=1e-6)
     assert loaded.frames[0] == SourceFrame(28, 28, 28.0, 0.0, 0.0, False)
 
@@ -231,7 +232,7 @@ def test_palette_and_one_bit_images(tmp_path):
     assert Image.open(tmp_path / "p.png").mode == "P" and Image.open(tmp_path / "q.png").mode == "1"
 
     loaded = load_images(tmp_path)
-    assert loaded.names == ["p", "q"]
+    assert loaded.names == ["p.png", "q.png"]
     for image in loaded.images:
         assert np.all(image[ink] == 1.0) and np.all(image[~ink] == 0.0)
     assert [frame.inverted for frame in loaded.frames] == [True, False]
@@ -406,7 +407,7 @@ def test_image_over_the_decompression_bomb_limit_is_a_failure_line(tmp_path, mon
     save(digit_array(), tmp_path / "small.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 200×200 > 2 × 1000
     loaded = load_images(tmp_path)
-    assert loaded.names == ["small"]
+    assert loaded.names == ["small.png"]
     assert [f.path for f in loaded.failures] == [str(tmp_path / "big.png")]
     assert loaded.failures[0].reason.startswith("image too large")
     assert capsys.readouterr().err.count("warning: ") == 1
@@ -444,7 +445,7 @@ def test_bad_files_are_reported_one_line_each_and_the_rest_is_read(tmp_path, cap
     save(digit_array(56), tmp_path / "good2.png")
 
     loaded = load_images(tmp_path)
-    assert loaded.names == ["good1", "good2"]
+    assert loaded.names == ["good1.png", "good2.png"]
     reasons = {Path(f.path).name: f.reason for f in loaded.failures}
     assert set(reasons) == set(expected)
     for name, fragment in expected.items():
@@ -474,7 +475,7 @@ def test_unreadable_file_is_a_failure(tmp_path):
             pytest.skip("this user can read files with mode 000 (running as root)")
         seen, callback = record_failures()
         loaded = load_images(tmp_path, on_failure=callback)
-        assert loaded.names == ["open"]
+        assert loaded.names == ["open.png"]
         assert seen == [Failure(str(path), "permission denied")]
     finally:
         path.chmod(0o644)
@@ -494,7 +495,7 @@ def test_permission_error_while_opening_is_a_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "open", guarded_open)
     seen, callback = record_failures()
     loaded = load_images(tmp_path, on_failure=callback)
-    assert loaded.names == ["open"]
+    assert loaded.names == ["open.png"]
     assert seen == [Failure(str(locked), "permission denied")]
 
 
@@ -551,7 +552,7 @@ def test_iter_batches_reads_a_folder_lazily_and_records_each_failure_once(tmp_pa
     assert len(first) == 3 and len(reads) <= 3 + 2, "only about one batch of files is read before the first batch"
     rest = list(batches)
     assert [len(b) for b in [first, *rest]] == [3, 3, 1]
-    assert [n for b in [first, *rest] for n in b.names] == [f"{k:02d}" for k in range(7)]
+    assert [n for b in [first, *rest] for n in b.names] == [f"{k:02d}.png" for k in range(7)]
     recorded = [f for b in [first, *rest] for f in b.failures]
     assert recorded == seen and sorted(Path(f.path).name for f in recorded) == ["03b.png", "06b.png"]
 

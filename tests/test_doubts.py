@@ -44,15 +44,15 @@ def test_noise_and_two_digits_are_encoded_named_and_flagged(tmp_path, mixed_fold
     assert result.exit_code == 0, result.output  # a warning, not a failure
     warnings = warning_lines(result.output)
     assert len(warnings) == 2, result.output
-    assert any(w.startswith("warning: noise: the background is not plain") for w in warnings)
-    assert any(w.startswith("warning: pair: two separate shapes side by side") for w in warnings)
+    assert any(w.startswith("warning: noise.png: the background is not plain") for w in warnings)
+    assert any(w.startswith("warning: pair.png: two separate shapes side by side") for w in warnings)
     vectors = Vectors.load(out / "vectors.npz")
     assert len(vectors) == 7 and all((out / "svg" / f"{name}.svg").exists() for name in vectors.names)
     with np.load(out / "vectors.npz") as data:
         suspect = dict(zip(data["names"].tolist(), data["suspect"].tolist()))
         reasons = dict(zip(data["names"].tolist(), data["suspect_reason"].tolist()))
-    assert {name for name, flagged in suspect.items() if flagged} == {"noise", "pair"}
-    assert reasons["pair"].startswith("two separate shapes") and reasons["digit-0-0"] == ""
+    assert {name for name, flagged in suspect.items() if flagged} == {"noise.png", "pair.png"}
+    assert reasons["pair.png"].startswith("two separate shapes") and reasons["digit-0-0.png"] == ""
     assert not (out / "errors.txt").exists()
 
 
@@ -62,15 +62,15 @@ def test_a_rerun_keeps_the_flags_and_an_old_vectors_file_still_reads(tmp_path, m
     CliRunner().invoke(cli, args, catch_exceptions=False)
     again = CliRunner().invoke(cli, args, catch_exceptions=False)  # everything skipped
     assert again.exit_code == 0 and "│      0 │              7 │" in again.output
-    assert sorted(n for n, d in zip(*_flags(out)) if d) == ["noise", "pair"]
+    assert sorted(n for n, d in zip(*_flags(out)) if d) == ["noise.png", "pair.png"]
     with np.load(out / "vectors.npz") as data:  # as a release before the flags wrote it
         old = {key: data[key] for key in data.files if not key.startswith("suspect")}
     np.savez(out / "vectors.npz", **old)
     assert Vectors.load(out / "vectors.npz").doubts is None
-    (out / "svg" / "noise.svg").unlink()  # redone, the others kept from the old file
+    (out / "svg" / "noise.png.svg").unlink()  # redone, the others kept from the old file
     third = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert third.exit_code == 0 and "│      1 │              6 │" in third.output
-    assert sorted(n for n, d in zip(*_flags(out)) if d) == ["noise", "pair"]
+    assert sorted(n for n, d in zip(*_flags(out)) if d) == ["noise.png", "pair.png"]
 
 
 def _flags(out):
@@ -109,4 +109,4 @@ def test_a_journal_of_a_run_stopped_before_doubts_were_kept_resumes(tmp_path, mi
     assert [e.doubts for e in read_entries(journal)] == [[""]]
     resumed = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert resumed.exit_code == 0 and not journal.exists()
-    assert sorted(n for n, d in zip(*_flags(out)) if d) == ["noise", "pair"]
+    assert sorted(n for n, d in zip(*_flags(out)) if d) == ["noise.png", "pair.png"]

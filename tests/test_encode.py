@@ -34,7 +34,7 @@ def test_encode_writes_vectors_svgs_pngs_and_errors(tmp_path, digit_folder, tiny
     result = run("encode", digit_folder, out, "--model", tiny_model, "--png", "--size", 56, "--device", "cpu")
     assert result.exit_code == EXIT_PARTIAL, result.output
     vectors = Vectors.load(out / "vectors.npz")
-    assert sorted(vectors.names) == ["d0", "d1", "d2", "d3", "sub/d4", "sub/d5"]
+    assert sorted(vectors.names) == ["d0.png", "d1.png", "d2.png", "d3.png", "sub/d4.png", "sub/d5.png"]
     assert vectors.lines.shape == (6, 4, 4) and vectors.frames.shape == (6, 6)
     for k, name in enumerate(vectors.names):
         root = ET.parse(out / "svg" / f"{name}.svg").getroot()
@@ -51,11 +51,11 @@ def test_encode_writes_vectors_svgs_pngs_and_errors(tmp_path, digit_folder, tiny
 def test_rerun_skips_finished_items_unless_overwrite(tmp_path, digit_folder, tiny_model):
     out = tmp_path / "out"
     run("encode", digit_folder, out, "--model", tiny_model, "--device", "cpu")
-    before = (out / "svg" / "d0.svg").stat().st_mtime_ns
-    (out / "svg" / "d1.svg").unlink()  # an item whose output went missing is redone
+    before = (out / "svg" / "d0.png.svg").stat().st_mtime_ns
+    (out / "svg" / "d1.png.svg").unlink()  # an item whose output went missing is redone
     second = run("encode", digit_folder, out, "--model", tiny_model, "--device", "cpu")
     assert "│      1 │              5 │" in second.output  # 1 encoded, 5 skipped
-    assert (out / "svg" / "d0.svg").stat().st_mtime_ns == before and (out / "svg" / "d1.svg").exists()
+    assert (out / "svg" / "d0.png.svg").stat().st_mtime_ns == before and (out / "svg" / "d1.png.svg").exists()
     assert len(Vectors.load(out / "vectors.npz")) == 6
     third = run("encode", digit_folder, out, "--model", tiny_model, "--device", "cpu", "--overwrite")
     assert "│      6 │              0 │" in third.output

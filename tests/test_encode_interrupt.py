@@ -120,5 +120,5 @@ def test_a_graceful_stop_saves_the_finished_items_in_vectors_npz(tmp_path, digit
     assert process.wait(timeout=120) == EXIT_INTERRUPTED
     assert "run the same command to finish" in process.stderr.read().decode()
     saved = Vectors.load(out / "vectors.npz")
-    assert 0 < len(saved) < COUNT and saved.names == [f"{i:04d}" for i in range(len(saved))]
+    assert 0 < len(saved) < COUNT and saved.names == [f"{i:04d}.png" for i in range(len(saved))]
     assert not (out / ".vectors.journal").exists()

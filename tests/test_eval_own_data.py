@@ -43,7 +43,7 @@ def test_labels_from_a_csv_file_give_accuracy_agreement_and_per_image_readings(t
     scores = json.loads((tmp_path / "e.json").read_text())
     assert scores["labels_from"] == str(labels) and scores["reconstruction"]["accuracy"] is not None
     items = {row["name"]: row for row in scores["items"]}
-    assert sorted(items) == PICKED
+    assert sorted(items) == [f"{name}.png" for name in PICKED]
     for name, row in items.items():
         assert row["label"] == int(name.split("-")[1])
         assert row["prediction_original"] in range(10) and row["prediction_drawing"] in range(10)
@@ -62,7 +62,7 @@ def test_class_sub_folders_give_the_labels(tmp_path, tiny_model):
     assert "class sub-folders" in result.stderr and "classifier accuracy on reconstructions" in result.stdout
     scores = json.loads((tmp_path / "e.json").read_text())
     assert {row["name"]: row["label"] for row in scores["items"]} == {
-        f"{name.split('-')[1]}/{name}": int(name.split("-")[1]) for name in PICKED}
+        f"{name.split('-')[1]}/{name}.png": int(name.split("-")[1]) for name in PICKED}
 
 
 def test_without_labels_agreement_only(tmp_path, flat, tiny_model):
@@ -81,7 +81,7 @@ def test_without_labels_agreement_only(tmp_path, flat, tiny_model):
     ("name,label\ndigit-0-0,12\n", r"line 2: .* is '12', not a digit 0-9"),
     ("file,digit\ndigit-0-0,0\n", r"no column named name or label"),
     ("name\ndigit-0-0\n", r"no column named label"),
-    ("name,label\ndigit-0-0,0\ndigit-1-1,1\n", r"no label for 4 of the 6 images: 'digit-3-0'"),
+    ("name,label\ndigit-0-0,0\ndigit-1-1,1\n", r"no label for 4 of the 6 images: 'digit-3-0.png'"),
     ("name,label\ndigit-0-0,0\ndigit-0-0.png,6\n", r"line 3: 'digit-0-0.png' is labelled 6, but 'digit-0-0'"),
 ])
 def test_a_bad_labels_file_is_one_line(tmp_path, flat, tiny_model, text, problem):
@@ -105,4 +105,4 @@ def test_names_past_the_limit_are_known_and_need_no_score(tmp_path, flat, tiny_m
     result = run_eval("--model", tiny_model, "--data", flat, "--labels", labels, "--limit", 2, "--json",
                       tmp_path / "e.json", "--device", "cpu")
     assert result.exit_code == 0, result.output
-    assert [row["name"] for row in json.loads((tmp_path / "e.json").read_text())["items"]] == PICKED[:2]
+    assert [row["name"] for row in json.loads((tmp_path / "e.json").read_text())["items"]] == [f"{n}.png" for n in PICKED[:2]]

@@ -40,8 +40,8 @@ def test_png_and_svg_of_an_off_centre_input_are_the_same_picture(tmp_path, tiny_
     args = ["encode", str(folder), str(out), "--model", str(tiny_model), "--device", "cpu", "--png"]
     result = CliRunner().invoke(cli, args + ([] if size is None else ["--size", str(size)]), catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    png = np.asarray(Image.open(out / "png" / "page.png"), np.float32) / 255.0
+    png = np.asarray(Image.open(out / "png" / "page.png.png"), np.float32) / 255.0
     assert png.shape == (round(40 * zoom), round(56 * zoom))
     assert png[0, 0] == 1.0  # light background, as the source and its SVG
-    difference = np.abs(png - svg_picture(out / "svg" / "page.svg", zoom))
+    difference = np.abs(png - svg_picture(out / "svg" / "page.png.svg", zoom))
     assert difference.mean() < 0.002 and difference.max() < 0.05

@@ -7,8 +7,13 @@ even kill -9 or a power cut) loses at most the batches in flight: every file is 
 the next run of the same command reuses what the journal and vectors.npz hold (items whose files are on
 disk), sweeps away temporary files the stopped run left, encodes the rest in the same batches and so
 finishes with the same outputs as an uninterrupted run. `overwrite` encodes everything again. Unreadable
-inputs are listed in OUTPUT/errors.txt. An image that is clearly not one digit on a plain background
-(`mnistvec.data.doubts`) is encoded like the others, with one warning line and its flag in vectors.npz.
+inputs, and items whose own output file cannot be written (a folder where it must go, a name the
+filesystem refuses), are listed in OUTPUT/errors.txt; everything else is written. An image that is
+clearly not one digit on a plain background (`mnistvec.data.doubts`) is encoded like the others, with one
+warning line and its flag in vectors.npz.
+
+One run at a time writes into an OUTPUT (`mnistvec.io.lock`), and OUTPUT may not be INPUT or lie inside it
+(the outputs would be read as inputs by the next run).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnistvec.io.atomic import remove_stale_temps, write_text_atomic
+from mnistvec.io.atomic import is_item_error, remove_stale_temps, write_bytes_atomic, write_text_atomic
 from mnistvec.io.console import progress_bar, warn
 from mnistvec.data import Failure, resolve_source
 from mnistvec.io.png import save_png
@@ -30,7 +35,8 @@ from mnistvec.io.journal import Entries, JournalError, JournalWriter, read_entri
 from mnistvec.io.vectors import Vectors, VectorsError
 from mnistvec.models.bundled import resolve_model
 from mnistvec.models.registry import load_model
-from mnistvec.io.names import output_stems
+from mnistvec.io.lock import output_lock
+from mnistvec.io.names import encode_text, output_stems
 from mnistvec.io.npz_stream import npz_from_journal
 from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread
 from mnistvec.encoding.vectorise import vectorise
@@ -49,6 +55,7 @@ class EncodeSummary:
     encoded: int = 0
     skipped: int = 0
     failures: list[Failure] = field(default_factory=list)
+    unwritten: list[tuple[Failure, float]] = field(default_factory=list)  # output failures, squared error
     seconds: float = 0.0
     squared_error_sum: float = 0.0
     interrupted: bool = False
@@ -128,14 +135,38 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     meta = {"model": str(model_path), "method": config["method"], "n_lines": int(config["lines"]),
             "model_sha256": model_digest(resolve_model(model_path))}
     reader = resolve_source(source)
+    if reader.kind == "folder":
+        _refuse_output_inside(out_dir, reader.path)
     total = reader.count()
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with output_lock(out_dir):
+            summary = _encode_locked(reader, total, out_dir, meta, model, png, size, refine_steps, batch_size, dev,
+                                     overwrite, mirror, posterior_seed)
+    finally:
+        if created and out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()  # leave no empty folder behind a run that wrote nothing
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _refuse_output_inside(out_dir: Path, folder: Path) -> None:
+    """InputError when `out_dir` is the input `folder` or inside it (symbolic links resolved)."""
+    inside, outside = out_dir.resolve(), folder.resolve()
+    if inside == outside or outside in inside.parents:
+        raise InputError(f"{out_dir}: the output folder is the input folder {folder} or inside it, so its files "
+                         "would be read as inputs on the next run; choose an output folder outside it")
+
+
+def _encode_locked(reader, total, out_dir: Path, meta: dict, model, png, size, refine_steps, batch_size, dev,
+                   overwrite, mirror, posterior_seed) -> EncodeSummary:
+    """The work of `encode_source` once `out_dir` exists and this run holds its lock."""
     remove_stale_temps(out_dir)
     previous = {} if overwrite else _previous(out_dir, meta)
     summary = EncodeSummary()
     seen_stems: dict[str, int] = {}
-    position = 0  # items met so far, for unnamed items' stems and the posterior draws' seeds
+    position = 0  # items met so far, for the posterior draws' seeds
     met: set[str] = set()  # earlier items this run meets again
 
     def on_failure(failure: Failure) -> None:
@@ -148,7 +179,7 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
                 single_torch_thread(enabled=refine_steps == 0), WriteBehind() as writer:
             for batch in prefetch(reader.iter_batches(batch_size, mirror=mirror, on_failure=on_failure)):
                 summary.doubted += _warn_doubts(batch)
-                stems = output_stems(batch.names, seen_stems, start=position)
+                stems = output_stems(batch.names, seen_stems)
                 entries = Entries(list(batch.names), np.zeros((len(batch.names), meta["n_lines"], 4), np.float32),
                                   np.zeros((len(batch.names), meta["n_lines"]), np.float32),
                                   np.zeros((len(batch.names), meta["n_lines"]), np.float32),
@@ -175,10 +206,11 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
         summary.kept = _keep_earlier(journal, previous, met)
     finally:
         journal.close()
-        if journal.count == 0 and created and not any(out_dir.iterdir()):
-            out_dir.rmdir()  # leave no empty folder behind a run that wrote nothing
+    for failure, squared_error in summary.unwritten:  # encoded, but its files could not be written
+        summary.failures.append(failure)
+        summary.encoded -= 1
+        summary.squared_error_sum -= squared_error
     _write_results(out_dir, summary, meta, journal)
-    summary.seconds = time.perf_counter() - start
     return summary
 
 
@@ -207,11 +239,17 @@ def _files_exist(out_dir: Path, stem: str, png: bool) -> bool:
 
 
 def _then_journal(write, journal: JournalWriter, entries: Entries):
-    """The background job of one batch: its files first, then its record in the journal."""
+    """The background job of one batch: its files first, then its record in the journal, without the items
+    whose files could not be written (`write` returns their indices)."""
 
     def job() -> None:
-        write()
-        journal.append(entries)
+        failed = set(write() or ())
+        if failed:
+            keep = np.array([i for i in range(len(entries)) if i not in failed], dtype=np.int64)
+            journal.append(Entries([entries.names[i] for i in keep], entries.lines[keep], entries.widths[keep],
+                                   entries.opacity[keep], entries.frames[keep], [entries.doubts[i] for i in keep]))
+        else:
+            journal.append(entries)
 
     return job
 
@@ -224,20 +262,35 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
     generator = None if draw_seed is None else torch.Generator().manual_seed(draw_seed)
     lines, widths, opacity = vectorise(model, images, refine_steps, generator)
     recon = render_numpy(lines, widths, opacity, 28, 28, 28.0)
-    summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
+    squared_errors = ((recon - batch.images[todo]) ** 2).mean(axis=(1, 2))
+    summary.squared_error_sum += float(squared_errors.sum())
     summary.encoded += len(todo)
     frames = np.array([frame_tuple(batch.frames[i]) for i in todo], np.float64).reshape(-1, 6)
     names = [batch.names[i] for i in todo]
     for k, i in enumerate(todo):
         entries.lines[i], entries.widths[i], entries.opacity[i] = lines[k], widths[k], opacity[k]
 
-    def write() -> None:
+    def write() -> list[int]:
         texts = svg_drawings(lines, widths, opacity, frames, names)
+        failed = []
         for k, i in enumerate(todo):
-            write_text_atomic(out_dir / "svg" / f"{stems[i]}.svg", texts[k])
-            if png:  # the SVG's picture: the same frame and polarity
-                image = render_in_frame(lines[k], widths[k], opacity[k], tuple(frames[k]), size)
-                save_png(out_dir / "png" / f"{stems[i]}.png", image, inverted=bool(frames[k, 5]))
+            svg_path = target = out_dir / "svg" / f"{stems[i]}.svg"
+            try:
+                write_text_atomic(svg_path, texts[k])
+                if png:  # the SVG's picture: the same frame and polarity
+                    target = out_dir / "png" / f"{stems[i]}.png"
+                    image = render_in_frame(lines[k], widths[k], opacity[k], tuple(frames[k]), size)
+                    save_png(target, image, inverted=bool(frames[k, 5]))
+            except OSError as err:
+                if not is_item_error(err):
+                    raise  # a full disk, an I/O error: the run stops, the rerun finishes
+                if target != svg_path:
+                    svg_path.unlink(missing_ok=True)
+                failure = Failure(names[k], f"cannot write {err.filename or target}: {err.strerror or err}; skipped")
+                warn(str(failure))
+                summary.unwritten.append((failure, float(squared_errors[k])))
+                failed.append(i)
+        return failed
 
     return write
 
@@ -249,7 +302,7 @@ def _write_results(out_dir: Path, summary: EncodeSummary, meta: dict, journal: J
         npz_from_journal(out_dir / VECTORS_NAME, journal.path, meta)
         journal.path.unlink()
     errors = out_dir / ERRORS_NAME
-    if summary.failures:
-        write_text_atomic(errors, "".join(f"{f.path}\t{f.reason}\n" for f in summary.failures))
+    if summary.failures:  # file names as their bytes, even those that are not UTF-8
+        write_bytes_atomic(errors, b"".join(encode_text(f"{f.path}\t{f.reason}\n") for f in summary.failures))
     elif errors.exists():
         errors.unlink()

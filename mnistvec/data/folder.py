@@ -3,10 +3,14 @@
 A folder is walked recursively in sorted order (by path components; hidden
 files and folders, whose names start with ``.``, are skipped; symbolic links
 to folders are not followed).  Files whose extension is one of
-:data:`IMAGE_EXTENSIONS` (case-insensitive) are read; each becomes the name of
-its path relative to the folder, without the extension, with ``/`` between
-components (``7/img_001.png`` → ``7/img_001``).  When two files would get the
-same name (``a.png`` and ``a.jpg``), both keep their extension instead.
+:data:`IMAGE_EXTENSIONS` (case-insensitive) are read; each is named by its
+path relative to the folder, extension included, with ``/`` between
+components (``7/img_001.png``): two files never share a name, and a file's
+name does not depend on which other files are there.  A single image file is
+named by its file name (``img_001.png``).  An entry with an image extension
+that is not a regular file (a named pipe, a socket, a device, a link to
+nothing) is a :class:`Failure` and is never opened, so it cannot block the
+reading.
 
 Each file is decoded to gray (:mod:`.grayscale`) and normalised
 (:mod:`.normalise`).  A file that cannot be read, or has no ink, is a
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections import Counter
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +46,12 @@ def is_image_path(path: str | Path) -> bool:
 
 @dataclass(frozen=True)
 class ImageFile:
-    """An image file found in a folder and the name it is known by."""
+    """An image file found in a folder and the name it is known by; `problem` says why it cannot be read
+    without opening it (not a regular file), else None."""
 
     path: Path
     name: str
+    problem: str | None = None
 
 
 def walk_image_files(folder: str | Path, on_unlistable: OnFailure | None = None) -> Iterator[ImageFile]:
@@ -64,15 +70,12 @@ def walk_image_files(folder: str | Path, on_unlistable: OnFailure | None = None)
             if on_unlistable is not None:
                 on_unlistable(Failure(str(error.filename or directory), f"cannot list folder: {error.strerror or error}"))
             return
-        images = [e.name for e in entries if not _is_folder(e) and is_image_path(e.name)]
-        stems = Counter(Path(name).stem for name in images)
         for entry in entries:
             if _is_folder(entry):
                 if not entry.is_symlink():  # links to folders are not followed
                     yield from visit(Path(entry.path), f"{prefix}{entry.name}/")
             elif is_image_path(entry.name):
-                stem = Path(entry.name).stem
-                yield ImageFile(Path(entry.path), prefix + (stem if stems[stem] == 1 else entry.name))
+                yield ImageFile(Path(entry.path), prefix + entry.name, _not_regular(entry))
 
     return visit(root, "")
 
@@ -82,6 +85,24 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return entry.is_dir()
     except OSError:
         return False
+
+
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"))
+
+
+def _not_regular(entry: os.DirEntry) -> str | None:
+    """Why the entry (links followed) is not a regular file that can be read, or None when it is one."""
+    try:
+        if entry.is_file():
+            return None
+        mode = entry.stat().st_mode
+    except FileNotFoundError:
+        return "a link to nothing; skipped"
+    except OSError as error:
+        return f"cannot examine: {error.strerror or error}"
+    kind = next((what for test, what in _KINDS if test(mode)), None)
+    return f"{kind + ', ' if kind else ''}not a regular file; skipped without opening it"
 
 
 def count_image_files(folder: str | Path) -> int:
@@ -102,7 +123,7 @@ def read_image_file(path: str | Path, name: str | None = None) -> ImageSet:
         canvas = read_canvas(path)
     except (UnreadableImage, NoInk) as error:
         raise DataError(f"{path}: {error}") from error
-    return _image_set([canvas], [name or path.stem], [])
+    return _image_set([canvas], [name or path.name], [])
 
 
 def iter_folder_batches(
@@ -154,6 +175,11 @@ def _read_batches(
         if limit is not None and read >= limit:
             break
         seen += 1
+        if item.problem is not None:
+            failure = Failure(str(item.path), item.problem)
+            report(failure)
+            failures.append(failure)
+            continue
         try:
             canvas = read_canvas(item.path)
         except (UnreadableImage, NoInk) as error:

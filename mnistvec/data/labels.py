@@ -2,8 +2,8 @@
 
 The CSV file's first row names its columns; ``name`` and ``label`` must be among them (any order, any
 case; other columns are ignored). A name is an item's name as the readers give it (for a folder, the
-file's path below the folder without its extension, ``7/img_001``; the file name with its extension is
-accepted too); a label is a digit 0–9. Every item scored needs a label, and every name must be an item of
+file's path below the folder with its extension, ``7/img_001.png``; the same without the extension is
+accepted too, when it names one image); a label is a digit 0–9. Every item scored needs a label, and every name must be an item of
 the source: a mistake in the file is one :class:`DataError` naming the file, the line and the problem.
 
 Without a CSV file, a folder whose images all lie in sub-folders named ``0`` … ``9`` takes its labels from
@@ -72,10 +72,13 @@ def labels_for(names: Sequence[str], table: dict[str, tuple[int, int]], known: I
     item names of ``source``. DataError when the table names an item ``source`` does not have, gives one
     item two labels, or has no label for one of ``names``."""
     known = set(known)
+    by_stem: dict[str, list[str]] = {}
+    for name in known:
+        by_stem.setdefault(_without_image_extension(name), []).append(name)
     by_item: dict[str, tuple[int, int, str]] = {}
     unknown = []
     for written, (label, line) in table.items():
-        item = _item_name(written, known)
+        item = _item_name(written, known, by_stem)
         if item is None:
             unknown.append(written)
         elif item in by_item and by_item[item][0] != label:
@@ -92,14 +95,22 @@ def labels_for(names: Sequence[str], table: dict[str, tuple[int, int]], known: I
     return np.array([by_item[name][0] for name in names], np.int64)
 
 
-def _item_name(written: str, known: set[str]) -> str | None:
-    """The item a CSV name means: itself, or without an image extension; None when it means none."""
+def _item_name(written: str, known: set[str], by_stem: dict[str, list[str]]) -> str | None:
+    """The item a CSV name means: itself; else the one item whose name is it with an image extension added
+    or taken away (`by_stem`: known names by their name without an image extension); None when it means
+    none or several."""
     if written in known:
         return written
-    path = PurePosixPath(written.replace("\\", "/"))
-    if path.suffix.lower() in IMAGE_EXTENSIONS and str(path.with_suffix("")) in known:
-        return str(path.with_suffix(""))
-    return str(path) if str(path) in known else None
+    path = str(PurePosixPath(written.replace("\\", "/")))
+    if path in known:
+        return path
+    matches = by_stem.get(_without_image_extension(path), [])
+    return matches[0] if len(matches) == 1 else None
+
+
+def _without_image_extension(name: str) -> str:
+    path = PurePosixPath(name)
+    return str(path.with_suffix("")) if path.suffix.lower() in IMAGE_EXTENSIONS else name
 
 
 def class_folder_labels(names: Sequence[str]) -> tuple[np.ndarray | None, list[str]]:

@@ -2,12 +2,12 @@
 
 The archive must hold an ``images`` array, ``[B, H, W]`` or a single ``[H, W]``,
 either integers in ``0..255`` (read as ``v / 255``) or floats in ``[0, 1]``;
-it may hold ``names`` (``B`` strings) and ``labels`` (``B`` integers).  Items
+it may hold ``names`` (``B`` distinct strings) and ``labels`` (``B`` integers).  Items
 are normalised as folder images are (28×28 as they are, other sizes fitted and
 centred MNIST-style, light backgrounds inverted); items without ink become
 failures ``<file>[<index>]`` and are left out, with their names and labels.
-A missing ``images`` key, NaN or infinite values, values out of range, or
-names/labels of the wrong length raise :class:`DataError`.
+A missing ``images`` key, NaN or infinite values, values out of range,
+names/labels of the wrong length, or a name given twice raise :class:`DataError`.
 """
 
 from __future__ import annotations
@@ -53,10 +53,18 @@ def _holding(keys) -> str:
 def _names(array: np.ndarray, path: Path) -> list[str]:
     array = np.asarray(array).reshape(-1)
     if array.dtype.kind == "U":
-        return [str(n) for n in array]
-    if array.dtype.kind == "S":
-        return [bytes(n).decode("utf-8", errors="replace") for n in array]
-    raise DataError(f"{path}: 'names' must be an array of strings, not {array.dtype}")
+        names = [str(n) for n in array]
+    elif array.dtype.kind == "S":
+        names = [bytes(n).decode("utf-8", errors="surrogateescape") for n in array]
+    else:
+        raise DataError(f"{path}: 'names' must be an array of strings, not {array.dtype}")
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in first:  # results are kept and looked up by name: two items may not share one
+            raise DataError(f"{path}: 'names' holds {name!r} twice (items {first[name]} and {index}); "
+                            "item names must be unique")
+        first[name] = index
+    return names
 
 
 def npz_count(path: str | Path) -> int:

@@ -136,6 +136,8 @@ def resolve_source(source: str | Path) -> Source:
         raise DataError(f"{path}: no such file or folder")
     if path.is_dir():
         return Source("folder", path)
+    if not path.is_file():  # a named pipe or a device: never opened, it could block forever
+        raise DataError(f"{path}: not a regular file; expected a folder, an image, an .npz archive or an IDX images file")
     if path.suffix.lower() == ".npz":
         return Source("npz", path)
     if is_image_path(path):

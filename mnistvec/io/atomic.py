@@ -2,11 +2,16 @@
 
 A reader (or a re-run after an interruption) sees either the old file or the complete new one, never a
 half-written file: `os.replace` is atomic within one filesystem. Temporary files are created exclusively
-with the usual permissions (0666 less the umask), named after the target, this process and a counter.
+with the usual permissions (0666 less the umask), named after the target (its first `TEMP_NAME_BYTES`
+bytes, so that the temporary name of any legal target fits in 255 bytes), this process and a counter.
+
+An OS error that concerns one target only (its path is a folder, its name too long, its folder not
+writable: `is_item_error`) is the failure of that item, not of a whole batch job.
 """
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import re
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 TEMP_PREFIX = ".tmp-"
+TEMP_NAME_BYTES = 32
 _counter = itertools.count()
 _made_dirs: set[Path] = set()
 _lock = threading.Lock()
@@ -28,13 +34,32 @@ def _create_temp(path: Path) -> tuple[Path, int]:
         parent.mkdir(parents=True, exist_ok=True)
         with _lock:
             _made_dirs.add(parent)
-    tmp = path.with_name(f"{TEMP_PREFIX}{path.name}.{os.getpid()}.{next(_counter)}")
+    tmp = path.with_name(f"{TEMP_PREFIX}{_short(path.name)}.{os.getpid()}.{next(_counter)}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     try:
         return tmp, os.open(tmp, flags, 0o666)
     except FileNotFoundError:  # the folder was removed since it was made
         parent.mkdir(parents=True, exist_ok=True)
         return tmp, os.open(tmp, flags, 0o666)
+
+
+def _short(name: str) -> str:
+    """The first TEMP_NAME_BYTES bytes of a file name (cut anywhere: the bytes need not be UTF-8)."""
+    try:
+        return os.fsdecode(os.fsencode(name)[:TEMP_NAME_BYTES])
+    except UnicodeError:  # a lone surrogate that no file name's bytes decode to
+        return name[: TEMP_NAME_BYTES // 4]
+
+
+ITEM_ERRNOS = frozenset({errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EEXIST, errno.EINVAL, errno.EILSEQ,
+                         errno.EACCES, errno.EPERM, errno.ELOOP, errno.ENOTEMPTY})
+
+
+def is_item_error(err: BaseException) -> bool:
+    """True for an OS error about one output path (a folder where the file must go, a name the filesystem
+    refuses, a folder that is not writable); False for a full disk, an I/O error or anything else, which
+    stop a batch job."""
+    return isinstance(err, OSError) and err.errno in ITEM_ERRNOS
 
 
 @contextmanager

@@ -1,7 +1,14 @@
-"""Terminal output: one console on stderr for warnings, progress bars and summaries, one on stdout for results."""
+"""Terminal output: one console on stderr for warnings, progress bars and summaries, one on stdout for results.
+
+Diagnostics never stop the work: `guard_std_streams` (the command line installs it) makes a write to a
+stdout or stderr that is gone — a closed pipe (``mnistvec encode ... 2>&1 | head -1``), a closed terminal —
+switch that stream to /dev/null and carry on silently, so the job finishes its outputs.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -44,3 +51,42 @@ def progress_bar(description: str, total: int) -> Iterator:
     with progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
+
+
+class _Quiet:
+    """A text stream whose writes never raise: when its file is gone, it goes on into /dev/null."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _silence(self) -> None:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())  # the buffer's next flush (and Python's at exit) succeeds
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass
+
+    def write(self, text):
+        try:
+            return self._stream.write(text)
+        except (OSError, ValueError):
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            self._silence()
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+def guard_std_streams() -> None:
+    """Make sys.stdout and sys.stderr quiet on error (module docstring); idempotent."""
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name)
+        if stream is not None and not isinstance(stream, _Quiet):
+            setattr(sys, name, _Quiet(stream))

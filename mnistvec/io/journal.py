@@ -10,11 +10,13 @@ record per batch:
 
     u32 RECORD, u32 count, u64 payload length, u32 crc32(payload), payload
 
-with payload = ``count`` u32 name lengths, the UTF-8 names, then lines f32 [count, N, 4], widths f32
-[count, N], opacity f32 [count, N] and frames f64 [count, 6], then ``count`` u32 lengths and the UTF-8
-doubts (why an item is not one digit on a plain background, "" for most), little-endian; records of
-journals written before doubts were kept end after the frames, and read with no doubts. A record cut short
-by a kill (too short, or a CRC that does not match) ends the journal: everything before it is intact.
+with payload = ``count`` u32 name lengths, the UTF-8 names (a name that is not valid Unicode text — the
+name of a file whose bytes are not UTF-8, held as lone surrogates by `os.fsdecode` — is kept exactly with
+Python's ``surrogatepass``), then lines f32 [count, N, 4], widths f32 [count, N], opacity f32 [count, N]
+and frames f64 [count, 6], then ``count`` u32 lengths and the UTF-8 doubts (why an item is not one digit
+on a plain background, "" for most), little-endian; records of journals written before doubts were kept
+end after the frames, and read with no doubts. A record cut short by a kill (too short, or a CRC that does
+not match) ends the journal: everything before it is intact.
 """
 
 from __future__ import annotations
@@ -99,8 +101,8 @@ class JournalWriter:
 
 
 def _texts(texts: list[str]) -> bytes:
-    """``len(texts)`` u32 byte lengths, then the UTF-8 texts."""
-    encoded = [text.encode("utf-8") for text in texts]
+    """``len(texts)`` u32 byte lengths, then the UTF-8 texts (lone surrogates kept: ``surrogatepass``)."""
+    encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
     return np.array([len(e) for e in encoded], "<u4").tobytes() + b"".join(encoded)
 
 
@@ -145,7 +147,7 @@ def _parse(payload: bytes, count: int, n_lines: int) -> Entries:
         at += 4 * count
         found = []
         for length in lengths.tolist():
-            found.append(payload[at : at + length].decode("utf-8"))
+            found.append(payload[at : at + length].decode("utf-8", "surrogatepass"))
             at += length
         return found
 

@@ -17,6 +17,8 @@ from xml.sax.saxutils import escape
 import numpy as np
 import svgwrite
 
+from mnistvec.io.names import printable
+
 FrameTuple = tuple[float, float, float, float, float, float]
 
 
@@ -69,7 +71,8 @@ def svg_drawings(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, fra
     """The SVG texts of a batch: lines [B, N, 4], widths [B, N], opacity [B, N] in canvas units, frames [B, 6].
 
     svgwrite builds the document (root, viewBox, background, the stroke group and its shared attributes)
-    once per canvas size and polarity; titles are escaped for XML; the strokes' numbers are scaled and
+    once per canvas size and polarity; titles are made printable (`names.printable`: a file name that is
+    not UTF-8, characters XML forbids) and escaped for XML; the strokes' numbers are scaled and
     rounded for the whole batch at once and formatted as `<line>` elements, which keeps writing thousands
     of files fast. A stroke with opacity 0 draws nothing and is not written."""
     lines = np.asarray(lines, np.float64).reshape(len(frames), -1, 4)
@@ -86,7 +89,7 @@ def svg_drawings(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, fra
     for item_rows, item_drawn, frame, title in zip(rows, drawn, frames.tolist(), titles):
         before_title, before_lines, end = _skeleton(_fmt(frame[0]), _fmt(frame[1]), bool(frame[5]), bool(title))
         body = "".join([_LINE % tuple(row) for row, on in zip(item_rows, item_drawn) if on])
-        texts.append(before_title + (escape(title) if title else "") + before_lines + body + end)
+        texts.append(before_title + (escape(printable(title)) if title else "") + before_lines + body + end)
     return texts
 
 
@@ -101,7 +104,7 @@ def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: i
     total_w, total_h = cols * (size + pad) + pad, rows * (size + pad) + pad
     dwg = svgwrite.Drawing(size=(total_w, total_h), viewBox=f"0 0 {total_w} {total_h}", debug=False)
     if title:
-        dwg.set_desc(title=title)
+        dwg.set_desc(title=printable(title))
     dwg.add(dwg.rect(insert=(0, 0), size=(total_w, total_h), fill="rgb(64,64,64)"))
     for k in range(len(lines)):
         r, c = divmod(k, cols)
