@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from mnistvec.config import encode_refine
 from mnistvec.device import resolve_device
 from mnistvec.encoding.sampling import draw_samples
 from mnistvec.encoding.vectorise import vectorise
@@ -60,13 +61,15 @@ class Vectoriser:
     def __repr__(self) -> str:
         return f"Vectoriser({self.source!r}, method={self.method!r}, n_lines={self.n_lines})"
 
-    def encode(self, images, refine: int = 0, batch_size: int = BATCH, progress: bool = True,
+    def encode(self, images, refine: int | None = None, batch_size: int = BATCH, progress: bool = True,
                names: list[str] | None = None) -> Vectors:
         """Strokes for `images` [B, 28, 28] (or one [28, 28]) with values in [0, 1] (uint8 is read as 0-255),
-        white ink on black as in MNIST. `refine` adds that many steps of per-image refinement."""
+        white ink on black as in MNIST. `refine` steps of per-image refinement follow the encoder (None: the
+        model's own default, as `mnistvec encode` does; 0 for the shipped ae, 3 for the shipped vae)."""
         canvases = as_canvases(images)
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1, got {batch_size}")
+        refine = encode_refine(self.config, refine)
         if refine < 0:
             raise InputError(f"refine must be 0 or more steps, got {refine}")
         parts = []

@@ -292,8 +292,9 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
                    "source image's frame and polarity.")
 @click.option("--size", type=click.IntRange(1, 8192), default=None,
               help="PNG size: its longer side in pixels, the source's shape kept [default: the source's size].")
-@click.option("--refine", "refine_steps", type=click.IntRange(0), default=0, show_default=True, metavar="K",
-              help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer).")
+@click.option("--refine", "refine_steps", type=click.IntRange(0), default=None, metavar="K",
+              help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer) "
+                   "[default: the model's own: 0 for the shipped ae and lfi, 3 for the shipped vae].")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Encode everything again instead of skipping finished items.")
@@ -437,12 +438,15 @@ class MissingComponent(UserError):
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write DIR/report.md with PNG figures (reconstructions, worst digits, samples, "
                    "per-digit accuracy).")
+@click.option("--refine", type=click.IntRange(0), default=None, metavar="K",
+              help="A model's strokes get K steps of per-image refinement, as `encode --refine K` gives them "
+                   "[default: the model's own, as encode].")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
 @user_errors
-def evaluate(model_path, baseline, data, labels_path, lines, limit, samples, seed, json_path, report_dir, batch_size,
-             device, mirror):
+def evaluate(model_path, baseline, data, labels_path, lines, limit, samples, seed, json_path, report_dir, refine,
+             batch_size, device, mirror):
     """Score a vectoriser on digits, MNIST's or your own: a trained model (--model) or a classical baseline
     (--baseline).
 
@@ -473,7 +477,7 @@ def evaluate(model_path, baseline, data, labels_path, lines, limit, samples, see
         raise click.UsageError("name either a model (--model PATH) or a baseline (--baseline NAME)")
     try:
         evaluation = evaluate_source(data, model_path, baseline, lines, limit, samples, seed, device, batch_size,
-                                     mirror, labels_path)
+                                     mirror, labels_path, refine)
     except MissingComponentError as err:
         raise MissingComponent(str(err)) from None
     table = Table(title=f"{evaluation.name} on {evaluation.data}", title_justify="left")

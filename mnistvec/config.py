@@ -45,6 +45,9 @@ class TrainConfig:
     instance_noise_end: float = 0.0
     critic_lr_scale: float = 2.0
     spectral: bool = False
+    encode_refine: int = 0
+    """Steps of per-image refinement that `encode`, `eval` and the Python API give this model's strokes when
+    not told otherwise (set for a model whose strokes it pays to refine; it changes nothing in training)."""
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -68,3 +71,9 @@ def method_defaults(method: str) -> dict:
 
 DEFAULTS = TrainConfig()
 """Every setting at its default (the models' constructors take theirs from it)."""
+
+
+def encode_refine(config: dict, asked: int | None) -> int:
+    """The refinement steps to encode with: those `asked` for, else the model's own default (its config's
+    `encode_refine`, 0 in checkpoints that do not hold one)."""
+    return int(config.get("encode_refine", 0)) if asked is None else asked

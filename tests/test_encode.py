@@ -146,3 +146,32 @@ def test_strokes_nobody_can_see_are_switched_off_and_the_drawing_stays_the_same(
     full = render_numpy(lines, widths, opacity, 28, 28, 28.0)
     written = render_numpy(vectors.lines, vectors.widths, vectors.opacity, 28, 28, 28.0)
     assert np.abs(full - written).max() < 1 / 255
+
+
+def test_a_model_can_carry_its_own_default_refinement(tmp_path, digit_folder, tiny_model):
+    """A checkpoint whose config says `encode_refine: 2` encodes (command, eval, API) as `--refine 2` does;
+    `--refine 0` still turns it off."""
+    import mnistvec
+    from mnistvec.io.checkpoint import load_checkpoint, save_checkpoint
+
+    state = load_checkpoint(tiny_model)
+    state["config"]["encode_refine"] = 2
+    refining = tmp_path / "refining.pt"
+    save_checkpoint(refining, state)
+
+    def strokes(model, *options):
+        out = tmp_path / f"out-{len(list(tmp_path.iterdir()))}"
+        result = run("encode", digit_folder, out, "--model", model, *options)
+        assert result.exit_code in (0, 3), result.output
+        return Vectors.load(out / "vectors.npz").lines
+
+    asked = strokes(tiny_model, "--refine", "2")
+    assert not np.array_equal(asked, strokes(tiny_model))  # refinement moved the strokes
+    np.testing.assert_array_equal(strokes(refining), asked)
+    np.testing.assert_array_equal(strokes(refining, "--refine", "0"), strokes(tiny_model))
+    canvases = np.stack([np.asarray(Image.open(p), np.float32) / 255 for p in sorted(digit_folder.rglob("d*.png"))])
+    np.testing.assert_allclose(mnistvec.load_model(refining).encode(canvases, progress=False).lines,
+                               mnistvec.load_model(tiny_model).encode(canvases, refine=2, progress=False).lines,
+                               atol=1e-6)
+    scored = run("eval", "--model", refining, "--data", digit_folder, "--samples", "0")
+    assert scored.exit_code == 0 and "2 refinement steps" in scored.output

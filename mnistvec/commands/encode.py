@@ -42,6 +42,7 @@ from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_threa
 from mnistvec.encoding.vectorise import vectorise
 from mnistvec.raster import render_in_frame, render_numpy
 from mnistvec.io.svg import svg_drawings
+from mnistvec.config import encode_refine
 from mnistvec.device import resolve_device
 from mnistvec.errors import InputError
 
@@ -119,16 +120,17 @@ def _same_model(path: Path, old: dict, meta: dict) -> None:
                          f"lines); use --overwrite to replace it, or another OUTPUT")
 
 
-def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int | None, refine_steps: int,
+def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int | None, refine_steps: int | None,
                   batch_size: int, device: str, overwrite: bool, mirror: str | None = None,
                   posterior_seed: int | None = None) -> EncodeSummary:
     """Encode everything `source` names into `out_dir` (module docstring). With `png`, each drawing is also
     a PNG in its source image's frame and polarity, like its SVG: the source's size, or scaled so its longer
     side is `size` pixels. With `posterior_seed`, a VAE's strokes come from a draw of q(z|x) (seeded per
-    batch) instead of its mean."""
+    batch) instead of its mean. `refine_steps` None takes the model's own default (`config.encode_refine`)."""
     start = time.perf_counter()
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
+    refine_steps = encode_refine(config, refine_steps)
     if posterior_seed is not None and not model.has_posterior:
         raise InputError(f"{model_path}: this {config['method']!r} model has no posterior to sample from "
                          "(--sample-posterior needs a vae)")

@@ -26,6 +26,8 @@ import torch
 from mnistvec.io.console import info, progress_bar, warn
 from mnistvec.evaluation.scores import ReconstructionScores, SampleScores, score_reconstructions, score_samples
 from mnistvec.models.classifier import load_classifier
+from mnistvec.config import encode_refine
+from mnistvec.encoding.vectorise import vectorise as encode_strokes
 from mnistvec.raster import render_numpy
 from mnistvec.raster.visibility import without_invisible
 from mnistvec.io.svg import canvas_frame, svg_drawing
@@ -91,22 +93,23 @@ def stroke_sizes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray) -> 
     return numbers, sizes
 
 
-def model_strokes(model, images: np.ndarray, device, batch_size: int) -> tuple[tuple[np.ndarray, ...], float]:
-    """(lines, widths, opacity) of every image, and the seconds the forward passes took."""
+def model_strokes(model, images: np.ndarray, device, batch_size: int,
+                  refine_steps: int = 0) -> tuple[tuple[np.ndarray, ...], float]:
+    """(lines, widths, opacity) of every image, as `encode` makes them (`encoding.vectorise`: refinement and
+    hygiene included), and the seconds that took."""
     parts, seconds = [], 0.0
-    with torch.no_grad():
-        for lo in range(0, len(images), batch_size):
-            batch = torch.from_numpy(images[lo : lo + batch_size]).to(device)
-            start = time.perf_counter()
-            strokes = [t.cpu().numpy() for t in model.strokes(batch)]
-            seconds += time.perf_counter() - start
-            parts.append(strokes)
+    for lo in range(0, len(images), batch_size):
+        batch = torch.from_numpy(images[lo : lo + batch_size]).to(device)
+        start = time.perf_counter()
+        parts.append(encode_strokes(model, batch, refine_steps))
+        seconds += time.perf_counter() - start
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(3)), seconds
 
 
 def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None, lines: int, device: str,
-              batch_size: int):
-    """(name, reconstructions, numbers per image, SVG bytes per image, vectorising seconds, model or None)."""
+              batch_size: int, refine: int | None = None):
+    """(name, reconstructions, numbers per image, SVG bytes per image, vectorising seconds, model or None).
+    A model's strokes get `refine` steps of per-image refinement (None: the model's own default)."""
     height, width = images.shape[1:]
     if baseline == "potrace":
         from mnistvec.baselines.potrace import potrace_batch
@@ -133,9 +136,11 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
 
         dev = resolve_device(device)
         model, config = load_model(model_path, dev)
-        strokes, seconds = model_strokes(model, images, dev, batch_size)
-        name = f"{config['method']} ({model_path})"
-    strokes = (strokes[0], strokes[1], without_invisible(*strokes))  # what encode writes
+        refine_steps = encode_refine(config, refine)
+        strokes, seconds = model_strokes(model, images, dev, batch_size, refine_steps)
+        name = f"{config['method']} ({model_path})" + (f", {refine_steps} refinement steps" if refine_steps else "")
+    if model is None:
+        strokes = (strokes[0], strokes[1], without_invisible(*strokes))  # the hygiene encode applies
     recon = render_numpy(*strokes, height, width, float(width))
     numbers, sizes = stroke_sizes(*strokes)
     return name, recon, numbers, sizes, seconds, model
@@ -202,10 +207,12 @@ def read_scored(data: str, limit: int | None, mirror: str | None, labels_path: P
 
 def evaluate_source(data: str, model_path: Path | None = None, baseline: str | None = None, lines: int | None = None,
                     limit: int | None = None, samples: int = 1000, seed: int = 0, device: str = "auto",
-                    batch_size: int = 256, mirror: str | None = None, labels_path: Path | None = None) -> Evaluation:
+                    batch_size: int = 256, mirror: str | None = None, labels_path: Path | None = None,
+                    refine: int | None = None) -> Evaluation:
     """Score a model (`model_path`) or a baseline on `data` (module docstring), labelled as `read_scored`
     says. `lines` is the baseline's stroke count (default 16); given with a model, it must be the model's
-    own."""
+    own. A model's strokes are those `encode` writes: `refine` steps of refinement (None: the model's own
+    default)."""
     if (model_path is None) == (baseline is None):
         raise InputError("name either a model (--model) or a baseline (--baseline)")
     if model_path is not None:
@@ -222,7 +229,8 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
         if doubt:
             warn(f"{name}: {doubt}; scored anyway")
     images = np.ascontiguousarray(dataset.images, np.float32)
-    name, recon, numbers, sizes, seconds, model = vectorise(images, model_path, baseline, lines, device, batch_size)
+    name, recon, numbers, sizes, seconds, model = vectorise(images, model_path, baseline, lines, device, batch_size,
+                                                            refine)
     classifier = load_classifier()
     scores = score_reconstructions(images, recon, dataset.labels, classifier)
     prior = None

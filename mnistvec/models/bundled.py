@@ -48,11 +48,13 @@ def with_bundled_surrogate(weights: dict) -> dict:
     return {**{SURROGATE_PREFIX + k: v for k, v in surrogate.items()}, **weights}
 
 
-def export_bundled(run_checkpoint: str | Path, destination: str | Path) -> None:
-    """Write a run's model as a bundled one: no optimiser state, float16 weights, no surrogate weights."""
+def export_bundled(run_checkpoint: str | Path, destination: str | Path, encode_refine: int = 0) -> None:
+    """Write a run's model as a bundled one: no optimiser state, float16 weights, no surrogate weights; it
+    encodes with `encode_refine` steps of per-image refinement unless told otherwise (`config.py`)."""
     state = load_checkpoint(run_checkpoint)
     if "model" not in state or not state.get("complete", False):
         raise CheckpointError(f"{run_checkpoint}: not a finished training run")
+    state["config"] = {**state["config"], "encode_refine": encode_refine}
     kept = {k: v for k, v in state["model"].items() if not k.startswith(TRAINING_ONLY)}
     weights = {k: (v.half() if v.is_floating_point() else v) for k, v in kept.items()
                if not k.startswith(SURROGATE_PREFIX)}
