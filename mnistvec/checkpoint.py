@@ -2,13 +2,17 @@
 
 Saved with `torch.save` atomically and read with `torch.load(weights_only=True)`, which only rebuilds
 tensors and plain containers (dict, list, str, int, float, bool): a checkpoint cannot run code when it is
-loaded, and a file that would is refused.
+loaded, and a file that would is refused. Nothing it holds is trusted before it is checked: a zip member
+that would inflate (torch.save stores its members as they are) is refused before anything is read, and
+the header's fields, the training settings (`train.check_config`) and the weights' container are checked
+for their types and ranges before any caller uses them.
 """
 
 from __future__ import annotations
 
 import io
 import pickle
+import zipfile
 from pathlib import Path
 
 import torch
@@ -51,6 +55,7 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise CheckpointError(f"{path}: no such checkpoint file")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path}: not a mnistvec checkpoint (the file is empty)")
+    refuse_inflating(path)
     try:
         data = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
@@ -65,6 +70,69 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise CheckpointError(f"{path}: not a mnistvec checkpoint ({_first_line(err)})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a mnistvec checkpoint")
+    check_fields(data, path)
     if data.get("format_version", 0) > FORMAT_VERSION:
         raise CheckpointError(f"{path}: checkpoint format {data['format_version']} is newer than this mnistvec reads")
+    if "config" in data:
+        from .train import check_config
+
+        check_config(data["config"], path)
     return data
+
+
+def refuse_inflating(path: Path) -> None:
+    """CheckpointError when `path` is a zip archive whose members would inflate: torch.save stores every
+    member as it is, so a compressed member was not written by it and could inflate to any size; nor can
+    stored members hold more bytes than the file."""
+    if not zipfile.is_zipfile(path):
+        return  # not a zip archive: torch.load names what it is
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # an archive zipfile cannot list: torch.load refuses it too, with its reason
+    packed = next((m for m in members if m.compress_type != zipfile.ZIP_STORED), None)
+    if packed is not None:
+        raise CheckpointError(f"{path}: not a mnistvec checkpoint (its member {packed.filename} is compressed; "
+                              "torch.save stores every member as it is)")
+    claimed, size = sum(m.file_size for m in members), path.stat().st_size
+    if claimed > size:
+        raise CheckpointError(f"{path}: not a mnistvec checkpoint (its members claim {claimed:,} bytes, more than "
+                              f"the file's {size:,})")
+
+
+FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "format_version": (int,), "method": (str,), "config": (dict,), "model": (dict,), "optimizer": (dict,),
+    "epoch": (int,), "step": (int,), "epoch_seen": (int,), "world_size": (int,), "complete": (bool,),
+    "metrics": (list,), "epoch_sums": (dict,), "surrogate": (str, type(None)), "omitted": (list,),
+}
+"""The type of every header field a checkpoint may hold (training state included)."""
+
+KINDS = {int: "a whole number", float: "a finite number", bool: "true or false", str: "text", dict: "a dict",
+         list: "a list", type(None): "nothing"}
+"""How a message names the type a value should have."""
+
+COUNTS = ("epoch", "step", "epoch_seen", "world_size")
+"""Fields that count something, so are never negative."""
+
+
+def check_fields(data: dict, path: Path) -> None:
+    """CheckpointError naming the first field of `data` whose type or value is not what mnistvec writes:
+    each field of FIELD_TYPES has its type (a bool is not a number here), counts are not negative, and
+    `model` maps names to tensors."""
+    for key, types in FIELD_TYPES.items():
+        value = data.get(key)
+        if key in data and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
+            raise CheckpointError(f"{path}: not a usable mnistvec checkpoint ({key!r} is {value!r:.40}, not "
+                                  f"{' or '.join(KINDS[t] for t in types)})")
+        if key in COUNTS and key in data and value < 0:
+            raise CheckpointError(f"{path}: not a usable mnistvec checkpoint ({key!r} is {value}, below 0)")
+    weights = data.get("model", {})
+    odd = next((k for k, v in weights.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)), None)
+    if odd is not None:
+        raise CheckpointError(f"{path}: not a usable mnistvec checkpoint (its weight {odd!r:.40} is not a tensor)")
+    if not all(isinstance(row, dict) for row in data.get("metrics", [])):
+        raise CheckpointError(f"{path}: not a usable mnistvec checkpoint ('metrics' holds something else than rows)")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.get("epoch_sums", {}).values()):
+        raise CheckpointError(f"{path}: not a usable mnistvec checkpoint ('epoch_sums' holds something else than "
+                              "numbers)")

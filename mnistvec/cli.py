@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import math
 import sys
 import traceback
 from pathlib import Path
@@ -44,6 +45,21 @@ class UserError(click.ClickException):
 
     def show(self, file=None) -> None:
         click.echo(f"error: {self.format_message()}", err=True)
+
+
+class FiniteFloat(click.FloatRange):
+    """The type of every float option: a finite number (NaN and infinities are a usage error naming the
+    option), within the given range when there is one."""
+
+    def convert(self, value, param, ctx):
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+SEED = click.IntRange(0, 2**32 - 1)
+"""The type of every seed option: the seeds every random generator takes, and the streams derived from them."""
 
 
 def user_errors(func):
@@ -106,7 +122,7 @@ def _parse_formats(value: str) -> tuple[str, ...]:
               help="Comma-separated outputs: png (OUT/png/NAME.png), svg (OUT/svg/NAME.svg).")
 @click.option("--renderer", type=click.Choice(["native", "exact", "soft"]), default="native", show_default=True,
               help="native: compiled, fast; exact: the same pixels in torch; soft: the blurred, differentiable one.")
-@click.option("--temperature", type=click.FloatRange(min=0.0, min_open=True), default=0.5, show_default=True,
+@click.option("--temperature", type=FiniteFloat(min=0.0, min_open=True), default=0.5, show_default=True,
               help="Blur of the soft renderer, in pixels (soft only).")
 @click.option("--grid", "grid", is_flag=False, flag_value="grid.png", default=None, metavar="[FILE]",
               help="Also write all items tiled in one PNG (default name OUT/grid.png; a relative FILE is under OUT).")
@@ -156,19 +172,19 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
               help="Images per step (surrogate: BATCH_SIZE x LINES random strokes per step); under torchrun, "
                    "per process (a step learns from BATCH_SIZE x processes images) "
                    "[default: ae 64, vae 32, lfi 32, surrogate 64].")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=None,
               help="Peak learning rate (Adam, cosine decay to a tenth) [default: 2e-3; lfi, surrogate 1e-3].")
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed, data and device: same model.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Same seed, data and device: same model.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--out", "run_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Run folder for model.pt, metrics.csv and the per-epoch grids [default: runs/METHOD].")
 @click.option("--resume", is_flag=True, help="Continue the run in --out exactly where it stopped.")
 @click.option("--overwrite", is_flag=True, help="Start again even if --out already holds a model.")
-@click.option("--val-fraction", type=click.FloatRange(0, 0.9, min_open=True), default=0.1, show_default=True,
+@click.option("--val-fraction", type=FiniteFloat(0, 0.9, min_open=True), default=0.1, show_default=True,
               help="Share of the images held out for validation (never trained on).")
-@click.option("--temperature-start", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+@click.option("--temperature-start", type=FiniteFloat(min=0, min_open=True), default=1.0, show_default=True,
               help="ae: soft-renderer blur (pixels) at the start; it falls geometrically to --temperature-end.")
-@click.option("--temperature-end", type=click.FloatRange(min=0, min_open=True), default=0.3, show_default=True)
+@click.option("--temperature-end", type=FiniteFloat(min=0, min_open=True), default=0.3, show_default=True)
 @click.option("--reconstruction", type=click.Choice(["bce", "mse"]), default="bce", show_default=True,
               help="Reconstruction loss: Bernoulli likelihood (bce) or squared error.")
 @click.option("--coords/--no-coords", default=False, show_default=True,
@@ -184,32 +200,32 @@ def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_
                    "[default: ae 2, vae 0, lfi 0].")
 @click.option("--latent", type=click.IntRange(1, 1024), default=32, show_default=True,
               help="vae, lfi: dimension of the latent code z (prior N(0, I)).")
-@click.option("--kl-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--kl-weight", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="vae: beta, the weight of KL(q(z|x) || p(z)); 0 trains an unregularised autoencoder.")
-@click.option("--kl-warmup", type=click.FloatRange(0, 1), default=0.1, show_default=True,
+@click.option("--kl-warmup", type=FiniteFloat(0, 1), default=0.1, show_default=True,
               help="vae: share of training over which beta rises linearly from 0.")
 @click.option("--gradients", type=click.Choice(["straight-through", "surrogate"]), default="straight-through",
               show_default=True,
               help="vae, lfi: straight-through draws images with the native renderer and takes gradients "
                    "from the surrogate; surrogate uses the surrogate for both.")
-@click.option("--pixel-noise", type=click.FloatRange(0, 0.5, max_open=True), default=0.0, show_default=True,
+@click.option("--pixel-noise", type=FiniteFloat(0, 0.5, max_open=True), default=0.0, show_default=True,
               help="vae: observation noise: each pixel of the drawing may flip with this probability.")
 @click.option("--surrogate", default="bundled", show_default=True, metavar="PATH",
               help="vae, lfi: the surrogate to start from: bundled, or RUN/model.pt of `train --method surrogate`.")
 @click.option("--objective", type=click.Choice(["js", "wasserstein"]), default="wasserstein", show_default=True,
               help="lfi: the adversarial game: js (ALI/BiGAN, Jensen-Shannon) or wasserstein (with a gradient "
                    "penalty).")
-@click.option("--recon-weight", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--recon-weight", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="lfi: weight of the reconstruction term -log p(x | G(E(x))); 0 is the pure adversarial game.")
-@click.option("--adv-weight", type=click.FloatRange(min=0), default=5.0, show_default=True,
+@click.option("--adv-weight", type=FiniteFloat(min=0), default=5.0, show_default=True,
               help="lfi: weight of the adversarial term for the generator and the encoder.")
-@click.option("--gp-weight", type=click.FloatRange(min=0), default=10.0, show_default=True,
+@click.option("--gp-weight", type=FiniteFloat(min=0), default=10.0, show_default=True,
               help="lfi (wasserstein): weight of the critic's gradient penalty.")
-@click.option("--instance-noise", type=click.FloatRange(min=0), default=0.1, show_default=True,
+@click.option("--instance-noise", type=FiniteFloat(min=0), default=0.1, show_default=True,
               help="lfi: std of the noise added to every image the critic sees, at the start of training.")
-@click.option("--instance-noise-end", type=click.FloatRange(min=0), default=0.0, show_default=True,
+@click.option("--instance-noise-end", type=FiniteFloat(min=0), default=0.0, show_default=True,
               help="lfi: the same at the end; it changes linearly in between.")
-@click.option("--critic-lr-scale", type=click.FloatRange(min=0, min_open=True), default=2.0, show_default=True,
+@click.option("--critic-lr-scale", type=FiniteFloat(min=0, min_open=True), default=2.0, show_default=True,
               help="lfi: the critic learns at this multiple of --lr (two time-scale learning rates).")
 @click.option("--spectral-norm", "spectral", is_flag=True, help="lfi: spectral normalisation of the critic's layers.")
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
@@ -276,7 +292,7 @@ def train(ctx, method, data, lines, epochs, batch_size, lr, seed, device, run_di
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Encode everything again instead of skipping finished items.")
-@click.option("--sample-posterior", "posterior_seed", type=int, default=None, metavar="SEED",
+@click.option("--sample-posterior", "posterior_seed", type=SEED, default=None, metavar="SEED",
               help="vae: draw each image's code from q(z|x) (seeded) instead of using its mean.")
 @click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")
 @user_errors
@@ -337,8 +353,8 @@ def _png_path(ctx, param, value):
               help="Write OUT/samples.npz and OUT/svg/sample-NNNN.svg [default: samples/ when --grid is not given].")
 @click.option("--grid", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=_png_path,
               metavar="FILE.png", help="Also draw all samples tiled in a square-ish grid: FILE.png and FILE.svg.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Same seed and model: same samples.")
-@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Same seed and model: same samples.")
+@click.option("--temperature", type=FiniteFloat(min=0), default=1.0, show_default=True,
               help="Scale of z ~ N(0, temperature^2 I): below 1 gives more typical, less varied digits.")
 @click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True,
               help="Pixels per sample in the grid PNG and the SVGs.")
@@ -386,7 +402,7 @@ class MissingComponent(UserError):
 @click.option("--limit", type=click.IntRange(1), default=None, help="Score the first N images only.")
 @click.option("--samples", type=click.IntRange(0), default=1000, show_default=True,
               help="Models with a prior: how many samples to score (0: none).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the samples.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the samples.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write every figure to this JSON file.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

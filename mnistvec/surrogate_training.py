@@ -28,11 +28,12 @@ from .checkpoint import save_checkpoint
 from .console import console
 from .images import make_grid, save_png
 from .interrupt import graceful_stop
+from .models.registry import build_model, check_weights
 from .render import render_torch
 from .render.surrogate import StrokeSurrogate, coverage_fit, native_coverage, random_strokes
 from .train import (METRICS_NAME, TrainConfig, TrainingInterrupted, denormals_flushed, open_run, optimiser_step,
-                    restore, schedules, set_learning_rate, step_done, step_generator, training_progress,
-                    write_metrics)
+                    restore, schedules, set_learning_rate, step_done, step_generator, stop_if_diverged,
+                    training_progress, write_metrics)
 
 STEPS_PER_EPOCH = 1000
 HELDOUT_SEED = 2**31 - 1
@@ -79,7 +80,9 @@ def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", re
                     on_step=None) -> dict:
     """Fit a surrogate for `config.epochs * STEPS_PER_EPOCH` steps; checkpoint, metrics and grids in `run_dir`."""
     config, dev, ckpt_path, state = open_run(config, run_dir, device, resume)
-    surrogate = StrokeSurrogate(hidden=config.hidden, seed=config.seed).to(dev)
+    if state is not None:
+        check_weights(state, ckpt_path, asdict(config))
+    surrogate = build_model(asdict(config)).to(dev)
     optimizer = torch.optim.Adam(surrogate.parameters(), lr=config.lr)
     start_epoch, start_step, rows, (sums, seen) = restore(state, surrogate, optimizer)
     partial = (sums.get("loss", 0.0), seen)
@@ -88,6 +91,7 @@ def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", re
     total_steps = STEPS_PER_EPOCH * config.epochs
 
     def checkpoint(epoch: int, step: int, loss_sum: float = 0.0, seen: int = 0) -> None:
+        stop_if_diverged(ckpt_path, "before a checkpoint", model=surrogate)
         save_checkpoint(ckpt_path, {
             "method": "surrogate", "config": asdict(config), "model": surrogate.state_dict(),
             "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "metrics": rows,
@@ -108,6 +112,7 @@ def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", re
                     set_learning_rate(optimizer, lr)
                     strokes = random_strokes(strokes_per_step, step_generator(config.seed, epoch, step))
                     loss, mse = coverage_fit(surrogate, *(t.to(dev) for t in strokes))
+                    stop_if_diverged(ckpt_path, f"in epoch {epoch + 1} at step {step + 1}", loss=loss)
                     optimiser_step(optimizer, loss)
                     done, loss_sum, seen = step + 1, loss_sum + float(mse), seen + 1
                     step_done(progress, task, f"epoch {epoch + 1}/{config.epochs}",
@@ -117,6 +122,7 @@ def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", re
             except KeyboardInterrupt:
                 checkpoint(epoch, done, loss_sum, seen)
                 raise TrainingInterrupted(run_dir, epoch, done) from None
+            stop_if_diverged(ckpt_path, f"in epoch {epoch + 1}", model=surrogate)
             errors = heldout_errors(surrogate, heldout)
             row = {"epoch": epoch + 1, "train_loss": float(f"{loss_sum / max(seen, 1):.4e}"),
                    **{k: float(f"{v:.4e}") for k, v in errors.items()},

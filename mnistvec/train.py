@@ -47,7 +47,10 @@ from .console import console
 from .distributed import SINGLE, Ranks, process_ranks, replicated
 from .images import make_grid, save_png
 from .interrupt import graceful_stop
-from .models.registry import build_model, load_weights
+from .models.adversarial import OBJECTIVES
+from .models.ae import PIXEL_LOSSES
+from .models.registry import build_model, check_weights, load_weights
+from .render.through import GRADIENTS
 from .render import render_torch
 from .errors import InputError
 
@@ -98,6 +101,70 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
+MAX_SHIFT = 8
+"""The largest random translation (pixels) a run may augment with."""
+
+MAX_REFINER_STEPS = 8
+"""The most amortised refinement steps a model may have."""
+
+CONFIG_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
+    "lines": (1, None, False), "epochs": (1, None, False), "batch_size": (1, None, False), "hidden": (1, None, False),
+    "channels": (8, None, False), "latent": (1, None, False), "refiner_steps": (0, MAX_REFINER_STEPS, False),
+    "shift": (0, MAX_SHIFT, False), "lr": (0, None, True), "val_fraction": (0, 1, True),
+    "temperature_start": (0, None, True), "temperature_end": (0, None, True), "kl_weight": (0, None, False),
+    "kl_warmup": (0, 1, False), "pixel_noise": (0, 0.5, False), "recon_weight": (0, None, False),
+    "adv_weight": (0, None, False), "gp_weight": (0, None, False), "instance_noise": (0, None, False),
+    "instance_noise_end": (0, None, False), "critic_lr_scale": (0, None, True),
+}
+"""(lowest, highest, lowest excluded) of the settings a stored config may hold: what the command line
+accepts, and what the models and the training loop can run with (None: no bound)."""
+
+CONFIG_CHOICES = {"reconstruction": tuple(PIXEL_LOSSES), "gradients": GRADIENTS, "objective": OBJECTIVES}
+"""The settings that name one of a few choices, and those choices."""
+
+
+def _has_type(value, kind) -> bool:
+    """Whether `value` has the TrainConfig field type `kind`: a bool is not a number, a float is finite, and
+    `str | None` takes text or None."""
+    if kind is bool or isinstance(value, bool):
+        return kind is bool and isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int)
+    if kind is float:
+        return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
+    return isinstance(value, str) or (kind is not str and value is None)
+
+
+def check_config(values, where) -> None:
+    """CheckpointError naming `where` and the first setting of a stored config whose type or value a run
+    could not use: every known setting has its TrainConfig type (a bool is not a number, numbers are
+    finite), lies in CONFIG_RANGES, is one of CONFIG_CHOICES, and the channels split into the encoder's
+    8 groups. Settings this version does not know are left alone (a newer version may have written them)."""
+    from typing import get_type_hints
+
+    from .checkpoint import KINDS, CheckpointError
+
+    def refuse(problem: str) -> CheckpointError:
+        return CheckpointError(f"{where}: not a usable mnistvec checkpoint (config {problem})")
+
+    if not isinstance(values, dict):
+        raise refuse(f"is a {type(values).__name__}, not a dict")
+    for name, kind in get_type_hints(TrainConfig).items():
+        if name not in values:
+            continue
+        value = values[name]
+        if not _has_type(value, kind):
+            raise refuse(f"{name!r} is {value!r:.40}, not {KINDS.get(kind, 'text or nothing')}")
+        low, high, open_low = CONFIG_RANGES.get(name, (None, None, False))
+        if (low is not None and (value <= low if open_low else value < low)) or (high is not None and value > high):
+            bound = f"{'above' if open_low else 'at least'} {low}" + (f", at most {high}" if high is not None else "")
+            raise refuse(f"{name!r} is {value!r}; it must be {bound}")
+        if name in CONFIG_CHOICES and value not in CONFIG_CHOICES[name]:
+            raise refuse(f"{name!r} is {value!r}, not one of {', '.join(CONFIG_CHOICES[name])}")
+    if values.get("channels", 8) % 8:
+        raise refuse(f"'channels' is {values['channels']!r}, not a multiple of 8 (the encoder's groups)")
+
+
 METHOD_DEFAULTS = {
     "ae": {"epochs": 80, "lr": 2e-3, "shift": 2, "batch_size": 64},
     "vae": {"epochs": 100, "lr": 2e-3, "shift": 0, "batch_size": 32},
@@ -118,6 +185,28 @@ class TrainingInterrupted(Exception):
     def __init__(self, run_dir: Path, epoch: int, step: int):
         super().__init__(f"interrupted in epoch {epoch + 1} after {step} batch(es); checkpoint saved")
         self.run_dir, self.epoch, self.step = run_dir, epoch, step
+
+
+class TrainingDiverged(InputError):
+    """The loss (or the weights) stopped being finite numbers: training stops without saving, so the last
+    checkpoint, whose weights were finite, stands."""
+
+
+def stop_if_diverged(ckpt_path: Path, when: str, loss: torch.Tensor | None = None,
+                     model: torch.nn.Module | None = None) -> None:
+    """Raise TrainingDiverged (saying `when`) when `loss` is NaN or infinite, or when a weight of `model`
+    is: checked before the step that would spread the loss into the weights, and before a checkpoint is
+    saved."""
+    if loss is not None and not bool(torch.isfinite(loss)):
+        problem = f"the loss is {float(loss.detach())}"
+    elif model is not None and not all(bool(torch.isfinite(t).all()) for t in model.state_dict().values()
+                                       if t.is_floating_point()):
+        problem = "the weights hold NaN or infinite values"
+    else:
+        return
+    kept = f"{ckpt_path} is left as it was" if ckpt_path.exists() else "no checkpoint was saved"
+    raise TrainingDiverged(f"{ckpt_path.parent}: training diverged {when}: {problem}; stopped, {kept} "
+                           "(a lower --lr may help)")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -181,11 +270,25 @@ def open_run(config: TrainConfig, run_dir: Path, device: str, resume: bool, rank
     if ranks.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / CHECKPOINT_NAME
-    state = load_checkpoint(ckpt_path) if resume else None
+    state = resumable_state(ckpt_path) if resume else None
     if state is not None:
         config = TrainConfig.from_dict(state["config"])
     torch.manual_seed(config.seed)
     return config, dev, ckpt_path, state
+
+
+TRAINING_STATE = ("config", "model", "optimizer", "epoch", "step", "epoch_seen", "metrics")
+"""What a checkpoint must hold for `--resume` to continue its run."""
+
+
+def resumable_state(path: Path) -> dict:
+    """The checkpoint at `path`, which must hold a run's training state; a shipped model (weights and
+    settings only) is an InputError that points to `--init`."""
+    state = load_checkpoint(path)
+    if any(key not in state for key in TRAINING_STATE):
+        raise InputError(f"{path}: holds no training state to resume (a shipped model keeps only its weights); "
+                         f"use --init {path} to fine-tune from it")
+    return state
 
 
 @contextmanager
@@ -220,7 +323,12 @@ def restore(state: dict | None, model: torch.nn.Module, optimizer: torch.optim.O
         return 0, 0, [], ({}, 0)
     check_world_size(state, ranks)
     model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:  # optimiser state that does not fit the model
+        from .checkpoint import CheckpointError
+
+        raise CheckpointError(f"the optimiser state of the checkpoint does not fit its model ({err})") from None
     sums = state.get("epoch_sums", {"loss": state.get("epoch_loss_sum", 0.0)})  # older checkpoints: one sum
     partial = (dict(sums), state["epoch_seen"]) if ranks.is_main else (dict.fromkeys(sums, 0.0), 0)
     return state["epoch"], state["step"], list(state["metrics"]), partial
@@ -352,6 +460,8 @@ def train(
     """
     ranks = process_ranks(device)
     config, dev, ckpt_path, state = open_run(config, run_dir, device, resume, ranks)
+    if state is not None:
+        check_weights(state, ckpt_path, asdict(config))
     model = build_model(asdict(config)).to(dev)
     if state is None and hasattr(model, "prepare_training"):
         model.prepare_training(config)
@@ -369,6 +479,7 @@ def train(
     total_steps = steps_per_epoch * config.epochs
 
     def checkpoint(epoch: int, step: int, sums: dict | None = None, seen: int = 0) -> None:
+        stop_if_diverged(ckpt_path, "before a checkpoint", model=model)
         save_checkpoint(ckpt_path, {
             "method": config.method, "config": asdict(config), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "metrics": rows,
@@ -401,6 +512,7 @@ def train(
                     batch = train_images[order[step * config.batch_size : (step + 1) * config.batch_size]]
                     batch = random_shift(batch, generator, config.shift).to(dev)
                     terms = loss_terms(batch, temperature, config.reconstruction, progress=at, generator=generator)
+                    stop_if_diverged(ckpt_path, f"in epoch {epoch + 1} at step {step + 1}", loss=terms["loss"])
                     optimiser_step(optimizer, terms["loss"])
                     done, seen = step + 1, seen + len(batch)
                     for name, value in terms.items():
@@ -418,6 +530,7 @@ def train(
                 ranks.barrier()
                 raise TrainingInterrupted(run_dir, epoch, done) from None
             sums, seen = ranks.total(sums, seen)
+            stop_if_diverged(ckpt_path, f"in epoch {epoch + 1}", model=model)
             if ranks.is_main:
                 row = epoch_row(model, config, epoch, sums, seen, val_images, classifier, dev,
                                 temperature=schedules(config, (epoch + 1) * steps_per_epoch / total_steps)[0],

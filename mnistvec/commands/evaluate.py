@@ -134,7 +134,7 @@ def require_line_count(model_path: Path, lines: int) -> None:
     """ValueError unless the checkpoint at `model_path` draws `lines` strokes."""
     from ..checkpoint import load_checkpoint
 
-    own = load_checkpoint(model_path)["config"].get("lines")
+    own = load_checkpoint(model_path).get("config", {}).get("lines", lines)  # no config: load_model says so
     if own != lines:
         raise InputError(f"{model_path}: this model draws {own} lines, not {lines} (--lines sets a baseline's "
                          "count; leave it out to score the model)")

@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import launch
 from ..console import console, info, warn
 from ..distributed import process_ranks
-from ..train import CHECKPOINT_NAME, TrainConfig, train
+from ..train import CHECKPOINT_NAME, TrainConfig, resumable_state, train
 from ..errors import InputError
 
 
@@ -18,7 +18,6 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
                  mirror: str | None, explicit: set[str]) -> dict:
     """Check the run folder, load the images (labels are never used; the surrogate needs none), train, return
     the last metrics."""
-    from ..checkpoint import load_checkpoint
     from ..data import load_images
 
     if launch.rank() > 0:
@@ -31,7 +30,7 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
     if resume:
         if not ckpt.exists():
             raise InputError(f"{ckpt}: nothing to resume (no checkpoint); drop --resume to start a new run")
-        stored = TrainConfig.from_dict(load_checkpoint(ckpt)["config"])
+        stored = TrainConfig.from_dict(resumable_state(ckpt)["config"])
         ignored = sorted(k for k in explicit if getattr(stored, k, None) != getattr(config, k, None))
         if ignored:
             warn(f"--resume continues with the settings stored in {ckpt}; ignoring "
