@@ -377,7 +377,10 @@ def sample(model_path, count, out_dir, grid, seed, temperature, size, device, ov
         out_dir = Path("samples")
     summary = sample_model(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite)
     console.print(f"drew {summary.count} sample(s) in {summary.seconds:.2f} s -> "
-                  + ", ".join(str(p) for p in summary.written), highlight=False, soft_wrap=True)
+                  + ", ".join(str(p) for p in summary.written)
+                  + (f"; {summary.failed} left out" if summary.failed else ""), highlight=False, soft_wrap=True)
+    if summary.failed:
+        sys.exit(EXIT_PARTIAL)
 
 
 class MissingComponent(UserError):

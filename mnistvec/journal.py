@@ -52,6 +52,15 @@ class Entries:
     def __len__(self) -> int:
         return len(self.names)
 
+    def without(self, positions: list[int]) -> "Entries":
+        """The entries less those at `positions`."""
+        if not positions:
+            return self
+        dropped = set(positions)
+        keep = [i for i in range(len(self)) if i not in dropped]
+        return Entries([self.names[i] for i in keep], self.lines[keep], self.widths[keep], self.opacity[keep],
+                       self.frames[keep])
+
 
 class JournalWriter:
     """Append batches to the journal at `path`, each flushed to disk. The file is created (replacing any

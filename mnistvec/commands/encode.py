@@ -23,7 +23,7 @@ import torch
 from ..atomic import remove_stale_temps, write_text_atomic
 from ..console import progress_bar, warn
 from ..data import Failure, resolve_source
-from ..images import save_png
+from ..images import pixel_batches, save_png
 from ..interrupt import graceful_stop
 from ..journal import Entries, JournalError, JournalWriter, read_entries, read_meta
 from ..lines import Lines, LinesError
@@ -158,9 +158,9 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
                             continue
                     todo.append(i)
                 draw = None if posterior_seed is None else posterior_seed * 1_000_003 + position + len(batch.names)
-                write = _encode_items(model, batch, todo, stems, entries, out_dir, png, size, refine_steps, dev,
-                                      summary, draw) if todo else (lambda: None)
-                writer.submit(_then_journal(write, journal, entries))
+                write, failed = _encode_items(model, batch, todo, stems, entries, out_dir, png, size, refine_steps,
+                                              dev, summary, draw) if todo else ((lambda: None), [])
+                writer.submit(_then_journal(write, journal, entries.without(failed)))
                 position += len(batch.names)
                 advance(len(batch.names))
                 if stop.requested:
@@ -203,7 +203,9 @@ def _then_journal(write, journal: JournalWriter, entries: Entries):
 def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, size, refine_steps, dev, summary,
                   draw_seed: int | None = None):
     """Encode the items `todo` of `batch` and fill their slots in `entries`; return the job that writes
-    their SVG (and PNG) files, to run in the background while the next batch is encoded."""
+    their SVG (and PNG) files, to run in the background while the next batch is encoded, and the items
+    that failed: those whose strokes are not finite numbers (a warning each, listed in errors.txt; nothing
+    of them is written)."""
     images = torch.from_numpy(batch.images[todo]).to(dev)
     with torch.no_grad():
         if draw_seed is None:
@@ -212,26 +214,38 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
             raw = model.raw_strokes(images, sample=True, generator=torch.Generator().manual_seed(draw_seed))
     if refine_steps > 0:
         raw = refine(raw, images, refine_steps)
-    lines, widths, opacity = (t.detach().float().cpu().numpy() for t in squash(raw))
-    opacity = without_invisible(lines, widths, opacity)
+    drawn = Lines(*(t.detach().float().cpu().numpy() for t in squash(raw)))
+    bad = dict(drawn.bad_items())
+    for k, reason in bad.items():  # a model whose weights overflow: nothing of these items is written
+        summary.failures.append(Failure(batch.names[todo[k]], f"its strokes are not finite numbers ({reason}); "
+                                        "nothing written"))
+        warn(str(summary.failures[-1]))
+    kept = np.array([k for k in range(len(todo)) if k not in bad], dtype=np.int64)
+    todo, failed = [todo[k] for k in kept], [todo[k] for k in bad]
+    lines, widths = drawn.lines[kept], drawn.widths[kept]
+    opacity = without_invisible(lines, widths, drawn.opacity[kept])
     recon = render_numpy(lines, widths, opacity, 28, 28, 28.0)
     summary.squared_error_sum += float(((recon - batch.images[todo]) ** 2).mean(axis=(1, 2)).sum())
     summary.encoded += len(todo)
-    pngs = render_numpy(lines, widths, opacity, size, size, float(size)) if png else None
     jobs = []
     for k, i in enumerate(todo):
         entries.lines[i], entries.widths[i], entries.opacity[i] = lines[k], widths[k], opacity[k]
-        jobs.append((stems[i], lines[k], widths[k], opacity[k], frame_tuple(batch.frames[i]), batch.names[i],
-                     None if pngs is None else pngs[k]))
+        jobs.append((stems[i], lines[k], widths[k], opacity[k], frame_tuple(batch.frames[i]), batch.names[i]))
 
     def write() -> None:
-        for stem, item_lines, item_widths, item_opacity, frame, name, image in jobs:
+        for stem, item_lines, item_widths, item_opacity, frame, name in jobs:
             write_text_atomic(out_dir / "svg" / f"{stem}.svg",
                               svg_drawing(item_lines, item_widths, item_opacity, frame, title=name))
-            if image is not None:
-                save_png(out_dir / "png" / f"{stem}.png", image, inverted=bool(frame[5]))
+        for part in pixel_batches(size * size, len(jobs)) if png else []:  # PNGs drawn a bounded batch at a time
+            _save_pngs(out_dir, jobs[part], lines[part], widths[part], opacity[part], size)
 
-    return write
+    return write, failed
+
+
+def _save_pngs(out_dir: Path, jobs: list[tuple], lines, widths, opacity, size: int) -> None:
+    """Draw the items of `jobs` at size x size and write OUTPUT/png/STEM.png, in the polarity of each source."""
+    for (stem, _, _, _, frame, _), image in zip(jobs, render_numpy(lines, widths, opacity, size, size, float(size))):
+        save_png(out_dir / "png" / f"{stem}.png", image, inverted=bool(frame[5]))
 
 
 def _write_results(out_dir: Path, summary: EncodeSummary, meta: dict, journal: JournalWriter) -> None:

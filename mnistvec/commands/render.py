@@ -10,7 +10,7 @@ import numpy as np
 
 from ..atomic import write_text_atomic
 from ..console import progress_bar, warn
-from ..images import make_grid, save_png
+from ..images import GridImage, check_grid_size, max_image_pixels, pixel_batches, save_png
 from ..lines import Lines
 from ..names import output_stems
 from ..render import render_numpy
@@ -38,36 +38,60 @@ def render_file(
     grid: Path | None,
     source_frame: bool,
 ) -> RenderSummary:
-    """Render every drawable item of `vectors`; bad items get one warning line each and are skipped."""
+    """Render every drawable item of `vectors`; bad items (bad values, and with `source_frame` a bad frame)
+    get one warning line each and are skipped. Images are drawn a bounded batch at a time (`pixel_batches`)
+    and the grid is filled tile by tile, so memory does not grow with the number of items or their size;
+    a grid above the pixel limit is refused before anything is drawn."""
     start = time.perf_counter()
     batch = Lines.load(vectors)
+    use_frames = source_frame and batch.frames is not None
     bad = dict(batch.bad_items())
-    for i, reason in bad.items():
+    for i, reason in batch.bad_frames(max_image_pixels()) if use_frames else []:
+        bad.setdefault(i, reason)
+    for i, reason in sorted(bad.items()):
         warn(f"{vectors}: item {i} ({batch.name(i)}): {reason}; skipped")
     good = batch.subset(np.array([i for i in range(len(batch)) if i not in bad], dtype=np.int64))
+    if grid is not None:
+        check_grid_size(grid, len(good), size, "--size, or leave out --grid")
     stems = output_stems([good.name(i) for i in range(len(good))])
-    use_frames = source_frame and good.frames is not None
-    tiles = []
+    tiles = GridImage(len(good), size, size) if grid is not None and len(good) else None
     with progress_bar("rendering", len(good)) as advance:
-        for lo in range(0, len(good), CHUNK):
-            part = good.subset(slice(lo, lo + CHUNK))
-            images = _render_part(part, size, renderer, temperature, use_frames) if "png" in formats else None
-            for k in range(len(part)):
-                stem = stems[lo + k]
-                frame = tuple(part.frames[k]) if use_frames else canvas_frame(size)
-                if "png" in formats:
-                    save_png(out_dir / "png" / f"{stem}.png", images[k], inverted=bool(frame[5]))
-                if "svg" in formats:
-                    text = svg_drawing(part.lines[k], part.widths[k], part.opacity[k], frame, title=part.name(k))
-                    write_text_atomic(out_dir / "svg" / f"{stem}.svg", text)
-            if grid is not None:  # grid tiles are always the square canvas
-                reuse = images is not None and not use_frames
-                tiles.extend(images if reuse else _render_part(part, size, renderer, temperature, False))
-            advance(len(part))
-    if grid is not None and tiles:
-        save_png(grid, make_grid(np.stack(tiles)))
+        for part in pixel_batches(_pixels(good, size, formats, use_frames, tiles is not None), len(good), CHUNK):
+            _draw_part(good.subset(part), stems[part], part.start, out_dir, size, formats, renderer, temperature,
+                       use_frames, tiles)
+            advance(part.stop - part.start)
+    if tiles is not None:
+        tiles.save(grid)
     outputs = [f for f in formats] + (["grid"] if grid is not None else [])
     return RenderSummary(len(good), len(bad), time.perf_counter() - start, outputs)
+
+
+def _draw_part(part: Lines, stems: list[str], first: int, out_dir: Path, size: int, formats: tuple[str, ...],
+               renderer: str, temperature: float, use_frames: bool, tiles: GridImage | None) -> None:
+    """Write the files of one batch of items (the first is item `first` of the drawable ones) and place
+    their grid tiles; its images are released on return."""
+    images = _render_part(part, size, renderer, temperature, use_frames) if "png" in formats else None
+    for k in range(len(part)):
+        frame = tuple(part.frames[k]) if use_frames else canvas_frame(size)
+        if "png" in formats:
+            save_png(out_dir / "png" / f"{stems[k]}.png", images[k], inverted=bool(frame[5]))
+        if "svg" in formats:
+            text = svg_drawing(part.lines[k], part.widths[k], part.opacity[k], frame, title=part.name(k))
+            write_text_atomic(out_dir / "svg" / f"{stems[k]}.svg", text)
+    if tiles is not None:  # grid tiles are always the square canvas
+        reuse = images is not None and not use_frames
+        for k, tile in enumerate(images if reuse else _render_part(part, size, renderer, temperature, False)):
+            tiles.place(first + k, tile)
+
+
+def _pixels(items: Lines, size: int, formats: tuple[str, ...], use_frames: bool, tiled: bool) -> list[int] | int:
+    """The pixels drawn for each item: its PNG (in its source frame, or size x size) and its grid tile when
+    that is drawn apart from the PNG."""
+    square = size * size
+    if not use_frames:
+        return square if "png" in formats or tiled else 0
+    own = [int(round(w)) * int(round(h)) for w, h in items.frames[:, :2]] if "png" in formats else [0] * len(items)
+    return [n + (square if tiled else 0) for n in own]
 
 
 def _render_part(part: Lines, size: int, renderer: str, temperature: float, use_frames: bool) -> list[np.ndarray]:

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..atomic import write_text_atomic
-from ..console import progress_bar
-from ..images import make_grid, save_png
+from ..atomic import atomic_path, write_text_atomic
+from ..console import progress_bar, warn
+from ..images import GridImage, check_grid_size, pixel_batches
 from ..lines import Lines
 from ..models.registry import SAMPLING_METHODS, load_model
 from ..render import render_numpy
@@ -29,6 +29,7 @@ class SampleSummary:
     count: int
     seconds: float
     written: list[Path]
+    failed: int = 0
 
 
 def draw_samples(model, count: int, seed: int, temperature: float, device) -> Lines:
@@ -45,12 +46,29 @@ def draw_samples(model, count: int, seed: int, temperature: float, device) -> Li
     return Lines(lines, widths, opacity, names=names)
 
 
+def drawable(samples: Lines, model_path: Path) -> tuple[Lines, int]:
+    """(the samples that can be drawn, how many cannot): each sample whose strokes are not finite numbers
+    (a model whose weights overflow) gets one warning line and is left out of every output; InputError when
+    none is left."""
+    bad = samples.bad_items()
+    for i, reason in bad:
+        warn(f"{samples.name(i)}: {reason}; left out")
+    if len(bad) == len(samples):
+        raise InputError(f"{model_path}: none of the {len(samples)} samples can be drawn (each is named above)")
+    failed = {i for i, _ in bad}
+    return samples.subset(np.array([i for i in range(len(samples)) if i not in failed], dtype=np.int64)), len(bad)
+
+
 def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path | None, seed: int,
                  temperature: float, size: int, device: str, overwrite: bool) -> SampleSummary:
-    """Draw `count` samples; write OUT/samples.npz and OUT/svg/sample-NNNN.svg, and/or the grid (PNG + SVG)."""
+    """Draw `count` samples; write OUT/samples.npz and OUT/svg/sample-NNNN.svg, and/or the grid (PNG + SVG).
+    A grid above the pixel limit is refused before anything is drawn; its tiles are drawn a bounded batch
+    at a time and its SVG is written a cell at a time."""
     start = time.perf_counter()
     if out_dir is not None and (out_dir / NPZ_NAME).exists() and not overwrite:
         raise InputError(f"{out_dir / NPZ_NAME} already exists: use --overwrite to replace it or choose another --out")
+    if grid is not None:
+        check_grid_size(grid, count, size, "--n or --size")
     from ..models.bundled import resolve_model
 
     model_path = resolve_model(model_path)
@@ -62,25 +80,31 @@ def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path 
     if not hasattr(model, "decode"):
         raise InputError(f"{model_path}: this {config['method']!r} model has no prior to sample from; models that can "
                          f"sample: {', '.join(SAMPLING_METHODS)} (train one with `mnistvec train --method vae`)")
-    samples = draw_samples(model, count, seed, temperature, dev)
+    samples, failed = drawable(draw_samples(model, count, seed, temperature, dev), model_path)
     samples.meta.update({"model": str(model_path), "method": config["method"], "seed": seed,
                          "temperature": temperature})
     written: list[Path] = []
     if out_dir is not None:
         samples.save(out_dir / NPZ_NAME)
         written.append(out_dir / NPZ_NAME)
-        with progress_bar("writing SVGs", count) as advance:
-            for i in range(count):
+        with progress_bar("writing SVGs", len(samples)) as advance:
+            for i in range(len(samples)):
                 svg = svg_drawing(samples.lines[i], samples.widths[i], samples.opacity[i], canvas_frame(size),
                                   title=samples.name(i))
                 write_text_atomic(out_dir / "svg" / f"{samples.name(i)}.svg", svg)
                 advance()
         written.append(out_dir / "svg")
     if grid is not None:
-        images = render_numpy(samples.lines, samples.widths, samples.opacity, size, size, float(size))
-        save_png(grid, make_grid(images))
+        tiles = GridImage(len(samples), size, size)
+        for part in pixel_batches(size * size, len(samples)):
+            images = render_numpy(samples.lines[part], samples.widths[part], samples.opacity[part], size, size,
+                                  float(size))
+            for k, image in enumerate(images):
+                tiles.place(part.start + k, image)
+        tiles.save(grid)
         grid_svg = grid.with_suffix(".svg")
-        write_text_atomic(grid_svg, svg_grid(samples.lines, samples.widths, samples.opacity, size,
-                                             title=f"{count} samples from {model_path.name}"))
+        with atomic_path(grid_svg) as tmp, open(tmp, "w", encoding="utf-8", newline="") as handle:
+            handle.writelines(svg_grid(samples.lines, samples.widths, samples.opacity, size,
+                                       title=f"{count} samples from {model_path.name}"))
         written += [grid, grid_svg]
-    return SampleSummary(count, time.perf_counter() - start, written)
+    return SampleSummary(len(samples), time.perf_counter() - start, written, failed)

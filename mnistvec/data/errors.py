@@ -39,4 +39,10 @@ OnFailure = Callable[[Failure], None]
 
 def warn_on_stderr(failure: Failure) -> None:
     """Print ``warning: <path>: <reason>`` as one line on standard error."""
-    print(f"warning: {failure}", file=sys.stderr, flush=True)
+    notice(failure.path, failure.reason)
+
+
+def notice(path, message: str) -> None:
+    """Print ``warning: <path>: <message>`` as one line on standard error: something the user should know
+    about an item that was read all the same."""
+    print(f"warning: {path}: {message}", file=sys.stderr, flush=True)
