@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import numpy as np
+
 from .errors import InputError
 
 MAGIC = b"MNVJ\x01\n"
@@ -52,7 +53,7 @@ class Entries:
     def __len__(self) -> int:
         return len(self.names)
 
-    def without(self, positions: list[int]) -> "Entries":
+    def without(self, positions: list[int]) -> Entries:
         """The entries less those at `positions`."""
         if not positions:
             return self

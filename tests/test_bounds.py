@@ -42,12 +42,13 @@ def invoke(*args):
 
 
 def run_capped(*args, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`mnistvec ARGS` in a subprocess limited to MEMORY_CAP bytes of address space and one thread per pool."""
+    """`mnistvec ARGS` in a subprocess limited to MEMORY_CAP bytes of address space and one torch thread."""
 
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}  # address
+    # space reserved per thread would otherwise grow with the machine's cores
     return subprocess.run([sys.executable, "-m", "mnistvec", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, preexec_fn=cap, env=env)
 

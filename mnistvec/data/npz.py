@@ -32,6 +32,7 @@ from .arrays import DEFAULT_BATCH_SIZE, MAX_DEFLATE_RATIO, check_item_size, iter
 from .errors import DataError, OnFailure
 from .imageset import ImageSet
 
+
 @dataclass(frozen=True)
 class NpyHeader:
     """The checked header of one array of an archive: its member, shape, element type and order, and where
