@@ -47,8 +47,8 @@ def run_capped(*args, timeout: float = 120) -> subprocess.CompletedProcess:
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
 
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}  # address
-    # space reserved per thread would otherwise grow with the machine's cores
+    # few malloc arenas: the address space each thread reserves would otherwise grow with the machine's cores
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
     return subprocess.run([sys.executable, "-m", "mnistvec", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, preexec_fn=cap, env=env)
 
