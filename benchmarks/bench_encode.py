@@ -41,7 +41,7 @@ def write_pngs(images: np.ndarray, folder: Path) -> None:
 def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> dict[str, float]:
     """Seconds of each stage run alone (module docstring)."""
     from mnistvec.io.atomic import write_text_atomic
-    from mnistvec.commands.encode import frame_tuple
+    from mnistvec.encoding.folder import frame_tuple
     from mnistvec.data import resolve_source
     from mnistvec.io.vectors import Vectors
     from mnistvec.models.registry import load_model

@@ -66,7 +66,7 @@ def main() -> None:
         print(f"reconstructions, t10k ({len(images):,} images), native 28x28: MSE {scores.mse:.4f}, "
               f"IoU@0.5 {scores.iou:.3f}, classifier accuracy {scores.accuracy:.2%} "
               f"(on originals {scores.original_accuracy:.2%})")
-    from mnistvec.commands.evaluate import draw_prior_samples
+    from mnistvec.evaluation.run import draw_prior_samples
     from mnistvec.models.registry import load_model
 
     model, _ = load_model(model_path)

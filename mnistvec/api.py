@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mnistvec.config import encode_refine
+from mnistvec.config import ENCODE_BATCH, ENCODE_MODEL, encode_refine
 from mnistvec.device import resolve_device
 from mnistvec.encoding.sampling import draw_samples
 from mnistvec.encoding.vectorise import vectorise
@@ -29,10 +29,6 @@ from mnistvec.models.bundled import resolve_model
 from mnistvec.models.registry import load_model as load_checkpoint_model
 from mnistvec.raster import RENDERERS, render_numpy
 from mnistvec.raster.soft import DEFAULT_TEMPERATURE
-
-BATCH = 256
-"""Images encoded at once."""
-
 
 class Vectoriser:
     """A trained model, ready to encode images (and, for vae and lfi, to sample new digits).
@@ -61,7 +57,7 @@ class Vectoriser:
     def __repr__(self) -> str:
         return f"Vectoriser({self.source!r}, method={self.method!r}, n_lines={self.n_lines})"
 
-    def encode(self, images, refine: int | None = None, batch_size: int = BATCH, progress: bool = True,
+    def encode(self, images, refine: int | None = None, batch_size: int = ENCODE_BATCH, progress: bool = True,
                names: list[str] | None = None) -> Vectors:
         """Strokes for `images` [B, 28, 28] (or one [28, 28]) with values in [0, 1] (uint8 is read as 0-255),
         white ink on black as in MNIST. `refine` steps of per-image refinement follow the encoder (None: the
@@ -93,7 +89,7 @@ class Vectoriser:
         return samples
 
 
-def load_model(model: str | Path = "ae", device: str = "cpu") -> Vectoriser:
+def load_model(model: str | Path = ENCODE_MODEL, device: str = "cpu") -> Vectoriser:
     """A shipped model by name (`ae`, `vae`, `lfi`) or a checkpoint written by `mnistvec train`, on `device`
     (`cpu`, `cuda`, `auto`)."""
     module, config = load_checkpoint_model(resolve_model(model), resolve_device(device))

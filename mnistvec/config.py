@@ -9,6 +9,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
+METHODS = ("ae", "vae", "lfi")
+"""Methods whose checkpoints are vectorisers (image -> strokes)."""
+SAMPLING_METHODS = ("vae", "lfi")
+"""Methods with a prior to draw new digits from."""
+TRAINABLE = (*METHODS, "surrogate")
+"""What `mnistvec train --method` trains: the vectorisers and the surrogate renderer."""
+GRADIENTS = ("straight-through", "surrogate")
+"""How vae and lfi take gradients through the native renderer (`models/gradients.py`)."""
+OBJECTIVES = ("js", "wasserstein")
+"""The likelihood-free model's adversarial games (`models/adversarial.py`)."""
+RECONSTRUCTIONS = ("bce", "mse")
+"""Reconstruction losses: Bernoulli likelihood or squared error."""
+RENDERERS = ("native", "exact", "soft")
+"""The renderers (`raster/`)."""
+DEVICES = ("auto", "cpu", "cuda")
+
+RENDER_TEMPERATURE = 0.5
+"""The soft renderer's blur, in pixels, when none is given."""
+ENCODE_BATCH = 256
+"""Images encoded (and scored) at once."""
+ENCODE_MODEL = "ae"
+"""The shipped model `encode`, `eval` and the Python API use when none is named."""
+SAMPLE_MODEL = "lfi"
+"""The shipped model `sample` draws from when none is named (the best Frechet distance to real digits)."""
+SCORED_SAMPLES = 1000
+"""Samples drawn to score a model with a prior (`eval`, and every training epoch)."""
+
 
 @dataclass
 class TrainConfig:

@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class InputError(Exception):
     """A problem with the user's input or environment; the message is one line naming it."""
+
+
+class DataError(InputError):
+    """A source of images cannot be read at all; the message is one line naming the file and the problem."""

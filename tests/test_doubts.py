@@ -88,7 +88,7 @@ def test_a_journal_of_a_run_stopped_before_doubts_were_kept_resumes(tmp_path, mi
     import struct
     import zlib
 
-    from mnistvec.commands.encode import JOURNAL_NAME
+    from mnistvec.encoding.folder import JOURNAL_NAME
     from mnistvec.io.journal import MAGIC, Entries, JournalWriter, read_entries
 
     out = tmp_path / "out"

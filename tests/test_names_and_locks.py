@@ -360,6 +360,6 @@ def test_an_interrupt_outside_a_graceful_stop_is_exit_130(tmp_path, monkeypatch,
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("mnistvec.commands.render.render_file", interrupted)
+    monkeypatch.setattr("mnistvec.encoding.drawing.render_file", interrupted)
     result = invoke("render", vectors_file, tmp_path / "out")
     assert result.exit_code == EXIT_INTERRUPTED and result.output.strip() == "interrupted"

@@ -1,118 +1,71 @@
-"""`mnistvec render`: a vectors file to PNG and SVG files, and optionally one PNG grid.
-
-Each item gets its own files whatever the names (`names.output_stems`); an item whose file cannot be
-written (a folder where it must go, a name the filesystem refuses) is one warning line and the rest is
-written. One run at a time writes into an OUT (`mnistvec.lock`). Ctrl-C or SIGTERM stops after the item
-being written (`interrupted`): every file is whole, no temporary file is left.
-"""
+"""`mnistvec render VECTORS OUT`: a vectors file drawn as PNG and SVG files (the work: `encoding/drawing.py`)."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+import sys
 from pathlib import Path
 
-import numpy as np
+import click
 
-from mnistvec.io.atomic import is_item_error, remove_stale_temps, write_text_atomic
-from mnistvec.io.console import progress_bar, warn
-from mnistvec.io.png import make_grid, save_png
-from mnistvec.io.interrupt import graceful_stop
-from mnistvec.io.vectors import Vectors
-from mnistvec.io.lock import output_lock
-from mnistvec.io.names import output_stems
-from mnistvec.raster import render_in_frame, render_numpy
-from mnistvec.io.svg import canvas_frame, svg_drawing
+from mnistvec.commands.common import (EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_PARTIAL, FiniteFloat,
+                                      user_errors)
+from mnistvec.config import RENDER_TEMPERATURE, RENDERERS
+from mnistvec.io.console import results
 
 FORMATS = ("png", "svg")
-CHUNK = 1024
 
 
-@dataclass
-class RenderSummary:
-    rendered: int
-    failed: int
-    seconds: float
-    outputs: list[str]
-    interrupted: bool = False
+def _formats(ctx, param, value: str) -> tuple[str, ...]:
+    formats = tuple(f.strip().lower() for f in value.split(",") if f.strip())
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)} (comma-separated), got {value!r}")
+    return formats
 
 
-def render_file(
-    vectors: Path,
-    out_dir: Path,
-    size: int,
-    formats: tuple[str, ...],
-    renderer: str,
-    temperature: float,
-    grid: Path | None,
-    source_frame: bool,
-) -> RenderSummary:
-    """Render every drawable item of `vectors`; bad items, and items whose files cannot be written, get one
-    warning line each and are skipped."""
-    start = time.perf_counter()
-    with graceful_stop() as stop:
-        batch = Vectors.load(vectors)
-        created = not out_dir.exists()
-        out_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            with output_lock(out_dir):
-                remove_stale_temps(out_dir)
-                summary = _render_locked(vectors, batch, out_dir, size, formats, renderer, temperature, grid,
-                                         source_frame, stop)
-        finally:
-            if created and out_dir.is_dir() and not any(out_dir.iterdir()):
-                out_dir.rmdir()
-    summary.seconds = time.perf_counter() - start
-    return summary
+@click.command(epilog=EXIT_CODES_HELP)
+@click.argument("vectors", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("out_dir", metavar="OUT", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True,
+              help="Output images are SIZE x SIZE pixels (the canvas, the unit square, is scaled to fit).")
+@click.option("--format", "formats", default="png,svg", show_default=True, callback=_formats,
+              help="Comma-separated outputs: png (OUT/png/NAME.png), svg (OUT/svg/NAME.svg).")
+@click.option("--renderer", type=click.Choice(RENDERERS), default="native", show_default=True,
+              help="native: compiled, fast; exact: the same pixels in torch; soft: the blurred, differentiable one.")
+@click.option("--temperature", type=FiniteFloat(min=0.0, min_open=True), default=RENDER_TEMPERATURE,
+              show_default=True, help="Blur of the soft renderer, in pixels (soft only).")
+@click.option("--grid", "grid", is_flag=False, flag_value="grid.png", default=None, metavar="[FILE]",
+              help="Also write all items tiled in one PNG (default name OUT/grid.png; a relative FILE is under OUT).")
+@click.option("--source-frame", is_flag=True,
+              help="Draw each item in its source image's frame and polarity when the file records one "
+                   "(PNG size then follows the source image, --size is ignored).")
+@user_errors
+def render(vectors, out_dir, size, formats, renderer, temperature, grid, source_frame):
+    """Draw the vectors in VECTORS (.npz) as PNG and/or SVG files under OUT.
 
+    Items that cannot be drawn (NaN or infinite values, negative widths), or whose file cannot be written,
+    are reported one line each and skipped (exit code 3); everything else is written, one file per item
+    whatever the names. Every file is written atomically: Ctrl-C or SIGTERM stops with every file whole
+    and no temporary file left (exit code 130). One run at a time may write into an OUT.
 
-def _render_locked(vectors, batch: Vectors, out_dir, size, formats, renderer, temperature, grid, source_frame,
-                   stop) -> RenderSummary:
-    bad = dict(batch.bad_items())
-    for i, reason in bad.items():
-        warn(f"{vectors}: item {i} ({batch.name(i)}): {reason}; skipped")
-    kept = np.array([i for i in range(len(batch)) if i not in bad], dtype=np.int64)
-    good = batch.subset(kept)
-    stems = output_stems([good.name(i) for i in range(len(good))])
-    use_frames = source_frame and good.frames is not None
-    tiles = []
-    rendered = unwritten = 0
-    outputs = [f for f in formats] + (["grid"] if grid is not None else [])
-    with progress_bar("rendering", len(good)) as advance:
-        for lo in range(0, len(good), CHUNK):
-            part = good.subset(slice(lo, lo + CHUNK))
-            images = _render_part(part, size, renderer, temperature, use_frames) if "png" in formats else None
-            for k in range(len(part)):
-                if stop.requested:
-                    return RenderSummary(rendered, len(bad) + unwritten, 0.0, outputs, interrupted=True)
-                stem = stems[lo + k]
-                frame = tuple(part.frames[k]) if use_frames else canvas_frame(size)
-                try:
-                    if "png" in formats:
-                        save_png(out_dir / "png" / f"{stem}.png", images[k], inverted=bool(frame[5]))
-                    if "svg" in formats:
-                        text = svg_drawing(part.lines[k], part.widths[k], part.opacity[k], frame, title=part.name(k))
-                        write_text_atomic(out_dir / "svg" / f"{stem}.svg", text)
-                except OSError as err:
-                    if not is_item_error(err):
-                        raise
-                    warn(f"{vectors}: item {kept[lo + k]} ({part.name(k)}): cannot write {err.filename}: "
-                         f"{err.strerror or err}; skipped")
-                    unwritten += 1
-                    continue
-                rendered += 1
-            if grid is not None:  # grid tiles are always the square canvas
-                reuse = images is not None and not use_frames
-                tiles.extend(images if reuse else _render_part(part, size, renderer, temperature, False))
-            advance(len(part))
-    if grid is not None and tiles and not stop.requested:
-        save_png(grid, make_grid(np.stack(tiles)))
-    return RenderSummary(rendered, len(bad) + unwritten, 0.0, outputs, interrupted=stop.requested)
+    \b
+    Example:
+      mnistvec render examples/vectors/digits.npz out/ --size 112 --grid
+    """
+    from mnistvec.encoding.drawing import render_file
 
-
-def _render_part(part: Vectors, size: int, renderer: str, temperature: float, use_frames: bool) -> list[np.ndarray]:
-    """Images of one chunk: on the square canvas, or each in its own source frame (sizes may differ)."""
-    if not use_frames:
-        return list(render_numpy(part.lines, part.widths, part.opacity, size, size, float(size), renderer, temperature))
-    return [render_in_frame(part.lines[k], part.widths[k], part.opacity[k], part.frames[k], None, renderer,
-                            temperature) for k in range(len(part))]
+    grid_path = None if grid is None else (Path(grid) if Path(grid).is_absolute() else out_dir / grid)
+    summary = render_file(vectors, out_dir, size, formats, renderer, temperature, grid_path, source_frame)
+    rate = summary.rendered / summary.seconds if summary.seconds > 0 else float("inf")
+    results.print(
+        f"rendered {summary.rendered} item(s) ({', '.join(summary.outputs)}) in {summary.seconds:.2f} s "
+        f"({rate:,.0f} images/s) -> {out_dir}"
+        + (f"; {summary.failed} item(s) skipped" if summary.failed else ""),
+        highlight=False, soft_wrap=True,
+    )
+    if summary.interrupted:
+        click.echo(f"interrupted: the items rendered so far are in {out_dir}; run the same command to render all",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    if summary.failed:
+        sys.exit(EXIT_PARTIAL)

@@ -1,113 +1,67 @@
-"""`mnistvec sample`: new digits from a model's prior, z ~ N(0, temperature^2 I) -> strokes -> native renderer.
-
-One run at a time writes into an OUT (`mnistvec.lock`). Ctrl-C or SIGTERM stops after the file being
-written (`interrupted`): every file is whole, no temporary file is left. A sample whose SVG cannot be
-written (a folder where it must go) is one warning line; the others are written.
-"""
+"""`mnistvec sample`: new digits from a model's prior (the work: `encoding/sampling.py`)."""
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+import sys
 from pathlib import Path
 
+import click
 
-from mnistvec.encoding.sampling import draw_samples
-from mnistvec.io.atomic import is_item_error, remove_stale_temps, write_text_atomic
-from mnistvec.io.console import progress_bar, warn
-from mnistvec.io.png import make_grid, save_png
-from mnistvec.io.interrupt import graceful_stop
-from mnistvec.io.vectors import Vectors
-from mnistvec.io.lock import output_lock
-from mnistvec.models.registry import SAMPLING_METHODS, load_model
-from mnistvec.raster import render_numpy
-from mnistvec.io.svg import canvas_frame, svg_drawing, svg_grid
-from mnistvec.device import resolve_device
-from mnistvec.errors import InputError
-
-NPZ_NAME = "samples.npz"
+from mnistvec.commands.common import (EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_PARTIAL, FiniteFloat, SEED, device_option,
+                                      user_errors)
+from mnistvec.config import SAMPLE_MODEL
+from mnistvec.io.console import results
 
 
-@dataclass
-class SampleSummary:
-    count: int
-    seconds: float
-    written: list[Path]
-    failed: int = 0
-    interrupted: bool = False
+def _png_path(ctx, param, value):
+    if value is not None and value.suffix.lower() != ".png":
+        raise click.BadParameter(f"{value}: the grid is a PNG file (its SVG twin is written beside it); "
+                                 "give a name ending in .png")
+    return value
 
 
-def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path | None, seed: int,
-                 temperature: float, size: int, device: str, overwrite: bool) -> SampleSummary:
-    """Draw `count` samples; write OUT/samples.npz and OUT/svg/sample-NNNN.svg, and/or the grid (PNG + SVG)."""
-    start = time.perf_counter()
-    with graceful_stop() as stop:
-        summary = _sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite, stop)
-    summary.seconds = time.perf_counter() - start
-    return summary
+@click.command(epilog=EXIT_CODES_HELP)
+@click.option("--model", "model_path", default=SAMPLE_MODEL, show_default=True, metavar="NAME|PATH",
+              help="lfi or vae: a model shipped with mnistvec (lfi's samples are closer to real digits, by "
+                   "Frechet distance); or a checkpoint of a model with a prior (vae, lfi) written by "
+                   "`mnistvec train`.")
+@click.option("--n", "count", type=click.IntRange(1, 1_000_000), default=64, show_default=True,
+              help="How many samples to draw.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write OUT/samples.npz and OUT/svg/sample-NNNN.svg [default: samples/ when --grid is not given].")
+@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=_png_path,
+              metavar="FILE.png", help="Also draw all samples tiled in a square-ish grid: FILE.png and FILE.svg.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Same seed and model: same samples.")
+@click.option("--temperature", type=FiniteFloat(min=0), default=1.0, show_default=True,
+              help="Scale of z ~ N(0, temperature^2 I): below 1 gives more typical, less varied digits.")
+@click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True,
+              help="Pixels per sample in the grid PNG and the SVGs.")
+@device_option
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUT/samples.npz.")
+@user_errors
+def sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite):
+    """Draw new digits from a model's prior: z ~ N(0, I) -> strokes, rendered by the native renderer.
 
+    Only models with a prior can sample (vae, lfi); an autoencoder cannot. Ctrl-C or SIGTERM stops with
+    every file whole and no temporary file left (exit code 130). One run at a time may write into an OUT.
 
-def _refuse_existing(out_dir: Path | None, overwrite: bool) -> None:
-    if out_dir is not None and (out_dir / NPZ_NAME).exists() and not overwrite:
-        raise InputError(f"{out_dir / NPZ_NAME} already exists: use --overwrite to replace it or choose another --out")
+    \b
+    Examples:
+      mnistvec sample --model runs/vae/model.pt --n 64 --grid grid.png
+      mnistvec sample --n 1000 --out samples/ --seed 1
+    """
+    from mnistvec.encoding.sampling import sample_model
 
-
-def _sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite, stop) -> SampleSummary:
-    _refuse_existing(out_dir, overwrite)
-    from mnistvec.models.bundled import resolve_model
-
-    model_path = resolve_model(model_path)
-    if not model_path.is_file():
-        raise InputError(f"{model_path}: no such checkpoint file; train a VAE with `mnistvec train --method vae` "
-                         "(it writes runs/vae/model.pt) or name one with --model")
-    dev = resolve_device(device)
-    model, config = load_model(model_path, dev)
-    if not model.can_sample:
-        raise InputError(f"{model_path}: this {config['method']!r} model has no prior to sample from; models that can "
-                         f"sample: {', '.join(SAMPLING_METHODS)} (train one with `mnistvec train --method vae`)")
-    samples = draw_samples(model, count, seed, temperature, dev)
-    samples.meta.update({"model": str(model_path), "method": config["method"], "seed": seed,
-                         "temperature": temperature})
-    summary = SampleSummary(count, 0.0, [])
-    if stop.requested:
-        summary.interrupted = True
-        return summary
-    if out_dir is not None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        with output_lock(out_dir):
-            _refuse_existing(out_dir, overwrite)  # again: another run may have written it meanwhile
-            remove_stale_temps(out_dir)
-            _write_out(samples, out_dir, size, summary, stop)
-        if summary.interrupted:
-            return summary
-    if grid is not None:
-        images = render_numpy(samples.lines, samples.widths, samples.opacity, size, size, float(size))
-        save_png(grid, make_grid(images))
-        grid_svg = grid.with_suffix(".svg")
-        write_text_atomic(grid_svg, svg_grid(samples.lines, samples.widths, samples.opacity, size,
-                                             title=f"{count} samples from {model_path.name}"))
-        summary.written += [grid, grid_svg]
-    summary.interrupted = stop.requested
-    return summary
-
-
-def _write_out(samples: Vectors, out_dir: Path, size: int, summary: SampleSummary, stop) -> None:
-    """OUT/samples.npz, then one SVG per sample until a stop is requested."""
-    samples.save(out_dir / NPZ_NAME)
-    summary.written.append(out_dir / NPZ_NAME)
-    with progress_bar("writing SVGs", len(samples)) as advance:
-        for i in range(len(samples)):
-            if stop.requested:
-                summary.interrupted = True
-                return
-            svg = svg_drawing(samples.lines[i], samples.widths[i], samples.opacity[i], canvas_frame(size),
-                              title=samples.name(i))
-            try:
-                write_text_atomic(out_dir / "svg" / f"{samples.name(i)}.svg", svg)
-            except OSError as err:
-                if not is_item_error(err):
-                    raise
-                warn(f"{samples.name(i)}: cannot write {err.filename}: {err.strerror or err}; skipped")
-                summary.failed += 1
-            advance()
-    summary.written.append(out_dir / "svg")
+    if out_dir is None and grid is None:
+        out_dir = Path("samples")
+    summary = sample_model(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite)
+    if summary.interrupted:
+        saved = ", ".join(str(p) for p in summary.written) or "nothing"
+        click.echo(f"interrupted: written so far: {saved}; run the same command with --overwrite to write all",
+                   err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    results.print(f"drew {summary.count} sample(s) in {summary.seconds:.2f} s -> "
+                  + ", ".join(str(p) for p in summary.written), highlight=False, soft_wrap=True)
+    if summary.failed:
+        click.echo(f"{summary.failed} SVG file(s) could not be written (each named above)", err=True)
+        sys.exit(EXIT_PARTIAL)

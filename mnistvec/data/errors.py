@@ -15,12 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from mnistvec.errors import InputError
+from mnistvec.errors import DataError  # noqa: F401  (data's errors, defined with the others)
 from mnistvec.io.console import warn
-
-
-class DataError(InputError):
-    """A source cannot be read at all; the message is one line naming the file and the problem."""
 
 
 @dataclass(frozen=True)
@@ -41,4 +37,10 @@ OnFailure = Callable[[Failure], None]
 
 def warn_on_stderr(failure: Failure) -> None:
     """Print ``warning: <path>: <reason>`` as one line on standard error."""
-    warn(str(failure))
+    notice(failure.path, failure.reason)
+
+
+def notice(path, message: str) -> None:
+    """Print ``warning: <path>: <message>`` as one line on standard error: something the user should know
+    about an item that was read all the same."""
+    warn(f"{path}: {message}")

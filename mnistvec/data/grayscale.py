@@ -31,6 +31,9 @@ displayed ``[f·j + (L - f·n), f·(j+1) + (L - f·n)]``, so in general
 ``source = f · working + shift`` with ``shift = L - f·n`` on reversed axes
 (zero when ``f`` divides ``L``) and 0 elsewhere.
 
+A file of several frames (an animated GIF, PNG or WebP, a multi-page TIFF)
+is read from its first frame, with one warning line saying so.
+
 Images above Pillow's decompression-bomb limit (``2 × Image.MAX_IMAGE_PIXELS``,
 about 179 megapixels by default) are reported as failures ("image too large"),
 not read; images between ``Image.MAX_IMAGE_PIXELS`` and that limit are read
@@ -46,6 +49,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from mnistvec.data.errors import notice
 
 WORKING_MAX_SIDE = 2048
 """Longest side, in pixels, of the working image that larger sources are reduced to."""
@@ -82,6 +87,7 @@ def read_gray(path: str | Path) -> GrayImage:
                 orientation = _orientation(image)
                 reduced, reduce_factor = _reduce(_canonical_mode(image))
                 pixels = _to_gray(reduced)
+                frames = _frame_count(image)
     except UnreadableImage:
         raise
     except Image.DecompressionBombError as error:
@@ -96,6 +102,8 @@ def read_gray(path: str | Path) -> GrayImage:
         raise UnreadableImage(f"corrupt or truncated image data ({_describe(error)})") from error
     if width == 0 or height == 0:
         raise UnreadableImage(f"image has no pixels ({width}×{height})")
+    if frames > 1:
+        notice(path, f"{frames} frames, the first is used")
     return _orient(GrayImage(pixels, width, height, draft_factor * reduce_factor), orientation)
 
 
@@ -114,6 +122,15 @@ The same transformations as ``ImageOps.exif_transpose``: 2 mirrors x, 3 turns
 180°, 4 mirrors y, 5 transposes, 6 turns 90° clockwise, 7 transposes across
 the other diagonal, 8 turns 90° anticlockwise.
 """
+
+
+def _frame_count(image: Image.Image) -> int:
+    """How many frames the file holds (animated GIF, PNG or WebP, multi-page TIFF); 1 when they cannot be
+    counted: only the first is read, so a damaged later frame does not matter."""
+    try:
+        return int(getattr(image, "n_frames", 1))
+    except Exception:  # counting walks the later frames, whatever they hold
+        return 1
 
 
 def _orientation(image: Image.Image) -> int:

@@ -10,13 +10,13 @@ which are meant for evaluation only.  Names are ``mnist-<split>-<index:05d>``.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mnistvec.data.download import DEFAULT_TIMEOUT_S, Warn, download_verified, file_md5
 from mnistvec.io.console import warn as console_warn
 from mnistvec.data.errors import DataError, OnFailure
-from mnistvec.data.idx import load_idx_images
+from mnistvec.data.idx import iter_idx_images, load_idx_images
 from mnistvec.data.imageset import ImageSet
 
 MIRRORS: tuple[str, ...] = (
@@ -85,6 +85,18 @@ def mnist_files(split: str = "train", **download_options) -> tuple[Path, Path]:
         raise DataError(f"unknown MNIST split {split!r}; use 'train' or 'test'")
     images, labels = SPLIT_FILES[split]
     return ensure_file(images, **download_options), ensure_file(labels, **download_options)
+
+
+def iter_mnist(
+    split: str,
+    batch_size: int,
+    mirror: str | Sequence[str] | None = None,
+    on_failure: OnFailure | None = None,
+    limit: int | None = None,
+) -> Iterator[ImageSet]:
+    """Batches of the MNIST ``split`` with labels, read a few at a time (files downloaded on first use)."""
+    images_path, labels_path = mnist_files(split, mirror=mirror)
+    return iter_idx_images(images_path, batch_size, labels_path, f"mnist-{split}", on_failure, limit)
 
 
 def load_mnist(

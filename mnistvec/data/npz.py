@@ -8,40 +8,92 @@ centred MNIST-style, light backgrounds inverted); items without ink become
 failures ``<file>[<index>]`` and are left out, with their names and labels.
 A missing ``images`` key, NaN or infinite values, values out of range,
 names/labels of the wrong length, or a name given twice raise :class:`DataError`.
+
+Nothing an archive claims is trusted before it is checked (:func:`npy_headers`):
+every array's header must describe no more bytes than its member holds, and a
+member no more than its compressed bytes can inflate to, so a small file cannot
+make mnistvec allocate more than it could really hold. Images are then read a
+batch at a time (:func:`iter_npz_images`).
 """
 
 from __future__ import annotations
 
-import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
-from mnistvec.data.arrays import images_from_array
+from mnistvec.data.arrays import DEFAULT_BATCH_SIZE, check_item_size, iter_array_batches
 from mnistvec.data.errors import DataError, OnFailure
+from mnistvec.io.npz_archive import open_checked, read_whole, reading
 from mnistvec.data.imageset import ImageSet
 
 
-def read_npz(path: str | Path, on_failure: OnFailure | None = None) -> ImageSet:
-    """Read an ``.npz`` archive of images (see the module docstring)."""
+def iter_npz_images(path: str | Path, batch_size: int, on_failure: OnFailure | None = None,
+                    limit: int | None = None) -> Iterator[ImageSet]:
+    """Batches of the images of an ``.npz`` archive (see the module docstring), read a few at a time
+    (:func:`~.arrays.iter_array_batches`) once the archive's headers, names and labels are checked, here
+    at the call."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            keys = set(archive.files)
-            if "images" not in keys:
-                raise DataError(f"{path}: no 'images' array in this .npz ({_holding(keys)})")
-            images = archive["images"]
-            names = _names(archive["names"], path) if "names" in keys else None
-            labels = archive["labels"] if "labels" in keys else None
-    except DataError:
-        raise
-    except (zipfile.BadZipFile, EOFError) as error:
-        raise DataError(f"{path}: not a readable .npz archive ({error})") from error
-    except ValueError as error:
-        raise DataError(f"{path}: cannot load an array: {error}") from error
-    except OSError as error:
-        raise DataError(f"{path}: cannot read: {error.strerror or error}") from error
-    return images_from_array(images, str(path), names=names, labels=labels, on_failure=on_failure)
+    archive, headers = open_checked(path)
+    with archive:
+        if "images" not in headers:
+            raise DataError(f"{path}: no 'images' array in this .npz ({_holding(archive.namelist())})")
+        images = headers["images"]
+        if len(images.shape) not in (2, 3) or 0 in images.shape[-2:]:
+            raise DataError(f"{path}: images must have shape [B, H, W] or [H, W], got {list(images.shape)}")
+        check_item_size(path, *images.shape[-2:])
+        names = _names(read_whole(archive, headers["names"], path), path) if "names" in headers else None
+        labels = read_whole(archive, headers["labels"], path).reshape(-1) if "labels" in headers else None
+    single = len(images.shape) == 2
+    count, (height, width) = 1 if single else images.shape[0], images.shape[-2:]
+    if names is not None and len(names) != count:
+        raise DataError(f"{path}: {count} images but {len(names)} names")
+    if labels is not None and len(labels) != count:
+        raise DataError(f"{path}: {count} images but {len(labels)} labels")
+    if labels is not None and not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{path}: labels must be integers, not {labels.dtype}")
+    digits = max(5, len(str(max(count - 1, 0))))
+    name_of = (lambda i: names[i]) if names is not None else (lambda i: path.stem) if single else \
+        (lambda i: f"{path.stem}-{i:0{digits}d}")
+    item_bytes = images.dtype.itemsize * height * width
+
+    def batches() -> Iterator[ImageSet]:
+        archive, _ = open_checked(path)
+        with archive, reading(path, "images"), archive.open(images.member) as member:
+            if images.fortran_order:  # its items are not contiguous: read the (checked) array whole
+                whole = np.lib.format.read_array(member, allow_pickle=False).reshape(count, height, width)
+                read = _slicer(whole)
+            else:
+                member.read(images.offset)
+
+                def read(k: int) -> np.ndarray:
+                    data = member.read(k * item_bytes)
+                    if len(data) < k * item_bytes:
+                        raise EOFError("the member ends early")
+                    return np.frombuffer(data, dtype=images.dtype).reshape(k, height, width)
+
+            yield from iter_array_batches(read, count, item_bytes, str(path), name_of, labels, on_failure,
+                                          batch_size, limit)
+
+    return batches()
+
+
+def _slicer(whole: np.ndarray):
+    """`read(k)` over an array in memory: its next k items each call."""
+    start = 0
+
+    def read(k: int) -> np.ndarray:
+        nonlocal start
+        start += k
+        return whole[start - k:start]
+
+    return read
+
+
+def read_npz(path: str | Path, on_failure: OnFailure | None = None) -> ImageSet:
+    """Read an ``.npz`` archive of images whole (see the module docstring)."""
+    return ImageSet.concat(iter_npz_images(path, DEFAULT_BATCH_SIZE, on_failure))
 
 
 def _holding(keys) -> str:
@@ -68,16 +120,11 @@ def _names(array: np.ndarray, path: Path) -> list[str]:
 
 
 def npz_count(path: str | Path) -> int:
-    """How many images the archive's ``images`` array holds, read from its header only."""
+    """How many images the archive's ``images`` array holds, read from its checked header only."""
     path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            if "images.npy" not in archive.namelist():
-                raise DataError(f"{path}: no 'images' array in this .npz ({_holding(archive.namelist())})")
-            with archive.open("images.npy") as member:
-                major, _ = np.lib.format.read_magic(member)
-                read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
-                shape, _, _ = read_header(member)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
-        raise DataError(f"{path}: not a readable .npz archive ({error})") from error
+    archive, headers = open_checked(path)
+    with archive:
+        if "images" not in headers:
+            raise DataError(f"{path}: no 'images' array in this .npz ({_holding(archive.namelist())})")
+        shape = headers["images"].shape
     return 1 if len(shape) == 2 else int(shape[0]) if shape else 0

@@ -18,25 +18,25 @@ A source is, in this order:
   bad magic number.
 
 A whole-source problem raises :class:`DataError`; a source that yields no
-image at all (every item failed) is one too.
+image at all (every item failed) is one too. Every source is read lazily, a
+batch at a time, so memory does not grow with its number of items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from mnistvec.data.arrays import DEFAULT_BATCH_SIZE
 from mnistvec.data.errors import DataError, OnFailure
 from mnistvec.data.folder import count_image_files, is_image_path, iter_folder_batches, read_image_file
-from mnistvec.data.idx import IDX_NAME, IMAGES_MAGIC, LABELS_MAGIC, idx_count, load_idx_images, peek_magic
+from mnistvec.data.idx import IDX_NAME, IMAGES_MAGIC, LABELS_MAGIC, idx_count, iter_idx_images, peek_magic
 from mnistvec.data.imageset import ImageSet
-from mnistvec.data.mnist import load_mnist, named_split
-from mnistvec.data.npz import npz_count, read_npz
-
-DEFAULT_BATCH_SIZE = 256
+from mnistvec.data.mnist import iter_mnist, named_split
+from mnistvec.data.npz import iter_npz_images, npz_count
 
 MNIST_SIZES = {"train": 60_000, "test": 10_000}
 
@@ -74,16 +74,19 @@ class Source:
         on_failure: OnFailure | None = None,
         limit: int | None = None,
     ) -> Iterator[ImageSet]:
-        """Batches of at most ``batch_size`` images in source order.
-
-        Folders are listed at once and read lazily; other sources are read
-        whole at once and sliced (their item failures all go with the first batch).
-        """
+        """Batches of at most ``batch_size`` images in source order, read lazily: a folder's files, and an
+        IDX file's or an archive's items, a batch at a time (after their headers are checked, here)."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if self.kind == "folder":
             return iter_folder_batches(self.path, batch_size, on_failure, limit)
-        return _slices(self._read_all(mirror, on_failure), batch_size, limit)
+        if self.kind == "mnist":
+            return iter_mnist(self.split, batch_size, mirror, on_failure, limit)
+        if self.kind == "npz":
+            return iter_npz_images(self.path, batch_size, on_failure, limit)
+        if self.kind == "idx":
+            return iter_idx_images(self.path, batch_size, on_failure=on_failure, limit=limit)
+        return iter([read_image_file(self.path)] if limit is None or limit > 0 else [])
 
     def load(
         self,
@@ -92,37 +95,7 @@ class Source:
         limit: int | None = None,
     ) -> ImageSet:
         """Every image of the source in one set."""
-        if self.kind == "folder":
-            return ImageSet.concat(self.iter_batches(DEFAULT_BATCH_SIZE, mirror, on_failure, limit))
-        whole = self._read_all(mirror, on_failure)
-        if limit is None or limit >= len(whole):
-            return whole
-        part = whole[:limit]
-        part.failures = whole.failures
-        return part
-
-    def _read_all(self, mirror, on_failure) -> ImageSet:
-        readers: dict[str, Callable[[], ImageSet]] = {
-            "mnist": lambda: load_mnist(self.split, mirror=mirror, on_failure=on_failure),
-            "npz": lambda: read_npz(self.path, on_failure),
-            "idx": lambda: load_idx_images(self.path, on_failure=on_failure),
-            "image": lambda: read_image_file(self.path),
-        }
-        images = readers[self.kind]()
-        if len(images) == 0:
-            if images.failures:
-                raise DataError(f"{self}: none of its {len(images.failures)} images could be read (each failure is listed above)")
-            raise DataError(f"{self}: holds no images")
-        return images
-
-
-def _slices(whole: ImageSet, batch_size: int, limit: int | None) -> Iterator[ImageSet]:
-    end = len(whole) if limit is None else min(limit, len(whole))
-    for start in range(0, max(end, 1), batch_size):
-        batch = whole[start:min(start + batch_size, end)]
-        if start == 0:
-            batch.failures = list(whole.failures)
-        yield batch
+        return ImageSet.concat(self.iter_batches(DEFAULT_BATCH_SIZE, mirror, on_failure, limit))
 
 
 def resolve_source(source: str | Path) -> Source:
@@ -174,8 +147,8 @@ def iter_batches(
 ) -> Iterator[ImageSet]:
     """Read ``source`` in batches of at most ``batch_size`` images.
 
-    Folders are read lazily, so memory stays flat however many files they hold;
-    other sources are read whole and then sliced.  Item failures are passed to
+    Every source is read lazily, so memory stays flat however many items it
+    holds.  Item failures are passed to
     ``on_failure`` (default: one ``warning:`` line on stderr) as they are met
     and recorded in the batches' ``failures``.  ``mirror`` (a base URL, or a
     list of them) replaces the MNIST download mirrors.  ``limit`` stops after

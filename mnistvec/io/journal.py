@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, Iterator
 
 import numpy as np
+
 from mnistvec.errors import InputError
 
 MAGIC = b"MNVJ\x01\n"
@@ -60,6 +61,15 @@ class Entries:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def without(self, positions: list[int]) -> Entries:
+        """The entries less those at `positions`."""
+        if not positions:
+            return self
+        dropped = set(positions)
+        keep = [i for i in range(len(self)) if i not in dropped]
+        return Entries([self.names[i] for i in keep], self.lines[keep], self.widths[keep], self.opacity[keep],
+                       self.frames[keep], [self.doubts[i] for i in keep])
 
 
 class JournalWriter:

@@ -12,6 +12,7 @@ without a source frame the canvas is `size` x `size` pixels (scale = size, offse
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from xml.sax.saxutils import escape
 
 import numpy as np
@@ -83,6 +84,7 @@ def svg_drawings(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, fra
                            (np.maximum(np.asarray(widths, np.float64).reshape(lines.shape[:2]), 0.0)
                             * frames[:, 2, None])[..., None],
                            np.clip(opacity, 0.0, 1.0)[..., None]], axis=2)
+    _refuse_non_finite(rows[..., :4][opacity > 0], rows[..., 4][opacity > 0])
     rows = (np.round(rows, 3) + 0.0).tolist()  # 1/1000 pixel; adding 0.0 turns -0.0 into 0.0
     drawn = (opacity > 0).tolist()
     texts = []
@@ -94,29 +96,39 @@ def svg_drawings(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, fra
 
 
 def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: int, columns: int | None = None,
-             pad: int = 2, title: str | None = None) -> str:
+             pad: int = 2, title: str | None = None) -> Iterator[str]:
     """Many items tiled in one SVG, laid out like `images.make_grid`: each item on a `size`-pixel black
     square (a nested `<svg>` that clips it, as the PNG grid does), squares separated by `pad` pixels of grey.
-    lines [B, N, 4], widths/opacity [B, N], canvas units."""
-    from mnistvec.io.png import grid_shape
+    lines [B, N, 4], widths/opacity [B, N], canvas units. The text comes in pieces (the document's head, one
+    cell each, its end), so that a grid of many items is written without holding all of it."""
+    from mnistvec.io.png import grid_shape, grid_size, tile_corner
 
-    rows, cols = grid_shape(len(lines), columns)
-    total_w, total_h = cols * (size + pad) + pad, rows * (size + pad) + pad
+    total_h, total_w = grid_size(len(lines), size, size, columns, pad)
+    cols = grid_shape(len(lines), columns)[1]
     dwg = svgwrite.Drawing(size=(total_w, total_h), viewBox=f"0 0 {total_w} {total_h}", debug=False)
     if title:
         dwg.set_desc(title=printable(title))
     dwg.add(dwg.rect(insert=(0, 0), size=(total_w, total_h), fill="rgb(64,64,64)"))
+    yield dwg.tostring().removesuffix("</svg>")
     for k in range(len(lines)):
-        r, c = divmod(k, cols)
-        x, y = pad + c * (size + pad), pad + r * (size + pad)
+        y, x = tile_corner(k, cols, size, size, pad)
         cell = dwg.svg(insert=(x, y), size=(size, size))  # a nested <svg> clips its strokes to the cell
         cell.add(dwg.rect(insert=(0, 0), size=(size, size), fill="black"))
         group = cell.add(dwg.g(stroke="white", stroke_linecap="round", fill="none"))
         pts = np.asarray(lines[k], np.float64).reshape(-1, 4) * size
-        for (x0, y0, x1, y1), w, a in zip(pts, np.asarray(widths[k], np.float64) * size, np.asarray(opacity[k])):
+        item_widths = np.asarray(widths[k], np.float64) * size
+        _refuse_non_finite(pts, item_widths)
+        for (x0, y0, x1, y1), w, a in zip(pts, item_widths, np.asarray(opacity[k])):
             if not a > 0:  # draws nothing
                 continue
             group.add(dwg.line((_fmt(x0), _fmt(y0)), (_fmt(x1), _fmt(y1)), stroke_width=_fmt(max(w, 0.0)),
                                stroke_opacity=_fmt(min(max(float(a), 0.0), 1.0))))
-        dwg.add(cell)
-    return dwg.tostring()
+        yield cell.tostring()
+    yield "</svg>"
+
+
+def _refuse_non_finite(points: np.ndarray, widths: np.ndarray) -> None:
+    """ValueError when a number bound for an SVG file is not finite: callers leave such items out (as
+    per-item failures) before they get here, so reaching this is a bug, never a file with "nan" in it."""
+    if not (np.isfinite(points).all() and np.isfinite(widths).all()):
+        raise ValueError("non-finite stroke coordinates reached the SVG writer")

@@ -114,6 +114,27 @@ class Vectors:
             seen.setdefault(i, reason)
         return sorted(seen.items())
 
+    def bad_frames(self, max_pixels: int | None) -> list[tuple[int, str]]:
+        """Every item whose source frame cannot be drawn in, with the reason: a size that is not a whole
+        number of pixels, at least 1 and at most `max_pixels` in all (None: no limit), a scale that is not
+        above 0 and finite as a 32-bit float (what the renderers take), offsets that are not finite,
+        `inverted` other than 0 or 1, or strokes the frame maps beyond the 32-bit floats. None without
+        frames."""
+        if self.frames is None:
+            return []
+        scale, offsets = self.frames[:, 2:3], np.tile(self.frames[:, 3:5], self.n_lines * 2)
+        with np.errstate(all="ignore"):
+            mapped = np.concatenate([self.lines.reshape(len(self), -1) * scale + offsets, self.widths * scale], axis=1)
+        finite_strokes = (np.abs(mapped) <= np.finfo(np.float32).max).all(axis=1)  # NaN fails too
+        problems = []
+        for i, frame in enumerate(self.frames):
+            reason = _frame_problem(*frame, max_pixels)
+            if reason is None and not finite_strokes[i]:
+                reason = "it maps the strokes beyond the 32-bit floats"
+            if reason is not None:
+                problems.append((i, f"bad source frame {[float(v) for v in frame]}: {reason}"))
+        return problems
+
     def validate(self) -> "Vectors":
         """Raise VectorsError naming the first bad item; return self when all items are drawable."""
         bad = self.bad_items()
@@ -154,13 +175,21 @@ class Vectors:
     @classmethod
     def load(cls, path: str | Path) -> "Vectors":
         """Read an ``.npz`` written by `save`; VectorsError names the file and the problem."""
+        from mnistvec.errors import DataError
+        from mnistvec.io.npz_archive import open_checked
+
         path = Path(path)
         try:
+            if zipfile.is_zipfile(path):  # every array's claimed size checked before np.load allocates it
+                try:
+                    open_checked(path)[0].close()
+                except DataError as err:
+                    raise VectorsError(str(err)) from None
             with np.load(path, allow_pickle=False) as data:
                 missing = [k for k in ("lines", "widths", "opacity") if k not in data.files]
                 if missing:
                     raise VectorsError(f"{path}: missing array(s) {', '.join(missing)}")
-                meta = json.loads(str(data["meta"])) if "meta" in data.files else {}
+                meta = _meta(data["meta"], path) if "meta" in data.files else {}
                 version = meta.get("format_version", FORMAT_VERSION)
                 if version > FORMAT_VERSION:
                     raise VectorsError(f"{path}: format version {version} is newer than this mnistvec reads")
@@ -174,8 +203,41 @@ class Vectors:
             raise VectorsError(f"{path}: {err}") from None
         except FileNotFoundError:
             raise VectorsError(f"{path}: no such file") from None
-        except (OSError, ValueError, zipfile.BadZipFile, json.JSONDecodeError) as err:
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
             raise VectorsError(f"{path}: not a readable vectors .npz ({err})") from None
+
+
+def _frame_problem(width, height, scale, offset_x, offset_y, inverted, max_pixels: int | None) -> str | None:
+    """What makes one source frame unusable (see `Vectors.bad_frames`), or None."""
+    if not all(np.isfinite([width, height, scale, offset_x, offset_y, inverted])):
+        return "not all finite numbers"
+    if width < 1 or height < 1 or width != round(width) or height != round(height):
+        return "its size is not a whole number of pixels of at least 1"
+    if max_pixels is not None and width * height > max_pixels:
+        return f"its {width * height:,.0f} pixels are above the limit of {max_pixels:,}"
+    if not np.finfo(np.float32).tiny <= scale <= np.finfo(np.float32).max:
+        return "its scale is not above 0 and within 32-bit floats"
+    if inverted not in (0.0, 1.0):
+        return "inverted is neither 0 nor 1"
+    return None
+
+
+def _meta(value: np.ndarray, path: Path) -> dict:
+    """The `meta` of a vectors file: one JSON object, whose `format_version`, when present, is a whole
+    number; VectorsError naming `path` otherwise (the whole file is then unusable)."""
+    if value.shape != () or value.dtype.kind not in "US":
+        raise VectorsError(f"{path}: its meta is not one JSON text (an array of {value.dtype} {list(value.shape)})")
+    text = value.item() if value.dtype.kind == "U" else bytes(value.item()).decode("utf-8", errors="replace")
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise VectorsError(f"{path}: its meta is not JSON ({err})") from None
+    if not isinstance(meta, dict):
+        raise VectorsError(f"{path}: its meta is not a JSON object but {type(meta).__name__} {text[:40]!r}")
+    version = meta.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise VectorsError(f"{path}: its meta's format_version is {version!r:.40}, not a whole number")
+    return meta
 
 
 def _float_array(name: str, value, ndim: int) -> np.ndarray:

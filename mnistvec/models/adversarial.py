@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from mnistvec.config import OBJECTIVES
 
-OBJECTIVES = ("js", "wasserstein")
 DRIFT = 1e-3
 
 

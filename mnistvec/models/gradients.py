@@ -18,8 +18,8 @@ from torch.func import functional_call
 
 from mnistvec.raster import render_torch
 from mnistvec.models.surrogate import StrokeSurrogate
+from mnistvec.config import GRADIENTS
 
-GRADIENTS = ("straight-through", "surrogate")
 DELTA = 0.1 * 0.9
 
 

@@ -19,8 +19,8 @@ from mnistvec.raster import native
 from mnistvec.raster.exact import render_exact_px
 from mnistvec.raster.native import native_available, render_native
 from mnistvec.raster.soft import DEFAULT_TEMPERATURE, render_soft_px
+from mnistvec.config import RENDERERS
 
-RENDERERS = ("native", "exact", "soft")
 
 def resolve_renderer(name: str) -> str:
     """The renderer that will actually run: ``native`` becomes ``exact`` (with one warning) when missing."""

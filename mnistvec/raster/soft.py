@@ -31,10 +31,11 @@ import torch
 from mnistvec.raster.coverage import composite, pixel_centres, segment_geometry
 from mnistvec.raster.native import SOFT_TOLERANCE, native_available, warn_native_missing_once
 from mnistvec.raster.soft_native import render_soft_native_px
+from mnistvec.config import RENDER_TEMPERATURE
 from mnistvec.errors import InputError
 
 MAX_ELEMENTS = 1 << 20
-DEFAULT_TEMPERATURE = 0.5
+DEFAULT_TEMPERATURE = RENDER_TEMPERATURE
 LENGTH_EPS = 1e-3  # pixels: smooths |B - A| and d near zero so gradients stay finite
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)

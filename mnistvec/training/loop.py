@@ -42,7 +42,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data.distributed import DistributedSampler
 
 from mnistvec.io.atomic import write_text_atomic
-from mnistvec.config import TrainConfig
+from mnistvec.config import SCORED_SAMPLES, TrainConfig
 from mnistvec.device import resolve_device
 from mnistvec.training.augment import random_shift
 from mnistvec.io.checkpoint import load_checkpoint, save_checkpoint
@@ -50,7 +50,7 @@ from mnistvec.io.console import console
 from mnistvec.training.distributed import SINGLE, Ranks, process_ranks, replicated
 from mnistvec.io.png import make_grid, save_png
 from mnistvec.io.interrupt import graceful_stop
-from mnistvec.models.registry import build_model, load_weights
+from mnistvec.models.registry import build_model, check_weights, load_weights
 from mnistvec.raster import render_torch
 from mnistvec.errors import InputError
 
@@ -65,6 +65,28 @@ class TrainingInterrupted(Exception):
     def __init__(self, run_dir: Path, epoch: int, step: int):
         super().__init__(f"interrupted in epoch {epoch + 1} after {step} batch(es); checkpoint saved")
         self.run_dir, self.epoch, self.step = run_dir, epoch, step
+
+
+class TrainingDiverged(InputError):
+    """The loss (or the weights) stopped being finite numbers: training stops without saving, so the last
+    checkpoint, whose weights were finite, stands."""
+
+
+def stop_if_diverged(ckpt_path: Path, when: str, loss: torch.Tensor | None = None,
+                     model: torch.nn.Module | None = None) -> None:
+    """Raise TrainingDiverged (saying `when`) when `loss` is NaN or infinite, or when a weight of `model`
+    is: checked before the step that would spread the loss into the weights, and before a checkpoint is
+    saved."""
+    if loss is not None and not bool(torch.isfinite(loss)):
+        problem = f"the loss is {float(loss.detach())}"
+    elif model is not None and not all(bool(torch.isfinite(t).all()) for t in model.state_dict().values()
+                                       if t.is_floating_point()):
+        problem = "the weights hold NaN or infinite values"
+    else:
+        return
+    kept = f"{ckpt_path} is left as it was" if ckpt_path.exists() else "no checkpoint was saved"
+    raise TrainingDiverged(f"{ckpt_path.parent}: training diverged {when}: {problem}; stopped, {kept} "
+                           "(a lower --lr may help)")
 
 
 def split_indices(count: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -119,11 +141,25 @@ def open_run(config: TrainConfig, run_dir: Path, device: str, resume: bool, rank
     if ranks.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
     ckpt_path = run_dir / CHECKPOINT_NAME
-    state = load_checkpoint(ckpt_path) if resume else None
+    state = resumable_state(ckpt_path) if resume else None
     if state is not None:
         config = TrainConfig.from_dict(state["config"])
     torch.manual_seed(config.seed)
     return config, dev, ckpt_path, state
+
+
+TRAINING_STATE = ("config", "model", "optimizer", "epoch", "step", "epoch_seen", "metrics")
+"""What a checkpoint must hold for `--resume` to continue its run."""
+
+
+def resumable_state(path: Path) -> dict:
+    """The checkpoint at `path`, which must hold a run's training state; a shipped model (weights and
+    settings only) is an InputError that points to `--init`."""
+    state = load_checkpoint(path)
+    if any(key not in state for key in TRAINING_STATE):
+        raise InputError(f"{path}: holds no training state to resume (a shipped model keeps only its weights); "
+                         f"use --init {path} to fine-tune from it")
+    return state
 
 
 @contextmanager
@@ -158,7 +194,12 @@ def restore(state: dict | None, model: torch.nn.Module, optimizer: torch.optim.O
         return 0, 0, [], ({}, 0)
     check_world_size(state, ranks)
     model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
+    try:
+        optimizer.load_state_dict(state["optimizer"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:  # optimiser state that does not fit the model
+        from mnistvec.io.checkpoint import CheckpointError
+
+        raise CheckpointError(f"the optimiser state of the checkpoint does not fit its model ({err})") from None
     sums = state.get("epoch_sums", {"loss": state.get("epoch_loss_sum", 0.0)})  # older checkpoints: one sum
     partial = (dict(sums), state["epoch_seen"]) if ranks.is_main else (dict.fromkeys(sums, 0.0), 0)
     return state["epoch"], state["step"], list(state["metrics"]), partial
@@ -217,7 +258,6 @@ def validate(model, images: torch.Tensor, config: TrainConfig, temperature: floa
             "val_mse_native": sq_err / len(images)}
 
 
-SCORED_SAMPLES = 1000
 
 
 def sample_metrics(model, classifier, device, seed: int = 0, count: int = SCORED_SAMPLES) -> dict:
@@ -383,6 +423,8 @@ def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, devi
     """
     ranks = process_ranks(device)
     config, dev, ckpt_path, state = open_run(config, run_dir, device, resume, ranks)
+    if state is not None:
+        check_weights(state, ckpt_path, asdict(config))
     task = make_task(config, dev, ranks, state is None)
     model = task.model
     optimizer = torch.optim.Adam(task.parameter_groups(), lr=config.lr)
@@ -391,6 +433,7 @@ def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, devi
     total_steps = steps_per_epoch * config.epochs
 
     def checkpoint(epoch: int, step: int, sums: dict | None = None, seen: int = 0) -> None:
+        stop_if_diverged(ckpt_path, "before a checkpoint", model=model)
         save_checkpoint(ckpt_path, {
             "method": config.method, "config": asdict(config), "model": model.state_dict(),
             "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "metrics": rows,
@@ -415,6 +458,7 @@ def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, devi
                     set_learning_rate(optimizer, task.learning_rate(config, at))
                     generator = step_generator(config.seed, epoch, step, ranks.rank)
                     loss, terms, count = task.step(forward, epoch, step, at, temperature, generator)
+                    stop_if_diverged(ckpt_path, f"in epoch {epoch + 1} at step {step + 1}", loss=loss)
                     optimiser_step(optimizer, loss)
                     done, seen = step + 1, seen + count
                     for name, value in terms.items():
@@ -432,6 +476,7 @@ def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, devi
                 ranks.barrier()
                 raise TrainingInterrupted(run_dir, epoch, done) from None
             sums, seen = ranks.total(sums, seen)
+            stop_if_diverged(ckpt_path, f"in epoch {epoch + 1}", model=model)
             if ranks.is_main:
                 end_temperature = schedules(config, (epoch + 1) * steps_per_epoch / total_steps)[0]
                 rows.append(task.end_epoch(epoch, sums, seen, end_temperature, epoch_start, run_dir))
