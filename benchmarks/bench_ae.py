@@ -41,10 +41,10 @@ def evaluation_classifier():
 
 
 def reconstruct(model_path: Path, images: np.ndarray, refine_steps: int) -> np.ndarray:
-    from mnistvec.models.registry import load_model
-    from mnistvec.strokes import squash
     from mnistvec.encoding.refine import refine
+    from mnistvec.models.registry import load_model
     from mnistvec.raster import render_torch
+    from mnistvec.strokes import squash
 
     model, _ = load_model(model_path)
     out = []
@@ -65,8 +65,10 @@ def encode_throughput(model_path: Path, images: np.ndarray, workdir: Path) -> fl
     for i, image in enumerate(images):
         Image.fromarray((image * 255 + 0.5).astype(np.uint8)).save(folder / f"{i:05d}.png")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mnistvec.cli", "encode", str(folder), str(workdir / "out"),
-                    "--model", str(model_path)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "mnistvec.cli", "encode", str(folder), str(workdir / "out"), "--model", str(model_path)],
+        check=True,
+    )
     return len(images) / (time.perf_counter() - start)
 
 
@@ -88,8 +90,19 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}")
     model_path = args.model
     if model_path is None:
-        cmd = [sys.executable, "-m", "mnistvec.cli", "train", "--method", "ae", "--overwrite",
-               "--data", str(args.data_dir / "train-5k-images-idx3-ubyte.gz"), "--out", str(args.out)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "mnistvec.cli",
+            "train",
+            "--method",
+            "ae",
+            "--overwrite",
+            "--data",
+            str(args.data_dir / "train-5k-images-idx3-ubyte.gz"),
+            "--out",
+            str(args.out),
+        ]
         if args.epochs:
             cmd += ["--epochs", str(args.epochs)]
         start = time.perf_counter()
@@ -101,9 +114,11 @@ def main() -> None:
     images, labels = test_set.images[: args.limit], test_set.labels[: args.limit]
     recon = reconstruct(model_path, images, args.refine)
     scores = score_reconstructions(images, recon, labels, classifier)
-    print(f"t10k ({len(images):,} images), 16 lines, native 28x28{f', refine {args.refine}' if args.refine else ''}: "
-          f"MSE {scores.mse:.4f}, IoU@0.5 {scores.iou:.3f}, classifier accuracy on reconstructions "
-          f"{scores.accuracy:.2%} (on originals {scores.original_accuracy:.2%})")
+    print(
+        f"t10k ({len(images):,} images), 16 lines, native 28x28{f', refine {args.refine}' if args.refine else ''}: "
+        f"MSE {scores.mse:.4f}, IoU@0.5 {scores.iou:.3f}, classifier accuracy on reconstructions "
+        f"{scores.accuracy:.2%} (on originals {scores.original_accuracy:.2%})"
+    )
     if not args.skip_encode:
         workdir = Path(tempfile.mkdtemp(prefix="mnistvec-bench-"))
         try:

@@ -23,9 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def run(model, images: torch.Tensor, steps: int, batch: int = 256) -> tuple[float, np.ndarray]:
     """(seconds, native drawings [B, 28, 28]) of the model's strokes, refined `steps` times per image."""
-    from mnistvec.strokes import squash
     from mnistvec.encoding.refine import refine
     from mnistvec.raster import render_torch
+    from mnistvec.strokes import squash
 
     drawings, seconds = [], 0.0
     for lo in range(0, len(images), batch):
@@ -50,11 +50,14 @@ def main() -> None:
     args = parser.parse_args()
 
     from mnistvec.data import load_images
-    from mnistvec.models.registry import load_model
     from mnistvec.evaluation.metrics import iou_at_half
+    from mnistvec.models.registry import load_model
 
-    images = torch.from_numpy(np.ascontiguousarray(
-        load_images(str(args.data_dir / "t10k-images-idx3-ubyte.gz"), limit=args.count).images, np.float32))
+    images = torch.from_numpy(
+        np.ascontiguousarray(
+            load_images(str(args.data_dir / "t10k-images-idx3-ubyte.gz"), limit=args.count).images, np.float32
+        )
+    )
     target = images.numpy()
     rows = []
     amortised, config = load_model(args.amortised)
@@ -68,7 +71,10 @@ def main() -> None:
     print("| strokes from | images/s | MSE | IoU at 0.5 |\n| --- | ---: | ---: | ---: |")
     for label, seconds, drawings in rows:
         mse = float(((drawings - target) ** 2).mean())
-        print(f"| {label} | {len(images) / seconds:,.0f} | {mse:.4f} | {float(iou_at_half(target, drawings).mean()):.3f} |")
+        print(
+            f"| {label} | {len(images) / seconds:,.0f} | {mse:.4f} "
+            f"| {float(iou_at_half(target, drawings).mean()):.3f} |"
+        )
 
 
 if __name__ == "__main__":

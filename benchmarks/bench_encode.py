@@ -40,13 +40,13 @@ def write_pngs(images: np.ndarray, folder: Path) -> None:
 
 def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> dict[str, float]:
     """Seconds of each stage run alone (module docstring)."""
-    from mnistvec.io.atomic import write_text_atomic
-    from mnistvec.encoding.folder import frame_tuple
     from mnistvec.data import resolve_source
+    from mnistvec.encoding.folder import frame_tuple
+    from mnistvec.io.atomic import write_text_atomic
+    from mnistvec.io.svg import svg_drawing
     from mnistvec.io.vectors import Vectors
     from mnistvec.models.registry import load_model
     from mnistvec.raster import render_numpy
-    from mnistvec.io.svg import svg_drawing
 
     seconds = {}
     start = time.perf_counter()
@@ -68,8 +68,10 @@ def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> 
     names = []
     for batch, (lines, widths, opacity) in zip(batches, strokes):
         for k, name in enumerate(batch.names):
-            write_text_atomic(out / "svg" / f"{Path(name).stem}.svg",
-                              svg_drawing(lines[k], widths[k], opacity[k], frame_tuple(batch.frames[k]), title=name))
+            write_text_atomic(
+                out / "svg" / f"{Path(name).stem}.svg",
+                svg_drawing(lines[k], widths[k], opacity[k], frame_tuple(batch.frames[k]), title=name),
+            )
             names.append(name)
     Vectors(*(np.concatenate([s[k] for s in strokes]) for k in range(3)), names=names).save(out / "vectors.npz")
     seconds["write"] = time.perf_counter() - start
@@ -86,18 +88,36 @@ def main() -> None:
     from mnistvec.data import load_images
     from mnistvec.raster import native_available
 
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
-          f"{'present' if native_available() else 'missing'}; model {args.model}")
+    print(
+        f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
+        f"{'present' if native_available() else 'missing'}; model {args.model}"
+    )
     images = load_images(args.data_dir / "t10k-images-idx3-ubyte.gz", limit=args.count).images
     workdir = Path(tempfile.mkdtemp(prefix="mnistvec-bench-encode-"))
     try:
         write_pngs(images, workdir / "pngs")
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "mnistvec.cli", "encode", str(workdir / "pngs"), str(workdir / "cli"),
-                        "--model", str(args.model), "--device", "cpu"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mnistvec.cli",
+                "encode",
+                str(workdir / "pngs"),
+                str(workdir / "cli"),
+                "--model",
+                str(args.model),
+                "--device",
+                "cpu",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         end_to_end = time.perf_counter() - start
-        print(f"end to end (`mnistvec encode`, NPZ + SVG, process start included): {len(images) / end_to_end:,.0f} "
-              f"images/s ({end_to_end:.1f} s for {len(images):,} PNGs)")
+        print(
+            f"end to end (`mnistvec encode`, NPZ + SVG, process start included): {len(images) / end_to_end:,.0f} "
+            f"images/s ({end_to_end:.1f} s for {len(images):,} PNGs)"
+        )
         split = stages(args.model, workdir / "pngs", workdir / "stages")
         total = sum(split.values())
         print(f"\n{'stage':<8} {'seconds':>8} {'images/s':>10} {'share':>6}")

@@ -48,8 +48,16 @@ def status_kib(pid: int, field: str) -> int | None:
 
 
 def measure(folder: Path, out: Path) -> dict:
-    command = [sys.executable, "-c", "from mnistvec.cli import main; main()", "encode", str(folder), str(out),
-               "--device", "cpu"]
+    command = [
+        sys.executable,
+        "-c",
+        "from mnistvec.cli import main; main()",
+        "encode",
+        str(folder),
+        str(out),
+        "--device",
+        "cpu",
+    ]
     start = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     samples, peak = [], 0
@@ -84,8 +92,11 @@ def main() -> None:
             write_pngs(images, count, folder)
             result = measure(folder, root / f"out-{count}")
             tenths = " ".join(f"{r:.0f}" for r in result["tenths_mib"])
-            print(f"{count:>8,} {result['seconds']:>7.1f}s {count / result['seconds']:>7,.0f} "
-                  f"{result['peak_mib']:>6.0f} MiB  {tenths}", flush=True)
+            print(
+                f"{count:>8,} {result['seconds']:>7.1f}s {count / result['seconds']:>7,.0f} "
+                f"{result['peak_mib']:>6.0f} MiB  {tenths}",
+                flush=True,
+            )
             shutil.rmtree(folder)
             shutil.rmtree(root / f"out-{count}")
     finally:

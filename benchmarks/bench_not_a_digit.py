@@ -34,9 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from bench_scanned import scanned
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 SPLITS = {"t10k": "t10k-images-idx3-ubyte.gz", "train-5k": "train-5k-images-idx3-ubyte.gz"}
@@ -75,7 +74,7 @@ def specks(rng: np.random.Generator, digits: np.ndarray) -> Image.Image:
     yy, xx = np.mgrid[0:height, 0:width]
     for _ in range(int(rng.integers(3, 13))):
         y, x, radius = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(0.5, 2.5)
-        page[(yy - y) ** 2 + (xx - x) ** 2 <= radius ** 2] = rng.uniform(0.05, 0.4)
+        page[(yy - y) ** 2 + (xx - x) ** 2 <= radius**2] = rng.uniform(0.05, 0.4)
     return as_png(page)
 
 
@@ -143,8 +142,11 @@ def main() -> None:
     report("MNIST digits (IDX, 28×28)", digits.doubts, f"≤ {REAL_TARGET:.1%}")
     with tempfile.TemporaryDirectory(prefix="mnistvec-bench-not-a-digit-") as tmp:
         pages = (scanned(image, rng) for image in digits.images)
-        report("the same digits scanned (JPEG)", read_doubts(write(Path(tmp) / "scanned", pages, ".jpg")),
-               f"≤ {REAL_TARGET:.1%}")
+        report(
+            "the same digits scanned (JPEG)",
+            read_doubts(write(Path(tmp) / "scanned", pages, ".jpg")),
+            f"≤ {REAL_TARGET:.1%}",
+        )
         for k, (name, make) in enumerate(CASES.items()):
             pictures = (make(rng, digits.images) for _ in range(args.count))
             report(name, read_doubts(write(Path(tmp) / f"case-{k}", pictures, ".png")), f"≥ {CASE_TARGET:.0%}")

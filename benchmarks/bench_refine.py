@@ -37,8 +37,11 @@ def write_pngs(images: np.ndarray, folder: Path) -> None:
 def run_encode(source: Path, out: Path, steps: int) -> float:
     """Seconds for `mnistvec encode source out --refine steps`, process start included."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mnistvec.cli", "encode", str(source), str(out), "--refine", str(steps)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "mnistvec.cli", "encode", str(source), str(out), "--refine", str(steps)],
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -112,8 +115,11 @@ def main() -> None:
             seconds = run_encode(source, out, steps)
             result = score(out, images, labels, classifier) | {"count": len(images)}
             rows.append((steps, seconds, result))
-            print(f"{steps:>3} {seconds:>8.1f} {len(images) / seconds:>9,.0f} {result['mse']:>8.4f} "
-                  f"{result['iou']:>6.3f} {100 * result['accuracy']:>8.2f}%", flush=True)
+            print(
+                f"{steps:>3} {seconds:>8.1f} {len(images) / seconds:>9,.0f} {result['mse']:>8.4f} "
+                f"{result['iou']:>6.3f} {100 * result['accuracy']:>8.2f}%",
+                flush=True,
+            )
     if args.plot:
         plot(rows, args.plot)
         print(f"\nplot: {args.plot}")

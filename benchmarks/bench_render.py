@@ -8,7 +8,8 @@ renderer's ratio to native. "soft (cpu)" is the soft renderer as it runs by defa
 when the library is built), "soft torch" the same formula in torch. The last table times one training
 step's rendering at blur 0.5 px, at 28x28 / 16 strokes / batch 256 and 256x256 / 64 strokes / batch 16,
 native against torch, best of a few runs: forward then the gradient of a weighted sum of the pixels, and
-the autoencoder's cross-entropy loss with its gradient (one native pass; the torch path and torch's loss). Not a test: figures depend on the machine, which is printed first.
+the autoencoder's cross-entropy loss with its gradient (one native pass; the torch path and torch's loss).
+Not a test: figures depend on the machine, which is printed first.
 
     python benchmarks/bench_render.py            # the README table
     python benchmarks/bench_render.py --quick    # a tenth of the images
@@ -24,6 +25,7 @@ three-panel log-log plot of images/s.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import time
@@ -72,8 +74,13 @@ def on_gpu(renderer: str):
 
     def render(lines, widths, opacity, size):
         device = torch.device("cuda")
-        images = render_torch(torch.from_numpy(lines).to(device), torch.from_numpy(widths).to(device),
-                              torch.from_numpy(opacity).to(device), size, renderer)
+        images = render_torch(
+            torch.from_numpy(lines).to(device),
+            torch.from_numpy(widths).to(device),
+            torch.from_numpy(opacity).to(device),
+            size,
+            renderer,
+        )
         torch.cuda.synchronize()
         return images
 
@@ -101,9 +108,11 @@ def loss_step(backend: str, lines, widths, opacity, targets):
 def forward_backward(quick: bool) -> None:
     """Soft renderer forward + backward, and with the loss in one pass, native against torch, in one run."""
     cases = [(28, 16, 256, 5, 2), (256, 64, 16, 3, 1)]
-    print(f"\nsoft renderer at blur 0.5 px: forward + backward of weighted pixels, and the cross-entropy loss "
-          f"with its gradient\n{'size':>5} {'lines':>5} {'batch':>5} {'pass':<14} {'native img/s':>13} "
-          f"{'torch img/s':>12} {'native/torch':>13}")
+    print(
+        f"\nsoft renderer at blur 0.5 px: forward + backward of weighted pixels, and the cross-entropy loss "
+        f"with its gradient\n{'size':>5} {'lines':>5} {'batch':>5} {'pass':<14} {'native img/s':>13} "
+        f"{'torch img/s':>12} {'native/torch':>13}"
+    )
     rng = np.random.default_rng(0)
     for size, n_lines, batch, native_repeats, torch_repeats in cases:
         if quick:
@@ -112,10 +121,13 @@ def forward_backward(quick: bool) -> None:
         weights = torch.from_numpy(rng.standard_normal((batch, size, size), np.float32))
         targets = torch.from_numpy(rng.random((batch, size, size), np.float32))
         for name, step, extra in (("forward+back", soft_step, weights), ("loss+gradient", loss_step, targets)):
-            native = batch / timed(lambda: step("native", *strokes, extra), native_repeats)
-            reference = batch / timed(lambda: step("torch", *strokes, extra), torch_repeats)
-            print(f"{size:>5} {n_lines:>5} {batch:>5} {name:<14} {native:>13,.0f} {reference:>12,.1f} "
-                  f"{native / reference:>12,.0f}x", flush=True)
+            native = batch / timed(functools.partial(step, "native", *strokes, extra), native_repeats)
+            reference = batch / timed(functools.partial(step, "torch", *strokes, extra), torch_repeats)
+            print(
+                f"{size:>5} {n_lines:>5} {batch:>5} {name:<14} {native:>13,.0f} {reference:>12,.1f} "
+                f"{native / reference:>12,.0f}x",
+                flush=True,
+            )
 
 
 def timed(fn, repeats: int) -> float:
@@ -159,9 +171,11 @@ def scaling(renderers: dict, plot_path: str) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "figures"))
     from loglog_plot import save_panels
 
-    sweeps = [("lines per image", [(n, 28, 1000) for n in (4, 8, 16, 32, 64)], 0),
-              ("output size (px)", [(16, s, 100) for s in (28, 56, 112, 256, 512)], 1),
-              ("batch size", [(16, 28, b) for b in (1, 10, 100, 1000, 10_000)], 2)]
+    sweeps = [
+        ("lines per image", [(n, 28, 1000) for n in (4, 8, 16, 32, 64)], 0),
+        ("output size (px)", [(16, s, 100) for s in (28, 56, 112, 256, 512)], 1),
+        ("batch size", [(16, 28, b) for b in (1, 10, 100, 1000, 10_000)], 2),
+    ]
     panels = []
     print(f"\n{'varied':<18} {'lines':>5} {'size':>5} {'batch':>6} " + " ".join(f"{n:>12}" for n in renderers))
     for title, points, which in sweeps:
@@ -191,14 +205,16 @@ def main() -> None:
     if args.cuda and not torch.cuda.is_available():
         parser.error("--cuda: no CUDA device is available")
     scale = 10 if args.quick else 1
-    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-          f"python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-          f"mnistvec {mnistvec.__version__}, native library {'present' if native_available() else 'MISSING'}")
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+        f"python {platform.python_version()}, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"mnistvec {mnistvec.__version__}, native library {'present' if native_available() else 'MISSING'}"
+    )
     cases = [(28, 10_000 // scale), (256, 500 // scale)]
     renderers = {
-        "native": lambda l, w, o, s: render_numpy(l, w, o, s, s, float(s), "native"),
-        "torch exact": lambda l, w, o, s: render_numpy(l, w, o, s, s, float(s), "exact"),
-        "soft (cpu)": lambda l, w, o, s: render_numpy(l, w, o, s, s, float(s), "soft"),
+        "native": lambda ln, w, o, s: render_numpy(ln, w, o, s, s, float(s), "native"),
+        "torch exact": lambda ln, w, o, s: render_numpy(ln, w, o, s, s, float(s), "exact"),
+        "soft (cpu)": lambda ln, w, o, s: render_numpy(ln, w, o, s, s, float(s), "soft"),
         "soft torch": soft_torch,
         "PIL loop": pil_loop,
     }
@@ -217,7 +233,7 @@ def main() -> None:
         native_rate = None
         for name, fn in renderers.items():
             repeats = 5 if name == "native" or "cuda" in name else 1  # the GPU's first run also compiles
-            seconds = timed(lambda: fn(lines, widths, opacity, size), repeats)
+            seconds = timed(functools.partial(fn, lines, widths, opacity, size), repeats)
             rate = count / seconds
             native_rate = native_rate or rate
             ratio = "1.0x" if name == "native" else f"{native_rate / rate:,.1f}x slower"

@@ -32,8 +32,12 @@ REPO = Path(__file__).resolve().parents[1]
 def scanned(image: np.ndarray, rng: np.random.Generator) -> Image.Image:
     """One digit [28, 28] in [0, 1] as a scanned page (module docstring)."""
     size = int(28 * rng.uniform(3, 5))
-    digit = np.asarray(Image.fromarray(np.round(image * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC),
-                       np.float32) / 255.0
+    digit = (
+        np.asarray(
+            Image.fromarray(np.round(image * 255).astype(np.uint8)).resize((size, size), Image.BICUBIC), np.float32
+        )
+        / 255.0
+    )
     width, height = (int(size * rng.uniform(1.4, 2.0)) for _ in range(2))
     left, top = int(rng.integers(0, width - size + 1)), int(rng.integers(0, height - size + 1))
     ink = np.zeros((height, width), np.float32)
@@ -90,8 +94,11 @@ def main() -> None:
         results = {}
         for folder in folders:
             out = root / f"out-{folder.name}"
-            subprocess.run([sys.executable, "-m", "mnistvec.cli", "encode", str(folder), str(out), "--model",
-                            args.model], check=True, capture_output=True)
+            subprocess.run(
+                [sys.executable, "-m", "mnistvec.cli", "encode", str(folder), str(out), "--model", args.model],
+                check=True,
+                capture_output=True,
+            )
             results[folder.name] = accuracy(out, data.labels, classifier)
     print(f"model {args.model}, first {args.count:,} MNIST test digits, default `mnistvec encode`\n")
     print("| input | items | classifier accuracy |\n| --- | ---: | ---: |")

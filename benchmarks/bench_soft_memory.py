@@ -34,8 +34,10 @@ def main() -> None:
     image.sum().backward()
     total = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.size}x{args.size}, {args.lines} lines, batch {args.batch}: forward {forward:.1f} s, "
-          f"forward+backward {total:.1f} s, peak RSS {peak_mb:,.0f} MB")
+    print(
+        f"{args.size}x{args.size}, {args.lines} lines, batch {args.batch}: forward {forward:.1f} s, "
+        f"forward+backward {total:.1f} s, peak RSS {peak_mb:,.0f} MB"
+    )
 
 
 if __name__ == "__main__":

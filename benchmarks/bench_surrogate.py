@@ -37,23 +37,27 @@ def main() -> None:
     parser.add_argument("--weights", default="bundled", help="bundled, or a `train --method surrogate` checkpoint")
     args = parser.parse_args()
 
-    from mnistvec.raster import native_available, render_torch
     from mnistvec.models.surrogate import StrokeSurrogate, random_strokes
     from mnistvec.models.surrogate_weights import load_surrogate_state
+    from mnistvec.raster import native_available, render_torch
     from mnistvec.training.surrogate import heldout_errors, heldout_set
 
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, torch threads {torch.get_num_threads()}, "
-          f"native renderer {'present' if native_available() else 'missing'}")
+    print(
+        f"machine: {os.cpu_count()} cores, torch {torch.__version__}, torch threads {torch.get_num_threads()}, "
+        f"native renderer {'present' if native_available() else 'missing'}"
+    )
     surrogate = StrokeSurrogate()
     surrogate.load_state_dict(load_surrogate_state(args.weights))
     surrogate.eval()
     errors = heldout_errors(surrogate, heldout_set("cpu"))
-    print(f"held-out error vs native ({args.weights}): per-pixel MSE {errors['heldout_stroke_mse']:.2e} on single "
-          f"strokes, {errors['heldout_image_mse']:.2e} on 16-stroke images")
+    print(
+        f"held-out error vs native ({args.weights}): per-pixel MSE {errors['heldout_stroke_mse']:.2e} on single "
+        f"strokes, {errors['heldout_image_mse']:.2e} on 16-stroke images"
+    )
     lines, widths = random_strokes(64 * 16, torch.Generator().manual_seed(7))
     lines, widths = lines.view(64, 16, 4).requires_grad_(True), widths.view(64, 16)
     opacity = torch.ones(64, 16)
-    soft = lambda l, w, o: render_torch(l, w, o, 28, "soft", 0.3)
+    soft = lambda ln, w, o: render_torch(ln, w, o, 28, "soft", 0.3)
     for name, fn in (("surrogate", surrogate), ("soft", soft)):
         fwd = images_per_second(fn, lines, widths, opacity, backward=False)
         both = images_per_second(fn, lines, widths, opacity, backward=True)

@@ -35,9 +35,27 @@ def epoch_speed(method: str, data: Path, epochs: int, device: str = "cpu", soft:
     renderer's backend `soft` (MNISTVEC_SOFT_BACKEND: auto is native on the CPU, or torch)."""
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "mnistvec.cli", "train", "--method", method, "--data", str(data),
-                        "--epochs", str(epochs), "--out", tmp, "--device", device], check=True, capture_output=True,
-                       env=os.environ | {"MNISTVEC_SOFT_BACKEND": soft})
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mnistvec.cli",
+                "train",
+                "--method",
+                method,
+                "--data",
+                str(data),
+                "--epochs",
+                str(epochs),
+                "--out",
+                tmp,
+                "--device",
+                device,
+            ],
+            check=True,
+            capture_output=True,
+            env=os.environ | {"MNISTVEC_SOFT_BACKEND": soft},
+        )
         wall = time.perf_counter() - start
         rows = list(csv.DictReader(open(Path(tmp) / "metrics.csv")))
     return statistics.median(float(r["seconds"]) for r in rows), wall / epochs
@@ -53,8 +71,12 @@ def time_to_targets(run: Path) -> tuple[float, float | None, float]:
         elapsed += float(row["seconds"])
         if mse_at is None and float(row["val_mse_native"]) <= 1.1 * final:
             mse_at = elapsed
-        if samples_at is None and "sample_entropy" in row and float(row["sample_entropy"]) >= ENTROPY \
-                and float(row["sample_confidence"]) >= CONFIDENCE:
+        if (
+            samples_at is None
+            and "sample_entropy" in row
+            and float(row["sample_entropy"]) >= ENTROPY
+            and float(row["sample_confidence"]) >= CONFIDENCE
+        ):
             samples_at = elapsed
     return mse_at, samples_at, elapsed
 
@@ -64,8 +86,13 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2, help="epochs per method for the speed figures")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the speed runs train")
     parser.add_argument("--methods", nargs="+", choices=["ae", "vae", "lfi"], default=["ae", "vae", "lfi"])
-    parser.add_argument("--soft-backends", nargs="+", choices=["auto", "torch"], default=["auto"],
-                        help="soft renderer backends to time (auto: native on the CPU; torch: the torch path)")
+    parser.add_argument(
+        "--soft-backends",
+        nargs="+",
+        choices=["auto", "torch"],
+        default=["auto"],
+        help="soft renderer backends to time (auto: native on the CPU; torch: the torch path)",
+    )
     parser.add_argument("--skip-speed", action="store_true", help="only read --runs")
     parser.add_argument("--runs", nargs="*", default=[], metavar="LABEL=RUN", help="finished runs to read")
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data" / "mnist")
@@ -75,19 +102,25 @@ def main() -> None:
 
     from mnistvec.raster import native_available
 
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
-          f"native renderer {'present' if native_available() else 'missing'}")
+    print(
+        f"machine: {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads), "
+        f"native renderer {'present' if native_available() else 'missing'}"
+    )
     if not args.skip_speed:
-        print(f"\n{'method':<8} {'soft':<6} {'steps s/epoch':>14} {'wall s/epoch':>13}   "
-              f"({args.epochs} epochs on train-5k)")
+        print(
+            f"\n{'method':<8} {'soft':<6} {'steps s/epoch':>14} {'wall s/epoch':>13}   "
+            f"({args.epochs} epochs on train-5k)"
+        )
         for method in args.methods:
             for soft in args.soft_backends:
-                steps, wall = epoch_speed(method, args.data_dir / "train-5k-images-idx3-ubyte.gz", args.epochs,
-                                           args.device, soft)
+                steps, wall = epoch_speed(
+                    method, args.data_dir / "train-5k-images-idx3-ubyte.gz", args.epochs, args.device, soft
+                )
                 print(f"{method:<8} {soft:<6} {steps:>14.1f} {wall:>13.1f}", flush=True)
     if args.runs:
-        print(f"\n{'run':<24} {'to MSE within 10%':>18} {'to sample targets':>18} {'whole run':>10}"
-              "  (training seconds)")
+        print(
+            f"\n{'run':<24} {'to MSE within 10%':>18} {'to sample targets':>18} {'whole run':>10}  (training seconds)"
+        )
         for item in args.runs:
             label, run = item.split("=", 1)
             mse_at, samples_at, total = time_to_targets(Path(run))

@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 import torch
-
 from bench_ae import REPO, evaluation_classifier, reconstruct
 
 
@@ -46,14 +45,27 @@ def main() -> None:
     from mnistvec.evaluation.scores import score_reconstructions, score_samples
     from mnistvec.raster import native_available
 
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
-          f"{'present' if native_available() else 'missing'}")
+    print(
+        f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
+        f"{'present' if native_available() else 'missing'}"
+    )
     model_path = args.model
     if model_path is None:
         out = args.out or REPO / "runs" / f"bench-{args.method}"
-        cmd = [sys.executable, "-m", "mnistvec.cli", "train", "--method", args.method, "--overwrite",
-               "--data", str(args.data_dir / "train-5k-images-idx3-ubyte.gz"), "--out", str(out),
-               *args.train_args.split()]
+        cmd = [
+            sys.executable,
+            "-m",
+            "mnistvec.cli",
+            "train",
+            "--method",
+            args.method,
+            "--overwrite",
+            "--data",
+            str(args.data_dir / "train-5k-images-idx3-ubyte.gz"),
+            "--out",
+            str(out),
+            *args.train_args.split(),
+        ]
         start = time.perf_counter()
         subprocess.run(cmd, check=True)
         print(f"training: {time.perf_counter() - start:.0f} s ({' '.join(cmd[3:])})")
@@ -63,16 +75,20 @@ def main() -> None:
         test_set = load_images(args.data_dir / "t10k-images-idx3-ubyte.gz")
         images, labels = test_set.images[: args.limit], test_set.labels[: args.limit]
         scores = score_reconstructions(images, reconstruct(model_path, images, 0), labels, classifier)
-        print(f"reconstructions, t10k ({len(images):,} images), native 28x28: MSE {scores.mse:.4f}, "
-              f"IoU@0.5 {scores.iou:.3f}, classifier accuracy {scores.accuracy:.2%} "
-              f"(on originals {scores.original_accuracy:.2%})")
+        print(
+            f"reconstructions, t10k ({len(images):,} images), native 28x28: MSE {scores.mse:.4f}, "
+            f"IoU@0.5 {scores.iou:.3f}, classifier accuracy {scores.accuracy:.2%} "
+            f"(on originals {scores.original_accuracy:.2%})"
+        )
     from mnistvec.evaluation.run import draw_prior_samples
     from mnistvec.models.registry import load_model
 
     model, _ = load_model(model_path)
     samples = score_samples(draw_prior_samples(model, args.samples, 0, args.temperature), classifier)
-    print(f"samples ({args.samples:,} from the prior, temperature {args.temperature:g}): mean confidence "
-          f"{samples.confidence:.3f}, class entropy {samples.entropy:.3f} nats, histogram {samples.histogram}")
+    print(
+        f"samples ({args.samples:,} from the prior, temperature {args.temperature:g}): mean confidence "
+        f"{samples.confidence:.3f}, class entropy {samples.entropy:.3f} nats, histogram {samples.histogram}"
+    )
 
 
 if __name__ == "__main__":

@@ -32,10 +32,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as run_dir:
         model = train_classifier(train_set.images, train_set.labels, run_dir, seed=args.seed)
     accuracy = float((predict(model, test_set.images).argmax(1) == test_set.labels).mean())
-    per_digit = [float(np.mean(predict(model, test_set.images[test_set.labels == d]).argmax(1) == d))
-                 for d in range(10)]
-    save_classifier(model, args.out, {"t10k": accuracy, "t10k_per_digit": per_digit,
-                                      "trained_on": "train-5k", "seed": args.seed})
+    per_digit = [
+        float(np.mean(predict(model, test_set.images[test_set.labels == d]).argmax(1) == d)) for d in range(10)
+    ]
+    save_classifier(
+        model, args.out, {"t10k": accuracy, "t10k_per_digit": per_digit, "trained_on": "train-5k", "seed": args.seed}
+    )
     print(f"classifier accuracy on t10k: {accuracy:.2%} -> {args.out}")
 
 

@@ -63,8 +63,10 @@ def main() -> None:
 
     from mnistvec.raster import native_available
 
-    print(f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
-          f"{'present' if native_available() else 'missing'}; {args.epochs} epochs per variant")
+    print(
+        f"machine: {os.cpu_count()} cores, torch {torch.__version__}, native renderer "
+        f"{'present' if native_available() else 'missing'}; {args.epochs} epochs per variant"
+    )
     names = args.only or list(VARIANTS)
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     args.out.mkdir(parents=True, exist_ok=True)
@@ -73,11 +75,27 @@ def main() -> None:
     while pending or running:
         while pending and len(running) < args.jobs:
             name = pending.pop(0)
-            cmd = [sys.executable, "-m", "mnistvec.cli", "train", "--method", "lfi", "--overwrite", "--device", "cpu",
-                   "--data", str(args.data_dir / "train-5k-images-idx3-ubyte.gz"), "--epochs", str(args.epochs),
-                   "--out", str(args.out / slug(name)), *VARIANTS[name]]
-            running[name] = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                             stderr=open(args.out / f"{slug(name)}.log", "w"))
+            cmd = [
+                sys.executable,
+                "-m",
+                "mnistvec.cli",
+                "train",
+                "--method",
+                "lfi",
+                "--overwrite",
+                "--device",
+                "cpu",
+                "--data",
+                str(args.data_dir / "train-5k-images-idx3-ubyte.gz"),
+                "--epochs",
+                str(args.epochs),
+                "--out",
+                str(args.out / slug(name)),
+                *VARIANTS[name],
+            ]
+            running[name] = subprocess.Popen(
+                cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(args.out / f"{slug(name)}.log", "w")
+            )
         for name, proc in list(running.items()):
             if proc.poll() is not None:
                 del running[name]
@@ -85,16 +103,18 @@ def main() -> None:
                     print(f"{name}: failed (exit {proc.returncode}); see {args.out / slug(name)}.log")
         time.sleep(2)
     print(f"{len(names)} runs in {time.perf_counter() - start:.0f} s\n")
-    print(f"| variant | options | val MSE | class entropy | confidence | classes 0-9 | D loss | G loss |")
+    print("| variant | options | val MSE | class entropy | confidence | classes 0-9 | D loss | G loss |")
     print("| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |")
     for name in names:
         row = last_row(args.out / slug(name))
         if row is None:
             continue
         classes = " ".join(row[f"sample_class_{d}"] for d in range(10))
-        print(f"| {name} | `{' '.join(VARIANTS[name]) or '(defaults)'}` | {float(row['val_mse_native']):.4f} | "
-              f"{float(row['sample_entropy']):.3f} | {float(row['sample_confidence']):.3f} | {classes} | "
-              f"{float(row['train_d_loss']):.3f} | {float(row['train_g_loss']):.3f} |")
+        print(
+            f"| {name} | `{' '.join(VARIANTS[name]) or '(defaults)'}` | {float(row['val_mse_native']):.4f} | "
+            f"{float(row['sample_entropy']):.3f} | {float(row['sample_confidence']):.3f} | {classes} | "
+            f"{float(row['train_d_loss']):.3f} | {float(row['train_g_loss']):.3f} |"
+        )
 
 
 if __name__ == "__main__":

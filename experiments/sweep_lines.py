@@ -31,18 +31,53 @@ def train(lines: int, runs: Path, epochs: int, extra: list[str]) -> Path:
 
     run = runs / f"lines-{lines}"
     if not (run / "model.pt").exists() or not load_checkpoint(run / "model.pt").get("complete"):
-        subprocess.run([sys.executable, "-m", "mnistvec.cli", "train", "--method", "ae", "--lines", str(lines),
-                        "--epochs", str(epochs), "--data", str(DATA / "train-5k-images-idx3-ubyte.gz"), "--out",
-                        str(run), "--overwrite", *extra], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mnistvec.cli",
+                "train",
+                "--method",
+                "ae",
+                "--lines",
+                str(lines),
+                "--epochs",
+                str(epochs),
+                "--data",
+                str(DATA / "train-5k-images-idx3-ubyte.gz"),
+                "--out",
+                str(run),
+                "--overwrite",
+                *extra,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return run / "model.pt"
 
 
 def evaluate(args: list[str], limit: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "scores.json"
-        subprocess.run([sys.executable, "-m", "mnistvec.cli", "eval", *args, "--data",
-                        str(DATA / "t10k-images-idx3-ubyte.gz"), "--limit", str(limit), "--samples", "0",
-                        "--json", str(out)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mnistvec.cli",
+                "eval",
+                *args,
+                "--data",
+                str(DATA / "t10k-images-idx3-ubyte.gz"),
+                "--limit",
+                str(limit),
+                "--samples",
+                "0",
+                "--json",
+                str(out),
+            ],
+            check=True,
+            capture_output=True,
+        )
         return json.loads(out.read_text())
 
 
@@ -53,13 +88,19 @@ def plot(points: dict[str, tuple[float, float, float]], path: Path) -> None:
     draw = ImageDraw.Draw(image)
     xs = [p[0] for p in points.values()]
     x_lo, x_hi = 0.0, max(xs) * 1.08
-    for panel, (key, label, fmt) in enumerate(((1, "pixel MSE (lower is better)", "{:.4f}"),
-                                                (2, "classifier accuracy (higher is better)", "{:.1%}"))):
+    for panel, (key, label, fmt) in enumerate(
+        ((1, "pixel MSE (lower is better)", "{:.4f}"), (2, "classifier accuracy (higher is better)", "{:.1%}"))
+    ):
         left, top, right, bottom = 70 + panel * 445, 40, 420 + panel * 445, 320
         values = [p[key] for p in points.values()]
         y_lo, y_hi = min(values) * 0.97, max(values) * 1.03
-        x_of = lambda x: left + (x - x_lo) / (x_hi - x_lo) * (right - left)
-        y_of = lambda y: bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top)
+
+        def x_of(x, left=left, right=right):
+            return left + (x - x_lo) / (x_hi - x_lo) * (right - left)
+
+        def y_of(y, bottom=bottom, top=top, y_lo=y_lo, y_hi=y_hi):
+            return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top)
+
         draw.rectangle([left, top, right, bottom], outline=(180, 180, 180))
         draw.text((left, top - 18), label, fill="black")
         draw.text((right - 120, bottom + 22), "numbers per digit", fill="black")
@@ -95,8 +136,10 @@ def main() -> None:
     results = {f"N={lines}": evaluate(["--model", str(model)], args.limit) for lines, model in models.items()}
     results["skeleton (16)"] = evaluate(["--baseline", "skeleton"], args.limit)
     results["potrace"] = evaluate(["--baseline", "potrace"], args.limit)
-    print(f"autoencoders trained {args.epochs} epochs on train-5k ({' '.join(args.train_options) or 'defaults'}), "
-          f"scored on the first {args.limit:,} MNIST test digits\n")
+    print(
+        f"autoencoders trained {args.epochs} epochs on train-5k ({' '.join(args.train_options) or 'defaults'}), "
+        f"scored on the first {args.limit:,} MNIST test digits\n"
+    )
     print("| method | numbers per digit | visible strokes | MSE | accuracy |\n| --- | ---: | ---: | ---: | ---: |")
     points = {}
     for name, scores in results.items():

@@ -9,8 +9,13 @@ from PIL import Image, ImageDraw
 COLOURS = [(200, 60, 60), (60, 110, 190), (60, 150, 80), (200, 140, 40), (130, 80, 170)]
 
 
-def panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], title: str, xlabel: str,
-          series: dict[str, list[tuple[float, float]]]) -> None:
+def panel(
+    draw: ImageDraw.ImageDraw,
+    box: tuple[int, int, int, int],
+    title: str,
+    xlabel: str,
+    series: dict[str, list[tuple[float, float]]],
+) -> None:
     """One log-log panel in `box` (left, top, right, bottom): each series a list of (x, y) points."""
     left, top, right, bottom = box
     points = [p for values in series.values() for p in values if p[1] > 0]
@@ -27,7 +32,7 @@ def panel(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], title: str,
         draw.text((min(x_of(x) - 3 * len(label), right - 6 * len(label)), bottom + 6), label, fill="black")
     draw.text((left, top - 16), title, fill="black")
     draw.text((right - 60, bottom + 20), xlabel, fill="black")
-    for k, (name, values) in enumerate(series.items()):
+    for k, values in enumerate(series.values()):
         colour = COLOURS[k % len(COLOURS)]
         line = [(x_of(x), y_of(y)) for x, y in values if y > 0]
         if len(line) > 1:

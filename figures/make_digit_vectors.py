@@ -28,8 +28,7 @@ def arc(cx, cy, rx, ry, start_deg, end_deg, steps):
 DIGITS = {
     "zero": [arc(0.5, 0.5, 0.2, 0.3, 0, 360, 12)],
     "one": [[(0.42, 0.3), (0.53, 0.2), (0.53, 0.8)]],
-    "two": [arc(0.5, 0.36, 0.19, 0.16, 190, 360, 6) + arc(0.5, 0.36, 0.19, 0.16, 0, 60, 2)
-            + [(0.3, 0.8), (0.72, 0.8)]],
+    "two": [arc(0.5, 0.36, 0.19, 0.16, 190, 360, 6) + arc(0.5, 0.36, 0.19, 0.16, 0, 60, 2) + [(0.3, 0.8), (0.72, 0.8)]],
     "three": [arc(0.48, 0.35, 0.18, 0.15, 200, 450, 6), arc(0.48, 0.64, 0.2, 0.16, 270, 520, 7)],
     "four": [[(0.6, 0.8), (0.6, 0.2), (0.28, 0.62), (0.75, 0.62)]],
     "five": [[(0.7, 0.2), (0.36, 0.2), (0.32, 0.48)] + arc(0.49, 0.63, 0.2, 0.17, 240, 500, 8)],
@@ -55,7 +54,7 @@ def build() -> Vectors:
         assert len(segs) <= N_LINES, (name, len(segs))
         lines[i, : len(segs)] = segs
         opacity[i, : len(segs)] = 1.0
-        lines[i, len(segs):] = 0.5  # switched-off strokes: zero-length, opacity 0
+        lines[i, len(segs) :] = 0.5  # switched-off strokes: zero-length, opacity 0
     return Vectors(lines, widths, opacity, names=names, meta={"model": "hand-drawn"})
 
 

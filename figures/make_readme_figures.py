@@ -27,8 +27,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnistvec.encoding.sampling import draw_samples
 from mnistvec.data import load_images
+from mnistvec.encoding.sampling import draw_samples
 from mnistvec.io.png import make_grid, save_png
 from mnistvec.models.registry import load_model
 from mnistvec.raster import render_numpy, render_torch
@@ -97,8 +97,13 @@ def entropy_curves(name: str, *label_runs: str, width: int = 640, height: int = 
     y_of = lambda v: bottom - (v - lo) / (hi - lo) * (bottom - top)
     epochs = max(len(values) for _, values in curves)
     x_of = lambda e: left + (e - 1) / max(epochs - 1, 1) * (right - left)
-    for level, colour in ((1.0, (220, 220, 220)), (1.5, (220, 220, 220)), (2.0, (220, 220, 220)),
-                          (2.2, (240, 170, 170)), (float(np.log(10)), (150, 150, 150))):
+    for level, colour in (
+        (1.0, (220, 220, 220)),
+        (1.5, (220, 220, 220)),
+        (2.0, (220, 220, 220)),
+        (2.2, (240, 170, 170)),
+        (float(np.log(10)), (150, 150, 150)),
+    ):
         draw.line([(left, y_of(level)), (right, y_of(level))], fill=colour)
         draw.text((8, y_of(level) - 6), f"{level:.2f}", fill="black")
     for e in range(0, epochs + 1, 10):
@@ -115,6 +120,10 @@ def entropy_curves(name: str, *label_runs: str, width: int = 640, height: int = 
 
 if __name__ == "__main__":
     figure, *rest = sys.argv[1:]
-    figures = {"recon": reconstructions, "prior": prior_samples, "entropy": entropy_curves,
-               "interpolate": interpolation}
+    figures = {
+        "recon": reconstructions,
+        "prior": prior_samples,
+        "entropy": entropy_curves,
+        "interpolate": interpolation,
+    }
     figures[figure](*rest)

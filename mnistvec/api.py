@@ -30,6 +30,7 @@ from mnistvec.models.registry import load_model as load_checkpoint_model
 from mnistvec.raster import RENDERERS, render_numpy
 from mnistvec.raster.soft import DEFAULT_TEMPERATURE
 
+
 class Vectoriser:
     """A trained model, ready to encode images (and, for vae and lfi, to sample new digits).
 
@@ -57,8 +58,14 @@ class Vectoriser:
     def __repr__(self) -> str:
         return f"Vectoriser({self.source!r}, method={self.method!r}, n_lines={self.n_lines})"
 
-    def encode(self, images, refine: int | None = None, batch_size: int = ENCODE_BATCH, progress: bool = True,
-               names: list[str] | None = None) -> Vectors:
+    def encode(
+        self,
+        images,
+        refine: int | None = None,
+        batch_size: int = ENCODE_BATCH,
+        progress: bool = True,
+        names: list[str] | None = None,
+    ) -> Vectors:
         """Strokes for `images` [B, 28, 28] (or one [28, 28]) with values in [0, 1] (uint8 is read as 0-255),
         white ink on black as in MNIST. `refine` steps of per-image refinement follow the encoder (None: the
         model's own default, as `mnistvec encode` does; 0 for the shipped ae, 3 for the shipped vae)."""
@@ -73,8 +80,10 @@ class Vectoriser:
         for lo in tqdm(starts, desc="encoding", unit="batch", disable=not progress or len(starts) < 2, leave=False):
             batch = torch.from_numpy(canvases[lo : lo + batch_size]).to(self.device)
             parts.append(vectorise(self.module, batch, refine))
-        arrays = [np.concatenate([p[k] for p in parts]) if parts else np.zeros(shape, np.float32)
-                  for k, shape in enumerate([(0, self.n_lines, 4), (0, self.n_lines), (0, self.n_lines)])]
+        arrays = [
+            np.concatenate([p[k] for p in parts]) if parts else np.zeros(shape, np.float32)
+            for k, shape in enumerate([(0, self.n_lines, 4), (0, self.n_lines), (0, self.n_lines)])
+        ]
         return Vectors(*arrays, names=names, meta={"model": self.source, "method": self.method})
 
     def sample(self, count: int, seed: int = 0, temperature: float = 1.0) -> Vectors:
@@ -110,15 +119,18 @@ def as_canvases(images) -> np.ndarray:
     if array.ndim == 4 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 3 or array.shape[1:] != (28, 28):
-        raise InputError(f"images must have shape [B, 28, 28], got {list(np.shape(images))} (other sizes: "
-                         "`mnistvec encode` reads image files of any size and normalises them)")
+        raise InputError(
+            f"images must have shape [B, 28, 28], got {list(np.shape(images))} (other sizes: "
+            "`mnistvec encode` reads image files of any size and normalises them)"
+        )
     if not np.isfinite(array).all() or array.min(initial=0.0) < 0 or array.max(initial=0.0) > 1:
         raise InputError("images must hold finite values in [0, 1]")
     return np.ascontiguousarray(array)
 
 
-def render(vectors: Vectors, size: int = 28, renderer: str = "native",
-           temperature: float = DEFAULT_TEMPERATURE) -> np.ndarray:
+def render(
+    vectors: Vectors, size: int = 28, renderer: str = "native", temperature: float = DEFAULT_TEMPERATURE
+) -> np.ndarray:
     """float32 [B, size, size] images of `vectors` on the square canvas, white ink on black: `native` (exact,
     fast), `exact` (the same formula in torch) or `soft` (blurred by `temperature` pixels)."""
     if renderer not in RENDERERS:
@@ -126,5 +138,4 @@ def render(vectors: Vectors, size: int = 28, renderer: str = "native",
     if size < 1:
         raise InputError(f"size must be at least 1 pixel, got {size}")
     vectors.validate()
-    return render_numpy(vectors.lines, vectors.widths, vectors.opacity, size, size, float(size), renderer,
-                        temperature)
+    return render_numpy(vectors.lines, vectors.widths, vectors.opacity, size, size, float(size), renderer, temperature)

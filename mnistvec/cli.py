@@ -12,8 +12,15 @@ import warnings
 import click
 
 from mnistvec import __version__
-from mnistvec.commands.common import (EXIT_CODES_HELP, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_NOT_AVAILABLE,  # noqa: F401
-                                      EXIT_OK, EXIT_PARTIAL, EXIT_USAGE)
+from mnistvec.commands.common import (  # noqa: F401
+    EXIT_CODES_HELP,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_AVAILABLE,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+)
 from mnistvec.commands.encode import encode
 from mnistvec.commands.evaluate import evaluate
 from mnistvec.commands.render import render

@@ -77,7 +77,7 @@ class TrainConfig:
     not told otherwise (set for a model whose strokes it pays to refine; it changes nothing in training)."""
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
+    def from_dict(cls, values: dict) -> TrainConfig:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 

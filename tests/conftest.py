@@ -32,8 +32,9 @@ def synthetic_digits(count: int, seed: int = 0) -> np.ndarray:
     from mnistvec.raster import render_torch
 
     lines, widths, opacity = random_strokes(seed, count, 3, lo=0.2, hi=0.8)
-    return render_torch(torch.from_numpy(lines), torch.from_numpy(widths * 1.5), torch.ones(count, 3),
-                        28, "exact").numpy()
+    return render_torch(
+        torch.from_numpy(lines), torch.from_numpy(widths * 1.5), torch.ones(count, 3), 28, "exact"
+    ).numpy()
 
 
 @pytest.fixture(scope="session")

@@ -51,8 +51,30 @@ from pathlib import Path
 import numpy as np
 
 SPECIAL = np.array(
-    [np.nan, np.inf, -np.inf, 1e30, -1e30, 3e38, -3e38, np.finfo(np.float32).max, -np.finfo(np.float32).max,
-     0.0, -0.0, 1e-45, -1e-45, 1e-40, 1.17549435e-38, 1e-6, 0.5, 1.0, -1.0, 2.0, 28.0, -5.0],
+    [
+        np.nan,
+        np.inf,
+        -np.inf,
+        1e30,
+        -1e30,
+        3e38,
+        -3e38,
+        np.finfo(np.float32).max,
+        -np.finfo(np.float32).max,
+        0.0,
+        -0.0,
+        1e-45,
+        -1e-45,
+        1e-40,
+        1.17549435e-38,
+        1e-6,
+        0.5,
+        1.0,
+        -1.0,
+        2.0,
+        28.0,
+        -5.0,
+    ],
     dtype=np.float32,
 )
 """Values that need care, mixed into the inputs."""
@@ -70,8 +92,32 @@ EXACT_MAX_WORK = 2_000_000
 """Largest batch * lines * pixels compared with the (slower) torch exact renderer."""
 
 SOFT_SPECIAL = np.array(
-    [np.nan, np.inf, -np.inf, 1e30, -1e30, 3e38, -3e38, 1e60, -1e60, 1.0000001e60, -1e61, 1e300, -1e300,
-     0.0, -0.0, 5e-324, 1e-310, 1e-6, 0.5, 1.0, -1.0, 2.0, 28.0, -5.0],
+    [
+        np.nan,
+        np.inf,
+        -np.inf,
+        1e30,
+        -1e30,
+        3e38,
+        -3e38,
+        1e60,
+        -1e60,
+        1.0000001e60,
+        -1e61,
+        1e300,
+        -1e300,
+        0.0,
+        -0.0,
+        5e-324,
+        1e-310,
+        1e-6,
+        0.5,
+        1.0,
+        -1.0,
+        2.0,
+        28.0,
+        -5.0,
+    ],
     dtype=np.float64,
 )
 """Values that need care in the soft renderer's float64 pixel units: the float32 ones, the limit 1e60 (the
@@ -115,12 +161,15 @@ class Case:
 
     def summary(self) -> str:
         batch, n_lines = self.widths.shape
-        layouts = ", ".join(f"{a.dtype.str}{'' if a.flags.c_contiguous else ' strided'}"
-                            f"{'' if a.flags.aligned else ' unaligned'}"
-                            for a in (self.lines, self.widths, self.opacity))
-        return (f"batch {batch}, lines {n_lines}, {self.height} x {self.width}, scale {self.scale!r}, "
-                f"threads {self.threads}, {'ordinary' if self.ordinary else 'hostile'} ({layouts}); soft: "
-                f"{self.soft[1].shape[1]} lines, sigma {self.sigma!r}, tolerance {self.tolerance!r}")
+        layouts = ", ".join(
+            f"{a.dtype.str}{'' if a.flags.c_contiguous else ' strided'}{'' if a.flags.aligned else ' unaligned'}"
+            for a in (self.lines, self.widths, self.opacity)
+        )
+        return (
+            f"batch {batch}, lines {n_lines}, {self.height} x {self.width}, scale {self.scale!r}, "
+            f"threads {self.threads}, {'ordinary' if self.ordinary else 'hostile'} ({layouts}); soft: "
+            f"{self.soft[1].shape[1]} lines, sigma {self.sigma!r}, tolerance {self.tolerance!r}"
+        )
 
 
 def draw_shape(rng: np.random.Generator, max_work: int) -> tuple[int, int, int, int]:
@@ -197,9 +246,10 @@ def draw_case(seed: int, index: int, max_work: int) -> Case:
     rng = np.random.default_rng([seed, index])
     batch, n_lines, height, width = draw_shape(rng, max_work)
     ordinary = rng.random() < 0.25
-    arrays = [draw_values(rng, name, shape, not ordinary)
-              for name, shape in (("lines", (batch, n_lines, 4)), ("widths", (batch, n_lines)),
-                                  ("opacity", (batch, n_lines)))]
+    arrays = [
+        draw_values(rng, name, shape, not ordinary)
+        for name, shape in (("lines", (batch, n_lines, 4)), ("widths", (batch, n_lines)), ("opacity", (batch, n_lines)))
+    ]
     lines, widths, opacity = (vary_layout(rng, a, ordinary) for a in arrays)
     valid_scale = True
     if ordinary:
@@ -226,8 +276,22 @@ def draw_case(seed: int, index: int, max_work: int) -> Case:
             tolerance, valid_soft = float(rng.choice(INVALID_TOLERANCES)), False
     pixels = (batch, height, width)
     grad_images = rng.standard_normal(pixels) if numpy_can_shape(pixels, 8) else np.zeros((0, 0, 0))
-    return Case(lines, widths, opacity, height, width, scale, threads, ordinary, valid_scale, soft, sigma,
-                tolerance, valid_soft, grad_images)
+    return Case(
+        lines,
+        widths,
+        opacity,
+        height,
+        width,
+        scale,
+        threads,
+        ordinary,
+        valid_scale,
+        soft,
+        sigma,
+        tolerance,
+        valid_soft,
+        grad_images,
+    )
 
 
 def numpy_can_shape(shape, itemsize: int) -> bool:
@@ -236,8 +300,9 @@ def numpy_can_shape(shape, itemsize: int) -> bool:
     return math.prod(side for side in shape if side) * itemsize <= np.iinfo(np.intp).max
 
 
-def draw_soft_strokes(rng: np.random.Generator, lines, widths, opacity, scale: float, height: int, width: int,
-                      ordinary: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def draw_soft_strokes(
+    rng: np.random.Generator, lines, widths, opacity, scale: float, height: int, width: int, ordinary: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The case's strokes in float64 pixel units, unclamped (the soft renderer applies its formula as
     given), the first ones only where the case is more work than `SOFT_MAX_WORK`; in a hostile case, some
     values replaced by `SOFT_SPECIAL` ones."""
@@ -263,8 +328,9 @@ def check_case(case: Case, library) -> list[str]:
 
 def check_render(case: Case, library) -> list[str]:
     """The invariants' violations of `render_native` for one case."""
-    from mnistvec.raster.native import render_native
     from native_guards import INK_FILL, NAN_FILL, GuardViolation, image_problems, render_guarded
+
+    from mnistvec.raster.native import render_native
 
     batch, n_lines = case.widths.shape
     shape = (batch, case.height, case.width)
@@ -326,9 +392,17 @@ def soft_growth(alpha: np.ndarray, usable: np.ndarray) -> float:
 
 def check_soft(case: Case, library) -> list[str]:
     """The invariants' violations of `soft_forward` and `soft_backward` for one case."""
+    from native_guards import (
+        SOFT_INK_FILL,
+        SOFT_NAN_FILL,
+        GuardViolation,
+        soft_gradient_problems,
+        soft_guarded,
+        soft_problems,
+        usable_strokes,
+    )
+
     from mnistvec.raster.native import soft_backward, soft_forward
-    from native_guards import (SOFT_INK_FILL, SOFT_NAN_FILL, GuardViolation, soft_gradient_problems,
-                               soft_guarded, soft_problems, usable_strokes)
 
     lines, radius, alpha = case.soft
     batch, n_lines = radius.shape
@@ -356,8 +430,10 @@ def check_soft(case: Case, library) -> list[str]:
         want_forward = 0 if pixels == 0 else -6
         want_backward = None if pixels else (0 if batch * n_lines == 0 else -6)
         if (result.forward_code, result.backward_code) != (want_forward, want_backward):
-            return [f"the library returned {result.forward_code} (forward), {result.backward_code} (backward) "
-                    f"for {parameters}, not {want_forward}, {want_backward}"]
+            return [
+                f"the library returned {result.forward_code} (forward), {result.backward_code} (backward) "
+                f"for {parameters}, not {want_forward}, {want_backward}"
+            ]
         return []
     if not numpy_can_shape(shape, 8):
         try:  # numpy cannot make even these empty arrays: a ValueError is the answer the contract allows
@@ -371,10 +447,10 @@ def check_soft(case: Case, library) -> list[str]:
     except Exception as error:  # any exception is a failure here
         return [f"soft_forward or soft_backward raised {type(error).__name__}: {error}"]
     usable = usable_strokes(lines, radius, alpha)
-    finite = (soft_growth(alpha, usable) < SOFT_MAX_GROWTH
-              and not (np.abs(np.where(usable, alpha, 0.0)) > 1e30).any())
-    problems = (soft_problems(images, product, zeros, shape, finite)
-                + soft_gradient_problems(grads, lines, radius, alpha, finite))
+    finite = soft_growth(alpha, usable) < SOFT_MAX_GROWTH and not (np.abs(np.where(usable, alpha, 0.0)) > 1e30).any()
+    problems = soft_problems(images, product, zeros, shape, finite) + soft_gradient_problems(
+        grads, lines, radius, alpha, finite
+    )
     other_threads = 1 if case.threads != 1 else 3
     for fill, threads in ((SOFT_NAN_FILL, case.threads), (SOFT_INK_FILL, other_threads)):
         name = "NaN" if fill is SOFT_NAN_FILL else "ink"
@@ -384,15 +460,22 @@ def check_soft(case: Case, library) -> list[str]:
             problems.append(f"guard violated ({name} input guards): {error}")
             continue
         if result.forward_code != 0 or result.backward_code != 0:
-            problems.append(f"library returned {result.forward_code}, {result.backward_code} ({name} input "
-                            f"guards, threads {threads})")
+            problems.append(
+                f"library returned {result.forward_code}, {result.backward_code} ({name} input "
+                f"guards, threads {threads})"
+            )
             continue
-        for what, got, want in (("images", result.images, images), ("product", result.product, product),
-                                ("zeros", result.zeros, zeros), ("gradients", result.grads, grads)):
+        for what, got, want in (
+            ("images", result.images, images),
+            ("product", result.product, product),
+            ("zeros", result.zeros, zeros),
+            ("gradients", result.grads, grads),
+        ):
             if not np.array_equal(got.view(np.uint8), want.view(np.uint8)):
                 differ = int((got != want).sum())
-                problems.append(f"{differ} {what} differ from the unguarded call ({name} input guards, "
-                                f"threads {threads})")
+                problems.append(
+                    f"{differ} {what} differ from the unguarded call ({name} input guards, threads {threads})"
+                )
     if case.ordinary and batch * n_lines * case.height * case.width <= SOFT_REFERENCE_MAX_WORK:
         want = soft_reference(lines, radius, alpha, case.height, case.width, case.sigma)
         error = float(np.abs(images - want).max()) if images.size else 0.0
@@ -448,8 +531,12 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the case sequence (default 0)")
     parser.add_argument("--case", type=int, help="run only this case of the seed, and describe it")
     parser.add_argument("--library", help="library file to load instead of the package's (e.g. a debug build)")
-    parser.add_argument("--max-work", type=float, default=1e8,
-                        help="cap on batch * lines * pixels per case (default 1e8; lower it for debug builds)")
+    parser.add_argument(
+        "--max-work",
+        type=float,
+        default=1e8,
+        help="cap on batch * lines * pixels per case (default 1e8; lower it for debug builds)",
+    )
     parser.add_argument("--max-failures", type=int, default=10, help="stop after this many failing cases")
     parser.add_argument("--verbose", action="store_true", help="name every case before running it")
     args = parser.parse_args(argv)
@@ -476,12 +563,17 @@ def main(argv=None) -> int:
             print(f"FAILED case {index}: {case.summary()}", flush=True)
             for problem in problems:
                 print(f"  {problem}", flush=True)
-            print(f"  reproduce: python tests/fuzz_native.py --seed {args.seed} --case {index}"
-                  + (f" --library {args.library}" if args.library else ""), flush=True)
+            print(
+                f"  reproduce: python tests/fuzz_native.py --seed {args.seed} --case {index}"
+                + (f" --library {args.library}" if args.library else ""),
+                flush=True,
+            )
             if failures >= args.max_failures:
                 break
-    print(f"{cases} cases ({ordinary} ordinary, compared with the exact and soft torch renderers where "
-          f"small), {failures} failed, seed {args.seed}")
+    print(
+        f"{cases} cases ({ordinary} ordinary, compared with the exact and soft torch renderers where "
+        f"small), {failures} failed, seed {args.seed}"
+    )
     return 1 if failures else 0
 
 

@@ -36,8 +36,11 @@ SENTINELS = {
 """The bit pattern that fills an output buffer of each element type before the call."""
 
 _BITS = {4: np.uint32, 8: np.uint64}
-_CTYPES = {np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_double,
-           np.dtype(np.uint32): ctypes.c_uint32}
+_CTYPES = {
+    np.dtype(np.float32): ctypes.c_float,
+    np.dtype(np.float64): ctypes.c_double,
+    np.dtype(np.uint32): ctypes.c_uint32,
+}
 
 NAN_FILL = (np.nan, np.nan, np.nan)
 """Input guards of NaN: a stroke read from them is invisible."""
@@ -59,14 +62,14 @@ class Guarded:
     view: np.ndarray
 
     @classmethod
-    def around(cls, array: np.ndarray, fill: float, dtype=np.float32) -> "Guarded":
+    def around(cls, array: np.ndarray, fill: float, dtype=np.float32) -> Guarded:
         flat = np.ascontiguousarray(array, dtype=dtype).reshape(-1)
         buffer = np.full(flat.size + 2 * GUARD, fill, dtype=dtype)
         buffer[GUARD : GUARD + flat.size] = flat
         return cls(buffer, buffer[GUARD : GUARD + flat.size].reshape(np.shape(array)))
 
     @classmethod
-    def output(cls, shape: tuple[int, ...], dtype=np.float32) -> "Guarded":
+    def output(cls, shape: tuple[int, ...], dtype=np.float32) -> Guarded:
         dtype = np.dtype(dtype)
         size = int(np.prod(shape, dtype=np.int64))
         bits = np.full(size + 2 * GUARD, SENTINELS[dtype], dtype=_BITS[dtype.itemsize])
@@ -85,8 +88,9 @@ class Guarded:
         return self.buffer.view(_BITS[self.buffer.dtype.itemsize])
 
 
-def render_guarded(library, lines, widths, opacity, height: int, width: int, scale: float, threads: int = 0,
-                   fill=NAN_FILL) -> tuple[int, np.ndarray]:
+def render_guarded(
+    library, lines, widths, opacity, height: int, width: int, scale: float, threads: int = 0, fill=NAN_FILL
+) -> tuple[int, np.ndarray]:
     """(return code, image [B, H, W]) of `mnistvec_render` on float32 copies of the inputs inside guards.
 
     Raises GuardViolation if the library wrote to an output guard or to any part of an input buffer.
@@ -96,8 +100,9 @@ def render_guarded(library, lines, widths, opacity, height: int, width: int, sca
     before = [g.bits().copy() for g in inputs]
     out = Guarded.output((batch, height, width))
     out_before = out.bits().copy()
-    code = library.mnistvec_render(*(g.pointer() for g in inputs), batch, n_lines, height, width, scale,
-                                   threads, out.pointer())
+    code = library.mnistvec_render(
+        *(g.pointer() for g in inputs), batch, n_lines, height, width, scale, threads, out.pointer()
+    )
     check_output_guards(out, out_before)
     for name, guarded, bits in zip(("lines", "widths", "opacity"), inputs, before):
         changed = np.flatnonzero(guarded.bits() != bits)
@@ -135,8 +140,14 @@ def image_problems(out: np.ndarray, shape: tuple[int, ...]) -> list[str]:
 
 # The soft renderer: float64 strokes, images, state and gradients, uint32 zero counts.
 
-SOFT_NAN_FILL = {"lines": np.nan, "radius": np.nan, "alpha": np.nan, "grad_images": np.nan, "product": np.nan,
-                 "zeros": 1}
+SOFT_NAN_FILL = {
+    "lines": np.nan,
+    "radius": np.nan,
+    "alpha": np.nan,
+    "grad_images": np.nan,
+    "product": np.nan,
+    "zeros": 1,
+}
 """Input guards of NaN (a stroke or a pixel's state read from them is invisible, or poisons the gradient),
 and a zero count of 1 (a pixel read from there would take the zero-factor branch)."""
 
@@ -167,8 +178,19 @@ def _check_inputs(inputs: dict[str, Guarded], before: dict[str, np.ndarray], cal
             raise GuardViolation(f"{call}: {name} buffer written at {changed[:8].tolist()} (data at {GUARD}..)")
 
 
-def soft_guarded(library, lines, radius, alpha, height: int, width: int, sigma: float, tolerance: float,
-                 threads: int = 0, grad_images=None, fill=SOFT_NAN_FILL) -> SoftGuardedResult:
+def soft_guarded(
+    library,
+    lines,
+    radius,
+    alpha,
+    height: int,
+    width: int,
+    sigma: float,
+    tolerance: float,
+    threads: int = 0,
+    grad_images=None,
+    fill=SOFT_NAN_FILL,
+) -> SoftGuardedResult:
     """`mnistvec_soft_forward`, then (when it succeeds and `grad_images` is given) `mnistvec_soft_backward`
     on the forward pass's state, every array inside guards: float64 copies of the inputs among `fill`,
     the outputs among sentinel bits, the state read back by the backward pass from guarded copies.
@@ -177,16 +199,29 @@ def soft_guarded(library, lines, radius, alpha, height: int, width: int, sigma: 
     """
     batch, n_lines = np.shape(radius)
     pixels = (batch, height, width)
-    strokes = {"lines": Guarded.around(np.asarray(lines), fill["lines"], np.float64),
-               "radius": Guarded.around(np.asarray(radius), fill["radius"], np.float64),
-               "alpha": Guarded.around(np.asarray(alpha), fill["alpha"], np.float64)}
+    strokes = {
+        "lines": Guarded.around(np.asarray(lines), fill["lines"], np.float64),
+        "radius": Guarded.around(np.asarray(radius), fill["radius"], np.float64),
+        "alpha": Guarded.around(np.asarray(alpha), fill["alpha"], np.float64),
+    }
     before = {name: g.bits().copy() for name, g in strokes.items()}
-    outputs = {"images": Guarded.output(pixels, np.float64), "product": Guarded.output(pixels, np.float64),
-               "zeros": Guarded.output(pixels, np.uint32)}
+    outputs = {
+        "images": Guarded.output(pixels, np.float64),
+        "product": Guarded.output(pixels, np.float64),
+        "zeros": Guarded.output(pixels, np.uint32),
+    }
     outputs_before = {name: g.bits().copy() for name, g in outputs.items()}
     forward_code = library.mnistvec_soft_forward(
-        *(g.pointer() for g in strokes.values()), batch, n_lines, height, width, sigma, tolerance, threads,
-        *(g.pointer() for g in outputs.values()))
+        *(g.pointer() for g in strokes.values()),
+        batch,
+        n_lines,
+        height,
+        width,
+        sigma,
+        tolerance,
+        threads,
+        *(g.pointer() for g in outputs.values()),
+    )
     for name, guarded in outputs.items():
         try:
             check_output_guards(guarded, outputs_before[name])
@@ -197,15 +232,26 @@ def soft_guarded(library, lines, radius, alpha, height: int, width: int, sigma: 
     if forward_code != 0 or grad_images is None:
         return SoftGuardedResult(forward_code, images, product, zeros, None, None)
 
-    state = {"grad_images": Guarded.around(np.asarray(grad_images), fill["grad_images"], np.float64),
-             "product": Guarded.around(product, fill["product"], np.float64),
-             "zeros": Guarded.around(zeros, fill["zeros"], np.uint32)}
+    state = {
+        "grad_images": Guarded.around(np.asarray(grad_images), fill["grad_images"], np.float64),
+        "product": Guarded.around(product, fill["product"], np.float64),
+        "zeros": Guarded.around(zeros, fill["zeros"], np.uint32),
+    }
     before.update({name: g.bits().copy() for name, g in state.items()})
     grads = Guarded.output((batch, n_lines, 6), np.float64)
     grads_before = grads.bits().copy()
     backward_code = library.mnistvec_soft_backward(
-        *(g.pointer() for g in strokes.values()), batch, n_lines, height, width, sigma, tolerance, threads,
-        *(g.pointer() for g in state.values()), grads.pointer())
+        *(g.pointer() for g in strokes.values()),
+        batch,
+        n_lines,
+        height,
+        width,
+        sigma,
+        tolerance,
+        threads,
+        *(g.pointer() for g in state.values()),
+        grads.pointer(),
+    )
     try:
         check_output_guards(grads, grads_before)
     except GuardViolation as error:
@@ -217,8 +263,14 @@ def soft_guarded(library, lines, radius, alpha, height: int, width: int, sigma: 
 def usable_strokes(lines, radius, alpha) -> np.ndarray:
     """[B, N] whether each stroke is drawn (every value finite and within `VALUE_LIMIT`) once in float64."""
     with np.errstate(invalid="ignore", over="ignore"):
-        values = np.concatenate([np.asarray(lines, np.float64), np.asarray(radius, np.float64)[..., None],
-                                 np.asarray(alpha, np.float64)[..., None]], axis=-1)
+        values = np.concatenate(
+            [
+                np.asarray(lines, np.float64),
+                np.asarray(radius, np.float64)[..., None],
+                np.asarray(alpha, np.float64)[..., None],
+            ],
+            axis=-1,
+        )
         return (np.abs(values) <= VALUE_LIMIT).all(axis=-1)
 
 
@@ -226,8 +278,11 @@ def soft_problems(images, product, zeros, shape: tuple[int, ...], finite: bool =
     """What is wrong with a soft forward pass's outputs: shapes, dtypes, unwritten (sentinel) elements,
     and (when `finite`) non-finite pixels or state. Empty when nothing is."""
     problems = []
-    for name, array, dtype in (("images", images, np.float64), ("product", product, np.float64),
-                               ("zeros", zeros, np.uint32)):
+    for name, array, dtype in (
+        ("images", images, np.float64),
+        ("product", product, np.float64),
+        ("zeros", zeros, np.uint32),
+    ):
         if array.shape != tuple(shape):
             problems.append(f"{name} shape {array.shape}, expected {tuple(shape)}")
         if array.dtype != dtype:

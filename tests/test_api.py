@@ -75,12 +75,15 @@ def test_refinement_draws_the_images_at_least_as_well(digits):
     assert error(model.encode(digits, refine=5)) <= error(model.encode(digits))
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((2, 32, 32)), r"shape \[B, 28, 28\]"),
-    (np.full((1, 28, 28), np.nan), "finite values in"),
-    (np.full((1, 28, 28), 2.0), r"in \[0, 1\]"),
-    (np.array([["a"] * 28] * 28), "numbers"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((2, 32, 32)), r"shape \[B, 28, 28\]"),
+        (np.full((1, 28, 28), np.nan), "finite values in"),
+        (np.full((1, 28, 28), 2.0), r"in \[0, 1\]"),
+        (np.array([["a"] * 28] * 28), "numbers"),
+    ],
+)
 def test_bad_images_are_one_clear_error(bad, message):
     with pytest.raises(mnistvec.InputError, match=message):
         mnistvec.load_model("ae").encode(bad)

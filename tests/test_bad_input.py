@@ -48,8 +48,11 @@ def digit(size: int = 28) -> Image.Image:
     """A black-and-white digit-like "7" (ink 255 on 0), the same at every bit depth."""
     image = Image.new("L", (size, size), 0)
     scale = size / 28
-    ImageDraw.Draw(image).line([(7 * scale, 7 * scale), (21 * scale, 7 * scale), (11 * scale, 22 * scale)],
-                               fill=255, width=max(1, round(3 * scale)))
+    ImageDraw.Draw(image).line(
+        [(7 * scale, 7 * scale), (21 * scale, 7 * scale), (11 * scale, 22 * scale)],
+        fill=255,
+        width=max(1, round(3 * scale)),
+    )
     return image
 
 
@@ -75,8 +78,11 @@ def png_bytes(image: Image.Image, **options) -> bytes:
 BAD_FILES = {
     "truncated PNG": ("cut.png", lambda: png_bytes(digit(280))[:400], r"corrupt|truncated"),
     "corrupt PNG": ("noise.png", lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, r"corrupt|not an image"),
-    "truncated JPEG": ("cut.jpg", lambda: png_bytes(digit(280).convert("RGB"), format="JPEG")[:600],
-                       r"corrupt|truncated"),
+    "truncated JPEG": (
+        "cut.jpg",
+        lambda: png_bytes(digit(280).convert("RGB"), format="JPEG")[:600],
+        r"corrupt|truncated",
+    ),
     "text with an image extension": ("notes.png", lambda: b"shopping list: eggs, milk\n", r"not an image file"),
     "1x1 image": ("dot.png", lambda: png_bytes(Image.new("L", (1, 1), 255)), r"no ink"),
 }
@@ -209,29 +215,46 @@ def test_npz_items_with_nan_are_named_and_the_rest_is_encoded(tmp_path):
 
 def example_vectors(count: int = 4) -> Vectors:
     rng = np.random.default_rng(0)
-    return Vectors(rng.uniform(0.2, 0.8, (count, 3, 4)), np.full((count, 3), 0.08), np.ones((count, 3)),
-                 names=[f"v{i}" for i in range(count)])
+    return Vectors(
+        rng.uniform(0.2, 0.8, (count, 3, 4)),
+        np.full((count, 3), 0.08),
+        np.ones((count, 3)),
+        names=[f"v{i}" for i in range(count)],
+    )
 
 
 def test_render_names_nan_and_infinite_items_and_draws_the_rest(tmp_path):
     vectors = example_vectors()
     vectors.lines[1, 0, 2] = np.nan
     vectors.widths[3, 1] = np.inf
-    np.savez(tmp_path / "v.npz", lines=vectors.lines, widths=vectors.widths, opacity=vectors.opacity,
-             names=np.array(vectors.names))
+    np.savez(
+        tmp_path / "v.npz",
+        lines=vectors.lines,
+        widths=vectors.widths,
+        opacity=vectors.opacity,
+        names=np.array(vectors.names),
+    )
     result = invoke("render", tmp_path / "v.npz", tmp_path / "out")
     check(result, EXIT_PARTIAL, r"v\.npz: item 1 \(v1\): lines has a non-finite value \(nan\)", "(v1)")
     check(result, EXIT_PARTIAL, r"v\.npz: item 3 \(v3\): widths has a non-finite value \(inf\)", "(v3)")
     assert sorted(p.name for p in (tmp_path / "out" / "png").iterdir()) == ["v0.png", "v2.png"]
 
 
-@pytest.mark.parametrize("arrays, problem", [
-    ({"lines": np.zeros((2, 3, 2)), "widths": np.zeros((2, 3)), "opacity": np.zeros((2, 3))},
-     r"lines must have shape \[B, N, 4\]"),
-    ({"lines": np.zeros((2, 3, 4)), "widths": np.zeros((2, 5)), "opacity": np.zeros((2, 3))},
-     r"widths must have shape \[B, N\] = \[2, 3\]"),
-    ({"lines": np.zeros((2, 3, 4)), "opacity": np.zeros((2, 3))}, r"missing array\(s\) widths"),
-], ids=["lines", "widths", "missing"])
+@pytest.mark.parametrize(
+    "arrays, problem",
+    [
+        (
+            {"lines": np.zeros((2, 3, 2)), "widths": np.zeros((2, 3)), "opacity": np.zeros((2, 3))},
+            r"lines must have shape \[B, N, 4\]",
+        ),
+        (
+            {"lines": np.zeros((2, 3, 4)), "widths": np.zeros((2, 5)), "opacity": np.zeros((2, 3))},
+            r"widths must have shape \[B, N\] = \[2, 3\]",
+        ),
+        ({"lines": np.zeros((2, 3, 4)), "opacity": np.zeros((2, 3))}, r"missing array\(s\) widths"),
+    ],
+    ids=["lines", "widths", "missing"],
+)
 def test_render_refuses_vectors_of_the_wrong_shape_naming_the_file(tmp_path, arrays, problem):
     np.savez(tmp_path / "odd.npz", **arrays)
     result = invoke("render", tmp_path / "odd.npz", tmp_path / "out")
@@ -276,8 +299,7 @@ def pickle_bomb(path: Path, marker: Path) -> None:
 NOT_CHECKPOINTS = {
     "text": (lambda path: path.write_text("weights: none\n"), r"not a mnistvec checkpoint"),
     "empty": (lambda path: path.write_bytes(b""), r"not a mnistvec checkpoint \(the file is empty\)"),
-    "random bytes": (lambda path: path.write_bytes(np.random.default_rng(0).bytes(3000)),
-                     r"not a mnistvec checkpoint"),
+    "random bytes": (lambda path: path.write_bytes(np.random.default_rng(0).bytes(3000)), r"not a mnistvec checkpoint"),
     "other zip": (lambda path: zipfile.ZipFile(path, "w").writestr("a/data.txt", "x"), r"not a mnistvec checkpoint"),
     "an image": (lambda path: digit().save(path, format="PNG"), r"not a mnistvec checkpoint"),
 }
@@ -295,7 +317,10 @@ def test_a_file_that_is_not_a_checkpoint_is_refused_as_model(tmp_path, kind):
 def test_a_checkpoint_that_would_run_code_is_refused_and_the_code_does_not_run(tmp_path):
     model, marker = tmp_path / "model.pt", tmp_path / "ran"
     pickle_bomb(model, marker)
-    for args in (["encode", good_folder(tmp_path / "in"), tmp_path / "out"], ["sample", "--n", 2, "--out", tmp_path / "s"]):
+    for args in (
+        ["encode", good_folder(tmp_path / "in"), tmp_path / "out"],
+        ["sample", "--n", 2, "--out", tmp_path / "s"],
+    ):
         result = invoke(*args, "--model", model)
         check(result, EXIT_ERROR, r"model\.pt: refused: the file would load code.*GLOBAL posix.system", "model.pt")
     assert not marker.exists()
@@ -307,8 +332,10 @@ def test_a_checkpoint_that_would_run_code_is_refused_and_the_code_does_not_run(t
 def test_an_output_inside_a_file_is_an_error_naming_it(tmp_path):
     blocker = tmp_path / "report.txt"
     blocker.write_text("a file, not a folder")
-    for args in (["encode", good_folder(tmp_path / "in"), blocker / "out"],
-                 ["sample", "--n", 2, "--out", blocker / "out"]):
+    for args in (
+        ["encode", good_folder(tmp_path / "in"), blocker / "out"],
+        ["sample", "--n", 2, "--out", blocker / "out"],
+    ):
         result = invoke(*args)
         check(result, EXIT_ERROR, r"report\.txt.*: Not a directory", "report.txt")
     assert blocker.read_text() == "a file, not a folder"
@@ -364,8 +391,9 @@ def test_a_full_disk_stops_with_one_line_and_the_same_command_finishes_later(tmp
     disk = FillingDisk(budget=12_000)
     monkeypatch.setattr("mnistvec.io.atomic.os.fdopen", disk.fdopen)
     result = invoke(*command)
-    check(result, EXIT_ERROR, r"out/svg/d\d\d\.png\.svg: No space left on device .*run the same command again",
-          "No space")
+    check(
+        result, EXIT_ERROR, r"out/svg/d\d\d\.png\.svg: No space left on device .*run the same command again", "No space"
+    )
     written = sorted(p.name for p in (tmp_path / "out" / "svg").iterdir())
     assert 0 < len(written) < 40 and not [p for p in written if p.startswith(".tmp")]
     monkeypatch.undo()  # space freed
@@ -401,8 +429,21 @@ def test_train_names_a_bad_file_and_trains_on_the_rest(tmp_path):
     for i in range(12):
         digit().rotate(7 * i).save(folder / f"d{i:02d}.png")
     (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
-    result = invoke("train", "--data", folder, "--epochs", 1, "--lines", 2, "--batch-size", 4, "--device", "cpu",
-                    "--out", tmp_path / "run")
+    result = invoke(
+        "train",
+        "--data",
+        folder,
+        "--epochs",
+        1,
+        "--lines",
+        2,
+        "--batch-size",
+        4,
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "run",
+    )
     assert result.exit_code == EXIT_OK, result.output
     check(result, EXIT_OK, r"broken\.png: not an image file", "broken.png")
     assert "on 12 images" in result.output and (tmp_path / "run" / "model.pt").exists()

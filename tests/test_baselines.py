@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-
 from conftest import synthetic_digits
+
 from mnistvec.cli import EXIT_NOT_AVAILABLE, cli
 from mnistvec.raster import render_torch
 
@@ -57,7 +57,7 @@ def test_never_more_strokes_than_asked_and_the_drawing_resembles_the_digit(n_lin
     assert lines.shape == (12, n_lines, 4) and ((opacity == 0) | (opacity == 1)).all()
     drawn = render_torch(*(torch.from_numpy(a) for a in (lines, widths, opacity)), 28, "exact").numpy()
     if n_lines == 16:
-        assert ((drawn - images) ** 2).mean() < 0.05 < (images ** 2).mean()
+        assert ((drawn - images) ** 2).mean() < 0.05 < (images**2).mean()
 
 
 def test_an_empty_image_gives_no_strokes():
@@ -77,8 +77,9 @@ def run_eval(*args):
 
 
 def test_eval_scores_the_skeleton_baseline_to_json(tmp_path):
-    result = run_eval("--baseline", "skeleton", "--data", labelled_npz(tmp_path), "--lines", 8,
-                      "--json", tmp_path / "s.json")
+    result = run_eval(
+        "--baseline", "skeleton", "--data", labelled_npz(tmp_path), "--lines", 8, "--json", tmp_path / "s.json"
+    )
     assert result.exit_code == 0, result.output
     scores = json.loads((tmp_path / "s.json").read_text())
     assert scores["count"] == 24 and scores["samples"] is None
@@ -87,8 +88,10 @@ def test_eval_scores_the_skeleton_baseline_to_json(tmp_path):
     assert len(scores["reconstruction"]["per_digit_accuracy"]) == 10
 
 
-@pytest.mark.skipif(shutil.which("potrace") is None or shutil.which("rsvg-convert") is None,
-                    reason="the potrace baseline needs the potrace and rsvg-convert programs")
+@pytest.mark.skipif(
+    shutil.which("potrace") is None or shutil.which("rsvg-convert") is None,
+    reason="the potrace baseline needs the potrace and rsvg-convert programs",
+)
 def test_eval_scores_potrace(tmp_path):
     result = run_eval("--baseline", "potrace", "--data", labelled_npz(tmp_path), "--json", tmp_path / "p.json")
     assert result.exit_code == 0, result.output

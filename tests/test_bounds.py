@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-
 from conftest import REPO, synthetic_digits
+
 from mnistvec.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, cli
 from mnistvec.models.bundled import bundled_model_path
 
@@ -49,8 +49,14 @@ def run_capped(*args, timeout: float = 120) -> subprocess.CompletedProcess:
 
     # few malloc arenas: the address space each thread reserves would otherwise grow with the machine's cores
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2"}
-    return subprocess.run([sys.executable, "-m", "mnistvec", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, preexec_fn=cap, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "mnistvec", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=cap,
+        env=env,
+    )
 
 
 def one_error(stderr: str, named: str, pattern: str) -> str:
@@ -72,13 +78,21 @@ def digits_npz(path: Path, count: int = 24) -> Path:
 
 def float_options() -> list[tuple[str, str]]:
     """(command, option) for every option of every command that takes a float."""
-    return [(name, param.opts[0]) for name, command in sorted(cli.commands.items()) for param in command.params
-            if isinstance(param, click.Option) and isinstance(param.type, click.types.FloatParamType)]
+    return [
+        (name, param.opts[0])
+        for name, command in sorted(cli.commands.items())
+        for param in command.params
+        if isinstance(param, click.Option) and isinstance(param.type, click.types.FloatParamType)
+    ]
 
 
 def test_there_are_float_options_to_check():
-    assert {("train", "--kl-weight"), ("train", "--lr"), ("sample", "--temperature"),
-            ("render", "--temperature")} <= set(float_options())
+    assert {
+        ("train", "--kl-weight"),
+        ("train", "--lr"),
+        ("sample", "--temperature"),
+        ("render", "--temperature"),
+    } <= set(float_options())
 
 
 @pytest.mark.parametrize("command, option", float_options(), ids=[" ".join(o) for o in float_options()])
@@ -87,9 +101,11 @@ def test_every_float_option_refuses_non_finite_values(tmp_path, command, option,
     """A usage error naming the option; were the value accepted, the command would fail later on its
     missing input with exit code 1 instead."""
     missing = tmp_path / "missing"
-    args = {"train": ["--data", missing, "--out", tmp_path / "run", "--device", "cpu"],
-            "sample": ["--model", missing, "--out", tmp_path / "samples"],
-            "render": [missing, tmp_path / "out"]}[command]
+    args = {
+        "train": ["--data", missing, "--out", tmp_path / "run", "--device", "cpu"],
+        "sample": ["--model", missing, "--out", tmp_path / "samples"],
+        "render": [missing, tmp_path / "out"],
+    }[command]
     result = invoke(command, *args, option, value)
     assert result.exit_code == EXIT_USAGE, result.output
     assert re.search(rf"Invalid value for '{option}'.*{value}.* not a finite number", result.output), result.output
@@ -119,8 +135,9 @@ def altered_checkpoint(path: Path, config: dict | None = None, **fields) -> Path
 def test_a_huge_model_size_in_the_settings_is_refused_before_it_is_built(tmp_path):
     """hidden = 10 million would build a 125 GB layer; the weights in the file say 512."""
     model = altered_checkpoint(tmp_path / "model.pt", {"hidden": 10_000_000})
-    result = run_capped("encode", REPO / "examples" / "digits" / "mnist", tmp_path / "out", "--model", model,
-                        "--device", "cpu")
+    result = run_capped(
+        "encode", REPO / "examples" / "digits" / "mnist", tmp_path / "out", "--model", model, "--device", "cpu"
+    )
     assert result.returncode == EXIT_ERROR
     one_error(result.stderr, "model.pt", r"weights do not fit .*\[512, 3136\], the settings make \[10000000, 3136\]")
 
@@ -132,8 +149,10 @@ SETTINGS_OF_THE_WRONG_KIND = {
     "unknown gradients": ({"config": {"gradients": "magic"}}, r"config 'gradients' is 'magic', not one of"),
     "odd channel count": ({"config": {"channels": 12}}, r"'channels' is 12, not a multiple of 8"),
     "model as a list": ({"model": [1, 2]}, r"'model' is \[1, 2\], not a dict"),
-    "a weight that is not a tensor": ({"model": {"encoder.head.bias": "zeros"}},
-                                      r"weight 'encoder.head.bias' is not a tensor"),
+    "a weight that is not a tensor": (
+        {"model": {"encoder.head.bias": "zeros"}},
+        r"weight 'encoder.head.bias' is not a tensor",
+    ),
     "format version as text": ({"format_version": "1"}, r"'format_version' is '1', not a whole number"),
     "epoch as a float": ({"epoch": 2.5}, r"'epoch' is 2.5, not a whole number"),
 }
@@ -143,8 +162,9 @@ SETTINGS_OF_THE_WRONG_KIND = {
 def test_checkpoint_fields_of_the_wrong_kind_are_one_line(tmp_path, case):
     changes, problem = SETTINGS_OF_THE_WRONG_KIND[case]
     model = altered_checkpoint(tmp_path / "model.pt", **changes)
-    result = invoke("encode", REPO / "examples" / "digits" / "mnist", tmp_path / "out", "--model", model,
-                    "--device", "cpu")
+    result = invoke(
+        "encode", REPO / "examples" / "digits" / "mnist", tmp_path / "out", "--model", model, "--device", "cpu"
+    )
     assert result.exit_code == EXIT_ERROR, result.output
     one_error(result.stderr, "model.pt", problem)
 
@@ -152,8 +172,10 @@ def test_checkpoint_fields_of_the_wrong_kind_are_one_line(tmp_path, case):
 def test_a_checkpoint_with_compressed_members_is_refused_before_it_inflates(tmp_path):
     """torch.save stores its members as they are; a deflated one could inflate to any size."""
     model = tmp_path / "model.pt"
-    with zipfile.ZipFile(bundled_model_path("ae")) as source, \
-            zipfile.ZipFile(model, "w", zipfile.ZIP_DEFLATED) as packed:
+    with (
+        zipfile.ZipFile(bundled_model_path("ae")) as source,
+        zipfile.ZipFile(model, "w", zipfile.ZIP_DEFLATED) as packed,
+    ):
         for member in source.infolist():
             packed.writestr(member.filename, source.read(member.filename))
     result = invoke("sample", "--model", model, "--n", 2, "--out", tmp_path / "samples")
@@ -175,24 +197,63 @@ def test_resuming_from_a_shipped_model_points_to_init(tmp_path):
 
 def test_a_diverged_run_stops_in_one_line_and_keeps_the_last_good_checkpoint(tmp_path):
     data = digits_npz(tmp_path / "d.npz")
-    common = ["train", "--data", data, "--epochs", 1, "--lines", 2, "--batch-size", 4, "--device", "cpu",
-              "--out", tmp_path / "run"]
+    common = [
+        "train",
+        "--data",
+        data,
+        "--epochs",
+        1,
+        "--lines",
+        2,
+        "--batch-size",
+        4,
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "run",
+    ]
     assert invoke(*common).exit_code == EXIT_OK
     good = (tmp_path / "run" / "model.pt").read_bytes()
     result = invoke(*common, "--overwrite", "--lr", 1e30)  # the weights overflow within the first epoch
     assert result.exit_code == EXIT_ERROR
-    one_error(result.stderr, "run", r"training diverged in epoch 1: the weights hold NaN or infinite values; "
-                                    r"stopped, .*model\.pt is left as it was")
+    one_error(
+        result.stderr,
+        "run",
+        r"training diverged in epoch 1: the weights hold NaN or infinite values; "
+        r"stopped, .*model\.pt is left as it was",
+    )
     assert (tmp_path / "run" / "model.pt").read_bytes() == good
 
 
 def test_a_loss_that_is_not_finite_stops_training_before_anything_is_saved(tmp_path):
-    result = invoke("train", "--method", "vae", "--data", digits_npz(tmp_path / "d.npz"), "--epochs", 1,
-                    "--lines", 2, "--latent", 4, "--batch-size", 4, "--lr", 1e30, "--device", "cpu",
-                    "--out", tmp_path / "run")
+    result = invoke(
+        "train",
+        "--method",
+        "vae",
+        "--data",
+        digits_npz(tmp_path / "d.npz"),
+        "--epochs",
+        1,
+        "--lines",
+        2,
+        "--latent",
+        4,
+        "--batch-size",
+        4,
+        "--lr",
+        1e30,
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path / "run",
+    )
     assert result.exit_code == EXIT_ERROR
-    one_error(result.stderr, "run", r"training diverged in epoch 1 at step \d+: the loss is nan; stopped, "
-                                    r"no checkpoint was saved")
+    one_error(
+        result.stderr,
+        "run",
+        r"training diverged in epoch 1 at step \d+: the loss is nan; stopped, "
+        r"no checkpoint was saved",
+    )
     assert not (tmp_path / "run" / "model.pt").exists()
 
 
@@ -212,12 +273,19 @@ def gzip_members(path: Path, header: bytes, block: bytes, repeats: int) -> Path:
 
 def test_an_idx_image_above_the_pixel_limit_is_refused_before_it_is_read(tmp_path):
     """One 20000x20000 image, 400 KB compressed: read whole it took 7 GB."""
-    path = gzip_members(tmp_path / "poster-images-idx3-ubyte.gz", struct.pack(">IIII", 2051, 1, 20_000, 20_000),
-                        bytes(20_000 * 1000), 20)
+    path = gzip_members(
+        tmp_path / "poster-images-idx3-ubyte.gz",
+        struct.pack(">IIII", 2051, 1, 20_000, 20_000),
+        bytes(20_000 * 1000),
+        20,
+    )
     result = run_capped("encode", path, tmp_path / "out", "--device", "cpu")
     assert result.returncode == EXIT_ERROR
-    one_error(result.stderr, "poster-images-idx3-ubyte.gz",
-              r"images of 20,000×20,000 pixels are too large \(400,000,000 pixels each; image files are read up to")
+    one_error(
+        result.stderr,
+        "poster-images-idx3-ubyte.gz",
+        r"images of 20,000×20,000 pixels are too large \(400,000,000 pixels each; image files are read up to",
+    )
 
 
 def npz_claiming(path: Path, shape: tuple[int, ...]) -> Path:
@@ -232,20 +300,31 @@ def npz_claiming(path: Path, shape: tuple[int, ...]) -> Path:
 @pytest.mark.parametrize("command", ["encode", "train", "eval"])
 def test_an_npz_claiming_a_billion_images_is_refused_before_anything_is_allocated(tmp_path, command):
     path = npz_claiming(tmp_path / "claims.npz", (10**9, 28, 28))
-    args = {"encode": ["encode", path, tmp_path / "out"], "train": ["train", "--data", path, "--out", tmp_path / "r"],
-            "eval": ["eval", "--model", "ae", "--data", path]}[command]
+    args = {
+        "encode": ["encode", path, tmp_path / "out"],
+        "train": ["train", "--data", path, "--out", tmp_path / "r"],
+        "eval": ["eval", "--model", "ae", "--data", path],
+    }[command]
     result = run_capped(*args, "--device", "cpu")
     assert result.returncode == EXIT_ERROR
-    one_error(result.stderr, "claims.npz", r"array 'images' claims 1000000000 × 28 × 28 values of uint8 "
-                                           r"\(784,000,000,000 bytes\), more than")
+    one_error(
+        result.stderr,
+        "claims.npz",
+        r"array 'images' claims 1000000000 × 28 × 28 values of uint8 "
+        r"\(784,000,000,000 bytes\), more than",
+    )
 
 
 def test_idx_images_are_read_a_batch_at_a_time(tmp_path):
     """A million digits, 784 MB of pixels in a 4 MB file: `eval --limit 10` reads ten, not the million (read
     whole, the file took more memory than the cap)."""
     digit = (synthetic_digits(1) * 255).astype(np.uint8)
-    path = gzip_members(tmp_path / "many-images-idx3-ubyte.gz", struct.pack(">IIII", 2051, 10**6, 28, 28),
-                        np.tile(digit, (10_000, 1, 1)).tobytes(), 100)
+    path = gzip_members(
+        tmp_path / "many-images-idx3-ubyte.gz",
+        struct.pack(">IIII", 2051, 10**6, 28, 28),
+        np.tile(digit, (10_000, 1, 1)).tobytes(),
+        100,
+    )
     result = run_capped("eval", "--model", "ae", "--data", path, "--limit", 10, "--samples", 0, "--device", "cpu")
     assert result.returncode == EXIT_OK, result.stderr
     assert re.search(r"│ images +│ +10 │", result.stdout), result.stdout  # the results table, on stdout
@@ -257,9 +336,12 @@ def test_idx_images_are_read_a_batch_at_a_time(tmp_path):
 def random_vectors(path: Path, count: int, frames: np.ndarray | None = None, meta=None) -> Path:
     """A vectors file of `count` items of 6 random strokes (with `frames`, and `meta` as stored JSON)."""
     rng = np.random.default_rng(0)
-    arrays = {"lines": rng.uniform(0.2, 0.8, (count, 6, 4)).astype(np.float32),
-              "widths": np.full((count, 6), 0.06, np.float32), "opacity": np.ones((count, 6), np.float32),
-              "names": np.array([f"v{i}" for i in range(count)])}
+    arrays = {
+        "lines": rng.uniform(0.2, 0.8, (count, 6, 4)).astype(np.float32),
+        "widths": np.full((count, 6), 0.06, np.float32),
+        "opacity": np.ones((count, 6), np.float32),
+        "names": np.array([f"v{i}" for i in range(count)]),
+    }
     if frames is not None:
         arrays["frames"] = frames
     if meta is not None:
@@ -271,8 +353,8 @@ def random_vectors(path: Path, count: int, frames: np.ndarray | None = None, met
 def peak_numpy_bytes(*args) -> tuple[object, int]:
     """(the CLI result, the most bytes numpy and Python held at once while it ran), through tracemalloc; the
     command's modules are imported before, so that only what it holds for its work counts."""
-    import mnistvec.encoding.folder  # noqa: F401  (and every module they import)
     import mnistvec.encoding.drawing  # noqa: F401
+    import mnistvec.encoding.folder  # noqa: F401  (and every module they import)
     from mnistvec.models.registry import load_model
 
     load_model("ae")  # the models' modules
@@ -308,8 +390,12 @@ def test_encode_draws_large_pngs_a_bounded_batch_at_a_time(tmp_path):
 def test_a_grid_above_the_pixel_limit_is_refused_before_anything_is_drawn(tmp_path):
     result = run_capped("sample", "--n", 1_000_000, "--grid", tmp_path / "grid.png")
     assert result.returncode == EXIT_ERROR
-    one_error(result.stderr, "grid.png", r"1,000,000 tiles of 28x28 pixels make a 30,002x30,002 grid, "
-                                         r"900,120,004 pixels, above the limit of [\d,]+: lower --n or --size")
+    one_error(
+        result.stderr,
+        "grid.png",
+        r"1,000,000 tiles of 28x28 pixels make a 30,002x30,002 grid, "
+        r"900,120,004 pixels, above the limit of [\d,]+: lower --n or --size",
+    )
     result = invoke("render", random_vectors(tmp_path / "v.npz", 10), tmp_path / "out", "--size", 8192, "--grid")
     assert result.exit_code == EXIT_ERROR
     one_error(result.stderr, "grid.png", r"10 tiles of 8192x8192 pixels .* lower --size, or leave out --grid")
@@ -328,8 +414,14 @@ def overflowing_vae(path: Path) -> Path:
     first[0, 0] = 1e30  # GELU(1e30 z0) is 1e30 z0 for z0 > 0, and exactly 0 for z0 < 0
     second = torch.zeros(weights["decoder.2.weight"].shape)
     second[:, 0] = 1e10  # 1e40 z0: infinite in float32, and inf - inf = NaN in the last layer
-    weights.update({"decoder.0.weight": first, "decoder.0.bias": torch.zeros(first.shape[0]),
-                    "decoder.2.weight": second, "decoder.2.bias": torch.zeros(second.shape[0])})
+    weights.update(
+        {
+            "decoder.0.weight": first,
+            "decoder.0.bias": torch.zeros(first.shape[0]),
+            "decoder.2.weight": second,
+            "decoder.2.bias": torch.zeros(second.shape[0]),
+        }
+    )
     torch.save(state, path)
     return path
 
@@ -342,14 +434,16 @@ def test_encode_names_items_whose_strokes_are_not_finite_and_writes_the_others(t
     from mnistvec.io.vectors import Vectors
 
     model = overflowing_vae(tmp_path / "model.pt")
-    result = invoke("encode", REPO / "examples" / "digits" / "mnist", tmp_path / "out", "--model", model,
-                    "--device", "cpu")
+    result = invoke(
+        "encode", REPO / "examples" / "digits" / "mnist", tmp_path / "out", "--model", model, "--device", "cpu"
+    )
     assert result.exit_code == EXIT_PARTIAL, result.output
     failed = [line.split("\t")[0] for line in (tmp_path / "out" / "errors.txt").read_text().splitlines()]
     warned = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert 0 < len(failed) < 30 and len(warned) == len(failed)
-    assert all(re.search(rf"warning: {name}: its strokes are not finite numbers", line)
-               for name, line in zip(failed, warned)), warned
+    assert all(
+        re.search(rf"warning: {name}: its strokes are not finite numbers", line) for name, line in zip(failed, warned)
+    ), warned
     vectors = Vectors.load(tmp_path / "out" / "vectors.npz")
     assert len(vectors) == 30 - len(failed) and not set(failed) & set(vectors.names) and not vectors.bad_items()
     texts = svg_texts(tmp_path / "out")
@@ -372,11 +466,15 @@ def test_sample_leaves_out_samples_whose_strokes_are_not_finite(tmp_path):
 # ------------------------------------------------------------------ what a vectors file says about itself
 
 
-@pytest.mark.parametrize("meta, problem", [
-    ("[1, 2]", r"its meta is not a JSON object but list"),
-    ('{"format_version": "1"}', r"its meta's format_version is '1', not a whole number"),
-    ("not json", r"its meta is not JSON"),
-], ids=["a list", "a text version", "not JSON"])
+@pytest.mark.parametrize(
+    "meta, problem",
+    [
+        ("[1, 2]", r"its meta is not a JSON object but list"),
+        ('{"format_version": "1"}', r"its meta's format_version is '1', not a whole number"),
+        ("not json", r"its meta is not JSON"),
+    ],
+    ids=["a list", "a text version", "not JSON"],
+)
 def test_an_unusable_meta_is_one_line_for_the_whole_file(tmp_path, meta, problem):
     result = invoke("render", random_vectors(tmp_path / "v.npz", 3, meta=meta), tmp_path / "out")
     assert result.exit_code == EXIT_ERROR
@@ -385,14 +483,17 @@ def test_an_unusable_meta_is_one_line_for_the_whole_file(tmp_path, meta, problem
 
 def test_render_source_frame_names_items_with_a_bad_frame_and_draws_the_others(tmp_path):
     frames = np.tile([40.0, 30.0, 30.0, 5.0, 0.0, 0.0], (5, 1))
-    frames[1, 2] = np.nan          # no scale
-    frames[2, 0] = 1e12            # a trillion pixels wide
-    frames[3, 3] = 1e300           # moves the strokes beyond 32-bit floats
+    frames[1, 2] = np.nan  # no scale
+    frames[2, 0] = 1e12  # a trillion pixels wide
+    frames[3, 3] = 1e300  # moves the strokes beyond 32-bit floats
     vectors = random_vectors(tmp_path / "v.npz", 5, frames=frames)
     result = invoke("render", vectors, tmp_path / "out", "--source-frame")
     assert result.exit_code == EXIT_PARTIAL, result.output
-    for item, reason in [(1, "not all finite numbers"), (2, r"pixels are above the limit of [\d,]+"),
-                         (3, "maps the strokes beyond the 32-bit floats")]:
+    for item, reason in [
+        (1, "not all finite numbers"),
+        (2, r"pixels are above the limit of [\d,]+"),
+        (3, "maps the strokes beyond the 32-bit floats"),
+    ]:
         one_warning = [line for line in result.stderr.splitlines() if f"item {item} (v{item})" in line]
         assert len(one_warning) == 1 and re.search(rf"bad source frame .*{reason}; skipped", one_warning[0])
     assert sorted(p.name for p in (tmp_path / "out" / "png").iterdir()) == ["v0.png", "v4.png"]
@@ -419,7 +520,8 @@ def test_a_file_of_several_frames_says_the_first_is_used(tmp_path):
     assert result.exit_code == EXIT_OK, result.output
     notes = sorted(line for line in result.stderr.splitlines() if line.startswith("warning:"))
     assert [re.sub(r".*/in/", "", line) for line in notes] == [
-        f"{name}: 3 frames, the first is used" for name in ("anim.gif", "anim.webp", "pages.tiff")]
+        f"{name}: 3 frames, the first is used" for name in ("anim.gif", "anim.webp", "pages.tiff")
+    ]
     from mnistvec.io.vectors import Vectors
 
     vectors = Vectors.load(tmp_path / "out" / "vectors.npz")

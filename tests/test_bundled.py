@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
-
 from conftest import REPO, synthetic_digits
-from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
+
 from mnistvec.cli import cli
+from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 from mnistvec.io.vectors import Vectors
 from mnistvec.models import bundled
 from mnistvec.models.bundled import BUNDLED_MODELS, export_bundled, resolve_model
@@ -59,8 +59,7 @@ def test_a_missing_bundled_model_is_one_clear_error(tmp_path, monkeypatch):
 
 def test_encode_and_sample_work_with_no_model_named(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    encoded = CliRunner().invoke(cli, ["encode", str(REPO / "examples" / "digits" / "mnist"), "out",
-                                       "--device", "cpu"])
+    encoded = CliRunner().invoke(cli, ["encode", str(REPO / "examples" / "digits" / "mnist"), "out", "--device", "cpu"])
     assert encoded.exit_code == 0, encoded.output
     vectors = Vectors.load(tmp_path / "out" / "vectors.npz")
     assert len(vectors.names) == 30 and vectors.meta["method"] == "ae"
@@ -77,7 +76,7 @@ def test_bundled_autoencoder_draws_the_example_digits_closely():
     model, _ = load_model("ae")
     with torch.no_grad():
         drawn = render_torch(*model.strokes(torch.from_numpy(images)), 28, "native").numpy()
-    assert float(((drawn - images) ** 2).mean()) < 0.02 < float((images ** 2).mean())
+    assert float(((drawn - images) ** 2).mean()) < 0.02 < float((images**2).mean())
     assert np.isfinite(drawn).all()
 
 

@@ -1,11 +1,10 @@
 """`mnistvec render` as a user runs it: files, values, grid, bad items, errors and exit codes."""
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
+from conftest import EXAMPLE_VECTORS
 from PIL import Image
 
-from conftest import EXAMPLE_VECTORS
 from mnistvec import __version__
 from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, cli
 from mnistvec.io.vectors import Vectors

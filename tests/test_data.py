@@ -18,6 +18,7 @@ from mnistvec.data import (
     Failure,
     ImageSet,
     SourceFrame,
+    grayscale,
     iter_batches,
     load_images,
     read_idx_images,
@@ -27,7 +28,6 @@ from mnistvec.data import (
     write_idx,
 )
 from mnistvec.data import folder as folder_module
-from mnistvec.data import grayscale
 from mnistvec.data.normalise import NoInk
 
 SHARED_MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
@@ -52,7 +52,7 @@ def save(array: np.ndarray, path: Path, mode: str | None = None, **options) -> P
 
 def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
     """(x, y) in array index coordinates."""
-    ys, xs = np.mgrid[0:image.shape[0], 0:image.shape[1]]
+    ys, xs = np.mgrid[0 : image.shape[0], 0 : image.shape[1]]
     total = image.sum()
     return float((image * xs).sum() / total), float((image * ys).sum() / total)
 
@@ -76,7 +76,11 @@ def test_idx_round_trip_with_labels_found_next_to_the_images(tmp_path, suffix):
     assert np.array_equal(read_idx_labels(tmp_path / f"tiny-labels-idx1-ubyte{suffix}"), labels)
 
     loaded = load_images(images_path)
-    assert loaded.names == ["tiny-images-idx3-ubyte-00000", "tiny-images-idx3-ubyte-00001", "tiny-images-idx3-ubyte-00002"]
+    assert loaded.names == [
+        "tiny-images-idx3-ubyte-00000",
+        "tiny-images-idx3-ubyte-00001",
+        "tiny-images-idx3-ubyte-00002",
+    ]
     np.testing.assert_allclose(loaded.images, images / 255.0, atol=1e-6)
     assert loaded.labels.tolist() == [7, 1, 4]
     assert all(frame == SourceFrame(28, 28, 28.0, 0.0, 0.0, False) for frame in loaded.frames)
@@ -111,7 +115,9 @@ def test_idx_truncated_raw_and_gzip(tmp_path):
     raw = write_idx(tmp_path / "cut-images-idx3-ubyte", images)
     data = raw.read_bytes()
     raw.write_bytes(data[:-100])
-    with pytest.raises(DataError, match=r"cut-images-idx3-ubyte: truncated IDX file: .*4 × 28 × 28.*3136 bytes.*only 3036"):
+    with pytest.raises(
+        DataError, match=r"cut-images-idx3-ubyte: truncated IDX file: .*4 × 28 × 28.*3136 bytes.*only 3036"
+    ):
         load_images(raw)
 
     zipped = tmp_path / "cut-images-idx3-ubyte.gz"
@@ -143,7 +149,17 @@ def test_folder_is_read_recursively_in_sorted_order_with_relative_names(tmp_path
     save(digit_array(), root / ".cache" / "x.png")
 
     loaded = load_images(root)
-    assert loaded.names == ["a/10.png", "a/2.png", "a/sub/z.bmp", "b.png", "c.JPG", "d.TIFF", "e.webp", "f.gif", "g.jpeg"]
+    assert loaded.names == [
+        "a/10.png",
+        "a/2.png",
+        "a/sub/z.bmp",
+        "b.png",
+        "c.JPG",
+        "d.TIFF",
+        "e.webp",
+        "f.gif",
+        "g.jpeg",
+    ]
     assert loaded.failures == [] and loaded.labels is None
     assert loaded.images.shape == (9, 28, 28) and loaded.images.dtype == np.float32
 
@@ -271,7 +287,7 @@ def check_frame_maps_back(image: np.ndarray, frame: SourceFrame, source: np.ndar
 
     dot_cx, dot_cy = frame.to_canvas(142.0, 26.0)
     col, row = int(dot_cx * 28), int(dot_cy * 28)
-    window = image[max(row - 3, 0):row + 4, max(col - 3, 0):col + 4]
+    window = image[max(row - 3, 0) : row + 4, max(col - 3, 0) : col + 4]
     assert window.max() > 0.3, "no ink where the frame puts the dot"
     wx, wy = centre_of_mass(window)
     found_x, found_y = frame.to_source((max(col - 3, 0) + wx + 0.5) / 28, (max(row - 3, 0) + wy + 0.5) / 28)
@@ -382,10 +398,17 @@ def test_10000_by_10000_image_is_read_at_reduced_size(tmp_path, suffix):
     ("orientation", "suffix", "working_side"),
     [(3, ".png", 64), (6, ".png", 64), (8, ".png", 64), (6, ".jpg", 2048), (5, ".png", 2048)],
 )
-def test_exif_orientation_is_applied_and_the_frame_uses_displayed_pixels(tmp_path, monkeypatch, orientation, suffix, working_side):
+def test_exif_orientation_is_applied_and_the_frame_uses_displayed_pixels(
+    tmp_path, monkeypatch, orientation, suffix, working_side
+):
     monkeypatch.setattr(grayscale, "WORKING_MAX_SIDE", working_side)
     displayed = l_shape_with_dot(width=201, height=121)  # reduced 4×: 51 × 31 working pixels cover 204 × 124
-    undo = {3: Image.Transpose.ROTATE_180, 5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_90, 8: Image.Transpose.ROTATE_270}
+    undo = {
+        3: Image.Transpose.ROTATE_180,
+        5: Image.Transpose.TRANSPOSE,
+        6: Image.Transpose.ROTATE_90,
+        8: Image.Transpose.ROTATE_270,
+    }
     stored = Image.fromarray(displayed).transpose(undo[orientation])
     exif = Image.Exif()
     exif[0x0112] = orientation
@@ -422,7 +445,7 @@ def make_bad_files(folder: Path) -> dict[str, str]:
     Image.fromarray(digit_array(64)).save(good, "PNG")
     png = bytearray(good.getvalue())
     idat = png.index(b"IDAT")
-    png[idat + 8: idat + 40] = bytes(32)  # zero a run of the compressed data
+    png[idat + 8 : idat + 40] = bytes(32)  # zero a run of the compressed data
     (folder / "corrupt.png").write_bytes(bytes(png))
 
     jpeg = io.BytesIO()
@@ -608,11 +631,15 @@ def test_npz_items_with_bad_values_are_failures_and_the_rest_is_read(tmp_path):
     seen, callback = record_failures()
     loaded = load_images(path, on_failure=callback)
     assert loaded.names == ["mixed-00000", "mixed-00004"] and loaded.labels.tolist() == [0, 4]
-    assert seen == loaded.failures == [
-        Failure(f"{path}[1]", "1 NaN or infinite values"),
-        Failure(f"{path}[2]", "2 NaN or infinite values"),
-        Failure(f"{path}[3]", "float values must lie in [0, 1], found 0 to 1.5"),
-    ]
+    assert (
+        seen
+        == loaded.failures
+        == [
+            Failure(f"{path}[1]", "1 NaN or infinite values"),
+            Failure(f"{path}[2]", "2 NaN or infinite values"),
+            Failure(f"{path}[3]", "float values must lie in [0, 1], found 0 to 1.5"),
+        ]
+    )
     integers = tmp_path / "ints.npz"
     np.savez(integers, images=np.stack([digit_array().astype(np.int16), np.full((28, 28), 300, np.int16)]))
     seen, callback = record_failures()

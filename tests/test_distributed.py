@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 import torch
 
-from mnistvec.io.checkpoint import load_checkpoint
-from mnistvec.training.distributed import Ranks, rank_device
 from mnistvec.errors import InputError
+from mnistvec.io.checkpoint import load_checkpoint
 from mnistvec.models.registry import load_model
 from mnistvec.raster import render_torch
+from mnistvec.training.distributed import Ranks, rank_device
 from mnistvec.training.loop import check_world_size, epoch_sampler, split_indices, step_generator
 
 PROCESSES = 2
@@ -42,9 +42,21 @@ def free_port() -> int:
 
 def torchrun(replicas: Path, *train_args, **env) -> subprocess.CompletedProcess:
     """`mnistvec train TRAIN_ARGS` in PROCESSES processes started by torchrun (each runs this file)."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(PROCESSES),
-           "--master_addr", "127.0.0.1", "--master_port", str(free_port()), __file__, str(replicas),
-           "train", *map(str, train_args)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        str(PROCESSES),
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(free_port()),
+        __file__,
+        str(replicas),
+        "train",
+        *map(str, train_args),
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1", **{k: str(v) for k, v in env.items()})
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT)
 
@@ -58,8 +70,10 @@ def test_one_process_keeps_its_order_and_noise_and_processes_split_the_epoch():
     assert list(sampler) == old_order.tolist()
     old_stream = torch.Generator().manual_seed(((7 * 100_003 + 3) * 1_000_003 + 5) % (2**63))
     assert torch.equal(torch.rand(4, generator=step_generator(7, 3, 5)), torch.rand(4, generator=old_stream))
-    assert not torch.equal(torch.rand(4, generator=step_generator(7, 3, 5, rank=1)),
-                           torch.rand(4, generator=step_generator(7, 3, 5, rank=0)))
+    assert not torch.equal(
+        torch.rand(4, generator=step_generator(7, 3, 5, rank=1)),
+        torch.rand(4, generator=step_generator(7, 3, 5, rank=0)),
+    )
     shares = []
     for rank in range(2):
         share = epoch_sampler(86, 7, Ranks(rank=rank, world_size=2))
@@ -95,8 +109,22 @@ def digits(tmp_path_factory, tiny_images):
 
 
 def tiny_run(method: str, digits: Path) -> list:
-    return ["--method", method, "--data", digits, "--epochs", 1, "--lines", 4, "--batch-size", BATCH, "--latent", 4,
-            "--device", "cpu"]
+    return [
+        "--method",
+        method,
+        "--data",
+        digits,
+        "--epochs",
+        1,
+        "--lines",
+        4,
+        "--batch-size",
+        BATCH,
+        "--latent",
+        4,
+        "--device",
+        "cpu",
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -108,8 +136,11 @@ def plain_run(tmp_path_factory, digits):
     def run(method: str):
         if method not in runs:
             base = tmp_path_factory.mktemp(method)
-            runs[method] = base / "run", base / "replicas", torchrun(base / "replicas", *tiny_run(method, digits),
-                                                                     "--out", base / "run")
+            runs[method] = (
+                base / "run",
+                base / "replicas",
+                torchrun(base / "replicas", *tiny_run(method, digits), "--out", base / "run"),
+            )
         return runs[method]
 
     return run
@@ -169,8 +200,8 @@ def test_a_stop_asked_of_one_process_stops_both_and_resume_under_torchrun_is_exa
 
 def run_one_process(replicas: Path, cli_args: list[str]) -> None:
     """What each torchrun process does (module docstring)."""
-    from mnistvec.io import interrupt
     from mnistvec.cli import cli
+    from mnistvec.io import interrupt
 
     if os.environ.get("STOP_RANK_1_AFTER") and os.environ["RANK"] == "1":
         interrupt.StopRequest = stop_after(int(os.environ["STOP_RANK_1_AFTER"]))

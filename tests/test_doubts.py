@@ -4,9 +4,9 @@ flagged in vectors.npz; real digits are not."""
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import REPO
 from PIL import Image
 
-from conftest import REPO
 from mnistvec.cli import cli
 from mnistvec.data import load_images
 from mnistvec.io.vectors import Vectors
@@ -39,8 +39,11 @@ def warning_lines(output: str) -> list[str]:
 
 def test_noise_and_two_digits_are_encoded_named_and_flagged(tmp_path, mixed_folder, tiny_model):
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["encode", str(mixed_folder), str(out), "--model", str(tiny_model),
-                                      "--device", "cpu"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        ["encode", str(mixed_folder), str(out), "--model", str(tiny_model), "--device", "cpu"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output  # a warning, not a failure
     warnings = warning_lines(result.output)
     assert len(warnings) == 2, result.output
@@ -97,8 +100,9 @@ def test_a_journal_of_a_run_stopped_before_doubts_were_kept_resumes(tmp_path, mi
     vectors = Vectors.load(out / "vectors.npz")
     journal = out / JOURNAL_NAME
     writer = JournalWriter(journal, vectors.meta | {"n_lines": vectors.n_lines})
-    writer.append(Entries(vectors.names[:1], vectors.lines[:1], vectors.widths[:1], vectors.opacity[:1],
-                          vectors.frames[:1]))
+    writer.append(
+        Entries(vectors.names[:1], vectors.lines[:1], vectors.widths[:1], vectors.opacity[:1], vectors.frames[:1])
+    )
     writer.close()
     data = journal.read_bytes()
     head = struct.Struct("<IIQI")

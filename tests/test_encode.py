@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from PIL import Image
 
 from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, cli
+from mnistvec.encoding.refine import native_mse, refine
 from mnistvec.io.vectors import Vectors
 from mnistvec.models.registry import load_model
-from mnistvec.encoding.refine import native_mse, refine
 
 
 def run(*args):
@@ -73,17 +73,22 @@ def test_encoded_vectors_match_the_model(tmp_path, tiny_images, tiny_model):
 
 def test_refine_recovers_perturbed_strokes_and_never_worsens():
     """Images drawn from known strokes; refinement from a perturbed start gets much closer to them."""
-    from mnistvec.strokes import MARGIN, W_MAX, W_MIN
     from mnistvec.raster import render_torch
+    from mnistvec.strokes import MARGIN, W_MAX, W_MIN
 
     g = torch.Generator().manual_seed(0)
     lines = torch.rand(8, 3, 4, generator=g) * 0.5 + 0.25
     widths = torch.full((8, 3), 0.08)
     images = render_torch(lines, widths, torch.ones(8, 3), 28, "exact")
     logit = lambda p: torch.log(p / (1 - p))
-    true_raw = torch.cat([logit((lines - MARGIN) / (1 - 2 * MARGIN)),
-                          logit((widths - W_MIN) / (W_MAX - W_MIN)).unsqueeze(-1),
-                          torch.full((8, 3, 1), 4.0)], dim=-1)
+    true_raw = torch.cat(
+        [
+            logit((lines - MARGIN) / (1 - 2 * MARGIN)),
+            logit((widths - W_MIN) / (W_MAX - W_MIN)).unsqueeze(-1),
+            torch.full((8, 3, 1), 4.0),
+        ],
+        dim=-1,
+    )
     start = true_raw + 0.15 * torch.randn(true_raw.shape, generator=g) * torch.tensor([1, 1, 1, 1, 0, 0])
     before = native_mse(start, images)
     after = native_mse(refine(start, images, steps=40), images)
@@ -170,8 +175,10 @@ def test_a_model_can_carry_its_own_default_refinement(tmp_path, digit_folder, ti
     np.testing.assert_array_equal(strokes(refining), asked)
     np.testing.assert_array_equal(strokes(refining, "--refine", "0"), strokes(tiny_model))
     canvases = np.stack([np.asarray(Image.open(p), np.float32) / 255 for p in sorted(digit_folder.rglob("d*.png"))])
-    np.testing.assert_allclose(mnistvec.load_model(refining).encode(canvases, progress=False).lines,
-                               mnistvec.load_model(tiny_model).encode(canvases, refine=2, progress=False).lines,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        mnistvec.load_model(refining).encode(canvases, progress=False).lines,
+        mnistvec.load_model(tiny_model).encode(canvases, refine=2, progress=False).lines,
+        atol=1e-6,
+    )
     scored = run("eval", "--model", refining, "--data", digit_folder, "--samples", "0")
     assert scored.exit_code == EXIT_PARTIAL and "2 refinement steps" in scored.output  # the two bad files

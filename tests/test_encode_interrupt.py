@@ -52,8 +52,17 @@ def output_files(folder: Path) -> dict[str, bytes]:
 
 
 def start_encode(digits: Path, out: Path, model: Path) -> subprocess.Popen:
-    command = [sys.executable, "-c", "from mnistvec.cli import main; main()", "encode", str(digits), str(out),
-               "--model", str(model), *OPTIONS]
+    command = [
+        sys.executable,
+        "-c",
+        "from mnistvec.cli import main; main()",
+        "encode",
+        str(digits),
+        str(out),
+        "--model",
+        str(model),
+        *OPTIONS,
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
 
@@ -90,9 +99,17 @@ def assert_only_complete_files(out: Path) -> None:
             Vectors.load(path)
 
 
-@pytest.mark.parametrize("sig, fraction", [
-    (signal.SIGINT, 0.3), (signal.SIGTERM, 0.6), (signal.SIGKILL, 0.05), (signal.SIGKILL, 0.5), (signal.SIGKILL, 0.9),
-], ids=["ctrl-c", "sigterm", "kill-9-early", "kill-9-midway", "kill-9-late"])
+@pytest.mark.parametrize(
+    "sig, fraction",
+    [
+        (signal.SIGINT, 0.3),
+        (signal.SIGTERM, 0.6),
+        (signal.SIGKILL, 0.05),
+        (signal.SIGKILL, 0.5),
+        (signal.SIGKILL, 0.9),
+    ],
+    ids=["ctrl-c", "sigterm", "kill-9-early", "kill-9-midway", "kill-9-late"],
+)
 def test_interrupted_then_rerun_equals_an_uninterrupted_run(tmp_path, digits, tiny_model, reference, sig, fraction):
     out = tmp_path / "out"
     process = start_encode(digits, out, tiny_model)
@@ -107,7 +124,9 @@ def test_interrupted_then_rerun_equals_an_uninterrupted_run(tmp_path, digits, ti
 
     again = CliRunner().invoke(cli, ["encode", str(digits), str(out), "--model", str(tiny_model), *OPTIONS])
     assert again.exit_code == 0, again.output
-    encoded, skipped = (int(n.replace(",", "")) for n in re.search(r"│\s+([\d,]+) │\s+([\d,]+) │", again.output).groups())
+    encoded, skipped = (
+        int(n.replace(",", "")) for n in re.search(r"│\s+([\d,]+) │\s+([\d,]+) │", again.output).groups()
+    )
     assert skipped == kept and encoded == COUNT - kept  # only the unfinished work is done again
     assert output_files(out) == output_files(reference)  # byte for byte; no journal or temporary file left
 

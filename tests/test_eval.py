@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 from click.testing import CliRunner
+from conftest import synthetic_digits
 from PIL import Image
 
-from conftest import synthetic_digits
 from mnistvec.cli import EXIT_ERROR, EXIT_PARTIAL, EXIT_USAGE, cli
 
 
@@ -21,8 +21,20 @@ def run_eval(*args):
 
 
 def test_a_model_with_a_prior_gets_reconstruction_and_sample_scores_and_a_report(tmp_path, tiny_lfi):
-    result = run_eval("--model", tiny_lfi, "--data", labelled_npz(tmp_path), "--samples", 50, "--device", "cpu",
-                      "--json", tmp_path / "e.json", "--report", tmp_path / "rep")
+    result = run_eval(
+        "--model",
+        tiny_lfi,
+        "--data",
+        labelled_npz(tmp_path),
+        "--samples",
+        50,
+        "--device",
+        "cpu",
+        "--json",
+        tmp_path / "e.json",
+        "--report",
+        tmp_path / "rep",
+    )
     assert result.exit_code == 0, result.output
     assert "chamfer distance" in result.output and "sample class entropy" in result.output
     scores = json.loads((tmp_path / "e.json").read_text())
@@ -65,8 +77,9 @@ def test_unreadable_files_are_named_left_out_and_the_rest_scored(tmp_path, tiny_
     folder.mkdir()
     Image.fromarray((synthetic_digits(1)[0] * 255).astype(np.uint8)).save(folder / "good.png")
     (folder / "broken.png").write_bytes(b"not a png at all")
-    result = CliRunner().invoke(cli, ["eval", "--model", str(tiny_model), "--data", str(folder),
-                                      "--json", str(tmp_path / "e.json")])
+    result = CliRunner().invoke(
+        cli, ["eval", "--model", str(tiny_model), "--data", str(folder), "--json", str(tmp_path / "e.json")]
+    )
     assert result.exit_code == EXIT_PARTIAL
     assert result.output.count("broken.png") == 1 and "Traceback" not in result.output
     scores = json.loads((tmp_path / "e.json").read_text())

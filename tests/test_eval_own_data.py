@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import REPO
+
 from mnistvec.cli import EXIT_ERROR, cli
 
 DIGITS = REPO / "examples" / "digits" / "mnist"
@@ -35,8 +35,9 @@ def write_csv(path, text):
 def test_labels_from_a_csv_file_give_accuracy_agreement_and_per_image_readings(tmp_path, flat, tiny_model):
     rows = "".join(f"{name}{'.png' if k % 2 else ''},{name.split('-')[1]}\n" for k, name in enumerate(PICKED))
     labels = write_csv(tmp_path / "labels.csv", "Name,Label,notes\n" + rows.replace("\n", ",x\n"))
-    result = run_eval("--model", tiny_model, "--data", flat, "--labels", labels, "--json", tmp_path / "e.json",
-                      "--device", "cpu")
+    result = run_eval(
+        "--model", tiny_model, "--data", flat, "--labels", labels, "--json", tmp_path / "e.json", "--device", "cpu"
+    )
     assert result.exit_code == 0, result.output
     assert "classifier accuracy on reconstructions" in result.stdout and "agreement" in result.stdout
     assert "agreement" not in result.stderr and "wrote" in result.stderr  # results on stdout, the rest not
@@ -62,7 +63,8 @@ def test_class_sub_folders_give_the_labels(tmp_path, tiny_model):
     assert "class sub-folders" in result.stderr and "classifier accuracy on reconstructions" in result.stdout
     scores = json.loads((tmp_path / "e.json").read_text())
     assert {row["name"]: row["label"] for row in scores["items"]} == {
-        f"{name.split('-')[1]}/{name}.png": int(name.split("-")[1]) for name in PICKED}
+        f"{name.split('-')[1]}/{name}.png": int(name.split("-")[1]) for name in PICKED
+    }
 
 
 def test_without_labels_agreement_only(tmp_path, flat, tiny_model):
@@ -75,15 +77,18 @@ def test_without_labels_agreement_only(tmp_path, flat, tiny_model):
     assert [row["label"] for row in scores["items"]] == [None] * len(PICKED)
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("name,label\ndigit-0-0,0\nnot-there,4\n", r"1 name\(s\) are no image of .*'not-there'"),
-    ("name,label\ndigit-0-0,seven\n", r"line 2: the label of 'digit-0-0' is 'seven', not a digit 0-9"),
-    ("name,label\ndigit-0-0,12\n", r"line 2: .* is '12', not a digit 0-9"),
-    ("file,digit\ndigit-0-0,0\n", r"no column named name or label"),
-    ("name\ndigit-0-0\n", r"no column named label"),
-    ("name,label\ndigit-0-0,0\ndigit-1-1,1\n", r"no label for 4 of the 6 images: 'digit-3-0.png'"),
-    ("name,label\ndigit-0-0,0\ndigit-0-0.png,6\n", r"line 3: 'digit-0-0.png' is labelled 6, but 'digit-0-0'"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("name,label\ndigit-0-0,0\nnot-there,4\n", r"1 name\(s\) are no image of .*'not-there'"),
+        ("name,label\ndigit-0-0,seven\n", r"line 2: the label of 'digit-0-0' is 'seven', not a digit 0-9"),
+        ("name,label\ndigit-0-0,12\n", r"line 2: .* is '12', not a digit 0-9"),
+        ("file,digit\ndigit-0-0,0\n", r"no column named name or label"),
+        ("name\ndigit-0-0\n", r"no column named label"),
+        ("name,label\ndigit-0-0,0\ndigit-1-1,1\n", r"no label for 4 of the 6 images: 'digit-3-0.png'"),
+        ("name,label\ndigit-0-0,0\ndigit-0-0.png,6\n", r"line 3: 'digit-0-0.png' is labelled 6, but 'digit-0-0'"),
+    ],
+)
 def test_a_bad_labels_file_is_one_line(tmp_path, flat, tiny_model, text, problem):
     import re
 
@@ -102,7 +107,21 @@ def test_a_missing_labels_file_is_one_line(tmp_path, flat, tiny_model):
 
 def test_names_past_the_limit_are_known_and_need_no_score(tmp_path, flat, tiny_model):
     labels = write_csv(tmp_path / "labels.csv", "name,label\n" + "".join(f"{n},{n.split('-')[1]}\n" for n in PICKED))
-    result = run_eval("--model", tiny_model, "--data", flat, "--labels", labels, "--limit", 2, "--json",
-                      tmp_path / "e.json", "--device", "cpu")
+    result = run_eval(
+        "--model",
+        tiny_model,
+        "--data",
+        flat,
+        "--labels",
+        labels,
+        "--limit",
+        2,
+        "--json",
+        tmp_path / "e.json",
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.output
-    assert [row["name"] for row in json.loads((tmp_path / "e.json").read_text())["items"]] == [f"{n}.png" for n in PICKED[:2]]
+    assert [row["name"] for row in json.loads((tmp_path / "e.json").read_text())["items"]] == [
+        f"{n}.png" for n in PICKED[:2]
+    ]

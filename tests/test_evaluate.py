@@ -1,16 +1,15 @@
 """Evaluation metrics and the digit classifier."""
 
 import numpy as np
-import pytest
 import torch
-
 from conftest import synthetic_digits
-from mnistvec.training.augment import random_shift
+
 from mnistvec.evaluation.metrics import iou_at_half
 from mnistvec.evaluation.scores import frechet_distance, score_reconstructions
 from mnistvec.models.classifier import load_classifier, predict, save_classifier
-from mnistvec.training.classifier import train_classifier
 from mnistvec.raster import render_torch
+from mnistvec.training.augment import random_shift
+from mnistvec.training.classifier import train_classifier
 
 
 def test_iou_at_half_on_hand_made_masks():

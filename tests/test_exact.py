@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -11,8 +10,9 @@ from mnistvec.raster.exact import render_exact_px
 
 
 def one(lines, radius, alpha, size=28):
-    return render_exact_px(torch.tensor([lines], dtype=torch.float32), torch.tensor([radius]),
-                           torch.tensor([alpha]), size, size)[0]
+    return render_exact_px(
+        torch.tensor([lines], dtype=torch.float32), torch.tensor([radius]), torch.tensor([alpha]), size, size
+    )[0]
 
 
 def test_horizontal_stroke_fills_exactly_the_rows_it_covers():

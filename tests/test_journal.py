@@ -12,8 +12,8 @@ import pytest
 
 from mnistvec.io.atomic import TEMP_PREFIX, remove_stale_temps
 from mnistvec.io.journal import MAGIC, Entries, JournalError, JournalWriter, read_entries, read_meta
-from mnistvec.io.vectors import Vectors
 from mnistvec.io.npz_stream import npz_from_journal
+from mnistvec.io.vectors import Vectors
 
 META = {"model": "runs/ae/model.pt", "method": "ae", "n_lines": 3, "model_sha256": "0123456789abcdef"}
 
@@ -23,8 +23,15 @@ def batches(sizes=(2, 1, 4)) -> list[Entries]:
     out, start = [], 0
     for size in sizes:
         names = [f"digits/{start + i:03d} é\n" for i in range(size)]  # any text a file name may hold
-        out.append(Entries(names, rng.random((size, 3, 4), np.float32), rng.random((size, 3), np.float32),
-                           rng.random((size, 3), np.float32), rng.random((size, 6))))
+        out.append(
+            Entries(
+                names,
+                rng.random((size, 3, 4), np.float32),
+                rng.random((size, 3), np.float32),
+                rng.random((size, 3), np.float32),
+                rng.random((size, 6)),
+            )
+        )
         start += size
     return out
 
@@ -65,7 +72,7 @@ def _record_bytes(tmp_path, entries: Entries) -> bytes:
     """The bytes one record takes: a journal of it alone less the header."""
     solo = tmp_path / "solo"
     write_journal(solo, [entries])
-    return solo.read_bytes()[len(MAGIC) + 4 + len(json.dumps(META).encode()):]
+    return solo.read_bytes()[len(MAGIC) + 4 + len(json.dumps(META).encode()) :]
 
 
 def test_a_damaged_record_ends_the_journal(tmp_path):
@@ -87,8 +94,11 @@ def test_streamed_npz_holds_what_lines_save_would(tmp_path):
     write_journal(tmp_path / "j", written)
     assert npz_from_journal(tmp_path / "v.npz", tmp_path / "j", META) == 8
     loaded = Vectors.load(tmp_path / "v.npz")
-    whole = Vectors(*(np.concatenate([getattr(b, f) for b in written]) for f in ("lines", "widths", "opacity")),
-                  names=[n for b in written for n in b.names], frames=np.concatenate([b.frames for b in written]))
+    whole = Vectors(
+        *(np.concatenate([getattr(b, f) for b in written]) for f in ("lines", "widths", "opacity")),
+        names=[n for b in written for n in b.names],
+        frames=np.concatenate([b.frames for b in written]),
+    )
     assert loaded.names == whole.names and loaded.meta == {"format_version": 1, **META}
     for field in ("lines", "widths", "opacity", "frames"):
         np.testing.assert_array_equal(getattr(loaded, field), getattr(whole, field))

@@ -66,8 +66,10 @@ def imports(path: Path) -> list[tuple[int, str]]:
             else:
                 target = node.module or ""
             # `from mnistvec import models` imports the subpackage `mnistvec.models`
-            found += [(node.lineno, f"{target}.{alias.name}" if unit_of(f"{target}.{alias.name}") else target)
-                      for alias in node.names]
+            found += [
+                (node.lineno, f"{target}.{alias.name}" if unit_of(f"{target}.{alias.name}") else target)
+                for alias in node.names
+            ]
     return [(line, target) for line, target in found if target.startswith("mnistvec.")]  # the root gives only
     # `__version__` to modules (its API names load lazily, see the last test)
 
@@ -95,5 +97,7 @@ def test_the_top_level_package_loads_nothing_until_asked():
     """`import mnistvec` stays cheap (the API's names load on first use), so commands start fast."""
     tree = ast.parse((PACKAGE / "__init__.py").read_text())
     top_imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
-    assert all(not (isinstance(n, ast.ImportFrom) and (n.level or (n.module or "").startswith("mnistvec")))
-               for n in top_imports)
+    assert all(
+        not (isinstance(n, ast.ImportFrom) and (n.level or (n.module or "").startswith("mnistvec")))
+        for n in top_imports
+    )

@@ -12,20 +12,22 @@ from PIL import Image
 from mnistvec.cli import cli
 from mnistvec.io.vectors import Vectors
 from mnistvec.models.adversarial import critic_loss, generator_loss, gradient_penalty
+from mnistvec.models.gradients import drawn
 from mnistvec.models.lfi import StrokeLFI
 from mnistvec.models.registry import load_model
 from mnistvec.raster import render_torch
-from mnistvec.models.gradients import drawn
 
 
 def test_js_losses_match_their_closed_forms():
     real, fake = torch.tensor([0.0, 2.0]), torch.tensor([0.0, -1.0])
     sigmoid = lambda t: 1 / (1 + math.exp(-t))
-    expected_critic = -(math.log(sigmoid(0)) + math.log(sigmoid(2))) / 2 - (math.log(1 - sigmoid(0))
-                                                                           + math.log(1 - sigmoid(-1))) / 2
+    expected_critic = (
+        -(math.log(sigmoid(0)) + math.log(sigmoid(2))) / 2 - (math.log(1 - sigmoid(0)) + math.log(1 - sigmoid(-1))) / 2
+    )
     assert float(critic_loss("js", real, fake)) == pytest.approx(expected_critic, rel=1e-6)
-    expected_generator = -(math.log(1 - sigmoid(0)) + math.log(1 - sigmoid(2))) / 2 - (math.log(sigmoid(0))
-                                                                                      + math.log(sigmoid(-1))) / 2
+    expected_generator = (
+        -(math.log(1 - sigmoid(0)) + math.log(1 - sigmoid(2))) / 2 - (math.log(sigmoid(0)) + math.log(sigmoid(-1))) / 2
+    )
     assert float(generator_loss("js", real, fake)) == pytest.approx(expected_generator, rel=1e-6)
     assert float(critic_loss("js", torch.zeros(3), torch.zeros(3))) == pytest.approx(2 * math.log(2))
 
@@ -96,8 +98,12 @@ def test_instance_noise_follows_its_schedule_and_is_off_in_evaluation():
     noise = lambda p: model._seen(images, p, torch.Generator().manual_seed(0)) - images
     assert [float(noise(p).std()) for p in (0.0, 0.5, 1.0)] == pytest.approx([0.2, 0.125, 0.05], rel=0.05)
     assert torch.equal(model.eval()._seen(images, 0.0, torch.Generator().manual_seed(0)), images)
-    assert torch.equal(StrokeLFI(n_lines=2, hidden=16, latent=2, instance_noise=0.2, instance_noise_end=0.0)
-                       .train()._seen(images, 1.0, torch.Generator().manual_seed(0)), images)
+    assert torch.equal(
+        StrokeLFI(n_lines=2, hidden=16, latent=2, instance_noise=0.2, instance_noise_end=0.0)
+        .train()
+        ._seen(images, 1.0, torch.Generator().manual_seed(0)),
+        images,
+    )
 
 
 def test_two_time_scales_and_adversarial_momentum_in_the_optimiser_groups():
@@ -113,8 +119,14 @@ def test_two_time_scales_and_adversarial_momentum_in_the_optimiser_groups():
 def test_lfi_run_writes_adversarial_losses_and_the_sample_class_histogram(tiny_lfi):
     run = tiny_lfi.parent
     rows = list(csv.DictReader(open(run / "metrics.csv")))
-    assert {"train_d_loss", "train_g_loss", "train_recon", "val_mse_native", "sample_entropy",
-            "sample_confidence"} <= rows[0].keys()
+    assert {
+        "train_d_loss",
+        "train_g_loss",
+        "train_recon",
+        "val_mse_native",
+        "sample_entropy",
+        "sample_confidence",
+    } <= rows[0].keys()
     histogram = [int(rows[0][f"sample_class_{d}"]) for d in range(10)]
     assert sum(histogram) == 1000
     p = np.array(histogram) / 1000
@@ -128,9 +140,30 @@ def test_cli_trains_wasserstein_then_encodes_and_samples(tmp_path, tiny_images):
     data = tmp_path / "imgs.npz"
     np.savez(data, images=(tiny_images * 255).astype(np.uint8))
     out = tmp_path / "run"
-    args = ["train", "--method", "lfi", "--objective", "wasserstein", "--data", data, "--epochs", 1, "--lines", 3,
-            "--latent", 3, "--batch-size", 32, "--device", "cpu", "--critic-lr-scale", 4,
-            "--spectral-norm", "--out", out]
+    args = [
+        "train",
+        "--method",
+        "lfi",
+        "--objective",
+        "wasserstein",
+        "--data",
+        data,
+        "--epochs",
+        1,
+        "--lines",
+        3,
+        "--latent",
+        3,
+        "--batch-size",
+        32,
+        "--device",
+        "cpu",
+        "--critic-lr-scale",
+        4,
+        "--spectral-norm",
+        "--out",
+        out,
+    ]
     invoke = lambda *a: CliRunner().invoke(cli, [str(x) for x in a], catch_exceptions=False)
     result = invoke(*args)
     assert result.exit_code == 0, result.output

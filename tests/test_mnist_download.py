@@ -94,7 +94,7 @@ def synthetic_train(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     images = np.zeros((6, 28, 28), np.uint8)
     for k in range(6):
-        images[k, 6 + k: 20, 8: 18 + k] = rng.integers(128, 256, (14 - k, 10 + k))
+        images[k, 6 + k : 20, 8 : 18 + k] = rng.integers(128, 256, (14 - k, 10 + k))
     labels = np.arange(6, dtype=np.uint8)
     write_idx(made / TRAIN_FILES[0], images)
     write_idx(made / TRAIN_FILES[1], labels)

@@ -16,21 +16,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import random_strokes
 from PIL import Image, ImageDraw
 
-from conftest import random_strokes
-from mnistvec.io.atomic import TEMP_PREFIX, write_bytes_atomic
 from mnistvec.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_PARTIAL, cli
-from mnistvec.io.vectors import Vectors
+from mnistvec.io.atomic import TEMP_PREFIX, write_bytes_atomic
 from mnistvec.io.lock import LOCK_NAME, output_lock
 from mnistvec.io.names import output_stems
+from mnistvec.io.vectors import Vectors
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 def invoke(*args):
-    return CliRunner().invoke(cli, [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in args],
-                              catch_exceptions=False)
+    return CliRunner().invoke(
+        cli, [os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in args], catch_exceptions=False
+    )
 
 
 def drawing(seed: int) -> Image.Image:
@@ -94,23 +95,51 @@ def test_an_npz_with_a_name_given_twice_is_refused_in_one_line(tmp_path, tiny_im
     result = invoke("encode", data, tmp_path / "out", "--model", tiny_model, "--device", "cpu")
     assert result.exit_code == EXIT_ERROR
     assert result.output.strip().splitlines() == [
-        f"error: {data}: 'names' holds 'x' twice (items 0 and 2); item names must be unique"]
+        f"error: {data}: 'names' holds 'x' twice (items 0 and 2); item names must be unique"
+    ]
     assert not (tmp_path / "out").exists()
 
 
 # ---------------------------------------------------------------- 2. output files
 
 
-TRICKY = ["a b.png", "a_b.png", "a_b-1.png", "a.png", "a", "", ".", "..", "../a.png", "/a.png", "a\\b.png",
-          "x", "x.svg/y", "x.png/y", "X.SVG/y", ".hidden", "_hidden", "ä.png", "\udcff.png", "\x00", "~", "a~1",
-          "q" * 300, "q" * 300 + "r", "d/" + "e" * 260 + "/f.png"]
+TRICKY = [
+    "a b.png",
+    "a_b.png",
+    "a_b-1.png",
+    "a.png",
+    "a",
+    "",
+    ".",
+    "..",
+    "../a.png",
+    "/a.png",
+    "a\\b.png",
+    "x",
+    "x.svg/y",
+    "x.png/y",
+    "X.SVG/y",
+    ".hidden",
+    "_hidden",
+    "ä.png",
+    "\udcff.png",
+    "\x00",
+    "~",
+    "a~1",
+    "q" * 300,
+    "q" * 300 + "r",
+    "d/" + "e" * 260 + "/f.png",
+]
 
 
 def test_output_stems_are_distinct_safe_and_depend_on_the_name_alone():
     stems = output_stems(TRICKY + ["a.png", "a.png", "a b.png"])
     assert len(set(stems)) == len(stems)
-    assert stems[-3:] == [stems[TRICKY.index("a.png")] + "~1", stems[TRICKY.index("a.png")] + "~2",
-                          stems[TRICKY.index("a b.png")] + "~1"]
+    assert stems[-3:] == [
+        stems[TRICKY.index("a.png")] + "~1",
+        stems[TRICKY.index("a.png")] + "~2",
+        stems[TRICKY.index("a b.png")] + "~1",
+    ]
     files = {f"{stem}{ext}" for stem in stems for ext in (".svg", ".png")}
     folders = {"/".join(stem.split("/")[:k]) for stem in stems for k in range(1, stem.count("/") + 1)}
     assert folders and not files & folders  # no item's file where another item's folder must be
@@ -157,7 +186,8 @@ def vectors_file(tmp_path) -> Path:
 
 
 def test_a_run_into_an_output_folder_another_run_holds_gets_one_line_and_exit_1(
-        tmp_path, tiny_model, tiny_vae, tiny_images, vectors_file):
+    tmp_path, tiny_model, tiny_vae, tiny_images, vectors_file
+):
     data = tmp_path / "x.npz"
     np.savez(data, images=tiny_images[:4])
     out = tmp_path / "out"
@@ -180,8 +210,7 @@ def test_a_run_into_an_output_folder_another_run_holds_gets_one_line_and_exit_1(
         assert not (out / LOCK_NAME).exists()
 
 
-def test_a_lock_file_left_by_kill_9_is_harmless_and_a_held_one_stops_another_process(tmp_path, tiny_model,
-                                                                                       tiny_images):
+def test_a_lock_file_left_by_kill_9_is_harmless_and_a_held_one_stops_another_process(tmp_path, tiny_model, tiny_images):
     data = tmp_path / "x.npz"
     np.savez(data, images=tiny_images[:4])
     out = tmp_path / "out"
@@ -193,8 +222,13 @@ def test_a_lock_file_left_by_kill_9_is_harmless_and_a_held_one_stops_another_pro
     holder = open(out / LOCK_NAME, "w")  # another process (here: this one) holds it with flock
     try:
         fcntl.flock(holder, fcntl.LOCK_EX)
-        busy = subprocess.run(command("encode", data, out, "--model", tiny_model, "--device", "cpu", "--overwrite"),
-                              capture_output=True, text=True, env=environment(), timeout=300)
+        busy = subprocess.run(
+            command("encode", data, out, "--model", tiny_model, "--device", "cpu", "--overwrite"),
+            capture_output=True,
+            text=True,
+            env=environment(),
+            timeout=300,
+        )
     finally:
         holder.close()
     assert busy.returncode == EXIT_ERROR and "another mnistvec run" in busy.stderr
@@ -236,7 +270,7 @@ def test_long_and_non_utf8_names_are_encoded_and_an_unwritable_item_fails_alone(
     out = tmp_path / "out"
     (out / "svg" / "blocked.png.svg").mkdir(parents=True)  # a folder where an item's SVG must go
 
-    for attempt in range(2):  # the same on every rerun: never a batch that cannot finish
+    for _ in range(2):  # the same on every rerun: never a batch that cannot finish
         result = invoke("encode", folder, out, "--model", tiny_model, "--png", "--device", "cpu")
         assert result.exit_code == EXIT_PARTIAL, result.output
         assert re.search(r"warning: blocked\.png: cannot write .*blocked\.png\.svg: Is a directory", result.output)
@@ -262,12 +296,17 @@ def test_non_ascii_names_under_the_c_locale(tmp_path, tiny_model):
         drawing(seed).save(folder / name)
     out = tmp_path / "out"
     c_locale = environment(LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0")
-    done = subprocess.run(command("encode", folder, out, "--model", tiny_model, "--device", "cpu"),
-                          capture_output=True, env=c_locale, timeout=300)
+    done = subprocess.run(
+        command("encode", folder, out, "--model", tiny_model, "--device", "cpu"),
+        capture_output=True,
+        env=c_locale,
+        timeout=300,
+    )
     assert done.returncode == EXIT_OK, done.stderr.decode(errors="replace")
     names = Vectors.load(out / "vectors.npz").names  # the file names' bytes, as that locale decodes them
     assert sorted(name.encode("utf-8", "surrogateescape") for name in names) == sorted(
-        name.encode() for name in ["plain.png", "zwölf.png", "三.png"])
+        name.encode() for name in ["plain.png", "zwölf.png", "三.png"]
+    )
     assert len(svg_files(out)) == 3
 
 
@@ -286,14 +325,27 @@ def test_a_named_pipe_in_the_input_folder_is_skipped_without_being_opened(tmp_pa
     drawing(0).save(folder / "good.png")
     os.mkfifo(folder / "pipe.png")  # opening it for reading would wait forever for a writer
     out = tmp_path / "out"
-    done = subprocess.run(command("encode", folder, out, "--model", tiny_model, "--device", "cpu"),
-                          capture_output=True, text=True, env=environment(), timeout=300)
+    done = subprocess.run(
+        command("encode", folder, out, "--model", tiny_model, "--device", "cpu"),
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=300,
+    )
     assert done.returncode == EXIT_PARTIAL, done.stderr
     [warning] = [line for line in done.stderr.splitlines() if line.startswith("warning:")]
-    assert warning == f"warning: {folder / 'pipe.png'}: a named pipe (FIFO), not a regular file; skipped without opening it"
+    assert (
+        warning
+        == f"warning: {folder / 'pipe.png'}: a named pipe (FIFO), not a regular file; skipped without opening it"
+    )
     assert Vectors.load(out / "vectors.npz").names == ["good.png"]
-    alone = subprocess.run(command("encode", folder / "pipe.png", tmp_path / "o2", "--model", tiny_model),
-                           capture_output=True, text=True, env=environment(), timeout=300)
+    alone = subprocess.run(
+        command("encode", folder / "pipe.png", tmp_path / "o2", "--model", tiny_model),
+        capture_output=True,
+        text=True,
+        env=environment(),
+        timeout=300,
+    )
     assert alone.returncode == EXIT_ERROR and "not a regular file" in alone.stderr
 
 
@@ -307,8 +359,12 @@ def test_a_closed_stderr_and_stdout_do_not_stop_the_job(tmp_path, tiny_model):
         drawing(i).save(folder / f"{i:03d}.png")
     (folder / "bad.png").write_text("not a picture")  # a warning line to write
     out = tmp_path / "out"
-    process = subprocess.Popen(command("encode", folder, out, "--model", tiny_model, "--png", "--device", "cpu"),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment())
+    process = subprocess.Popen(
+        command("encode", folder, out, "--model", tiny_model, "--png", "--device", "cpu"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(),
+    )
     process.stdout.close()  # like `| head -1` having read its line and gone
     process.stderr.close()
     assert process.wait(timeout=300) == EXIT_PARTIAL

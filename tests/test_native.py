@@ -9,11 +9,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import random_strokes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conftest import random_strokes
 from mnistvec.raster import native
 from mnistvec.raster.exact import render_exact_px
 from mnistvec.raster.native import load_library, native_available, render_native
@@ -266,8 +266,11 @@ def test_strokes_split_in_two_halves_composite_to_the_whole():
 
 
 def arrays(batch=2, n_lines=3):
-    return (np.zeros((batch, n_lines, 4), np.float32), np.zeros((batch, n_lines), np.float32),
-            np.zeros((batch, n_lines), np.float32))
+    return (
+        np.zeros((batch, n_lines, 4), np.float32),
+        np.zeros((batch, n_lines), np.float32),
+        np.zeros((batch, n_lines), np.float32),
+    )
 
 
 @pytest.mark.parametrize(

@@ -14,21 +14,32 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
+from fuzz_native import SOFT_SPECIAL, SPECIAL, SPECIAL_SCALES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from native_guards import (
+    INK_FILL,
+    NAN_FILL,
+    SOFT_INK_FILL,
+    SOFT_NAN_FILL,
+    GuardViolation,
+    image_problems,
+    render_guarded,
+    soft_gradient_problems,
+    soft_guarded,
+    soft_problems,
+)
 
-from fuzz_native import SOFT_SPECIAL, SPECIAL, SPECIAL_SCALES
 from mnistvec.raster.exact import render_exact_px
 from mnistvec.raster.native import load_library, native_available, render_native, soft_backward, soft_forward
 from mnistvec.raster.soft import render_soft_torch_px
-from native_guards import (INK_FILL, NAN_FILL, SOFT_INK_FILL, SOFT_NAN_FILL, GuardViolation, image_problems,
-                           render_guarded, soft_gradient_problems, soft_guarded, soft_problems)
 
 needs_native = pytest.mark.skipif(not native_available(), reason="the native library mnistvec._native is not built")
 
-FAST = settings(max_examples=50, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 hostile_floats = st.one_of(
     st.floats(-2.0, 2.0, width=32),
@@ -43,8 +54,10 @@ def hostile_cases(draw):
     """(lines, widths, opacity, height, width, scale): zero sizes allowed, values from `hostile_floats`."""
     batch, n_lines = draw(st.integers(0, 4)), draw(st.integers(0, 30))
     height, width = draw(st.integers(0, 48)), draw(st.integers(0, 48))
-    arrays = [draw(hnp.arrays(np.float32, shape, elements=hostile_floats))
-              for shape in ((batch, n_lines, 4), (batch, n_lines), (batch, n_lines))]
+    arrays = [
+        draw(hnp.arrays(np.float32, shape, elements=hostile_floats))
+        for shape in ((batch, n_lines, 4), (batch, n_lines), (batch, n_lines))
+    ]
     return (*arrays, height, width, draw(scales))
 
 
@@ -138,8 +151,11 @@ def hostile_arrays(seed: int, batch: int, n_lines: int):
     visible, invisible, huge, NaN)."""
     rng = np.random.default_rng(seed)
     arrays = []
-    for shape, (lo, hi) in (((batch, n_lines, 4), (-0.5, 1.5)), ((batch, n_lines), (-0.01, 0.05)),
-                            ((batch, n_lines), (-0.2, 1.2))):
+    for shape, (lo, hi) in (
+        ((batch, n_lines, 4), (-0.5, 1.5)),
+        ((batch, n_lines), (-0.01, 0.05)),
+        ((batch, n_lines), (-0.2, 1.2)),
+    ):
         values = rng.uniform(lo, hi, shape).astype(np.float32)
         special = rng.random(shape) < 0.3
         values[special] = rng.choice(SPECIAL, int(special.sum()))
@@ -234,14 +250,18 @@ def test_unwritten_pixels_are_reported():
 
 _ordinary_px = st.floats(-40.0, 40.0)  # negative radii included
 soft_hostile_floats = st.one_of(
-    _ordinary_px, _ordinary_px, _ordinary_px,  # (so that about half the strokes have six drawable values)
+    _ordinary_px,
+    _ordinary_px,
+    _ordinary_px,  # (so that about half the strokes have six drawable values)
     st.sampled_from(SOFT_SPECIAL.tolist()),  # NaN, infinities, +-1e30, +-3e38, the 1e60 limit either side
     st.floats(),  # anything
 )
 
 _ordinary_alpha = st.floats(-2.0, 2.0)
 bounded_alphas = st.one_of(
-    _ordinary_alpha, _ordinary_alpha, _ordinary_alpha,
+    _ordinary_alpha,
+    _ordinary_alpha,
+    _ordinary_alpha,
     st.sampled_from([math.nan, math.inf, -math.inf, 1.0000001e60, -1e61, 1e300, 0.0, -0.0, 1.0, 5e-324, 1e6, -1e6]),
     st.floats(-1e6, 1e6),
 )
@@ -268,8 +288,7 @@ def soft_hostile_cases(draw, alphas=soft_hostile_floats):
 def soft_unguarded(case, threads):
     lines, radius, alpha, height, width, sigma, tolerance, grad_images = case
     images, product, zeros = soft_forward(lines, radius, alpha, height, width, sigma, tolerance, threads)
-    grads = soft_backward(lines, radius, alpha, height, width, sigma, grad_images, product, zeros, tolerance,
-                          threads)
+    grads = soft_backward(lines, radius, alpha, height, width, sigma, grad_images, product, zeros, tolerance, threads)
     return images, product, zeros, grads
 
 
@@ -298,11 +317,13 @@ def test_soft_calls_read_and_write_inside_their_arrays_only(case, threads):
     assert soft_problems(images, product, zeros, (lines.shape[0], height, width), finite=False) == []
     assert soft_gradient_problems(grads, lines, radius, alpha, finite=False) == []
     for fill, count in ((SOFT_NAN_FILL, threads), (SOFT_INK_FILL, 3 - min(threads, 2))):
-        result = soft_guarded(load_library(), lines, radius, alpha, height, width, sigma, tolerance, count,
-                              grad_images, fill)
+        result = soft_guarded(
+            load_library(), lines, radius, alpha, height, width, sigma, tolerance, count, grad_images, fill
+        )
         assert result.forward_code == 0 and result.backward_code == 0
-        for got, want in zip((result.images, result.product, result.zeros, result.grads),
-                             (images, product, zeros, grads)):
+        for got, want in zip(
+            (result.images, result.product, result.zeros, result.grads), (images, product, zeros, grads)
+        ):
             assert same_bits(got, want)
 
 
@@ -334,8 +355,11 @@ def soft_hostile_arrays(seed: int, batch: int, n_lines: int, size: float):
     kept in [0, 1] or skipped (so that every image and gradient must be finite)."""
     rng = np.random.default_rng(seed)
     arrays = []
-    for shape, (lo, hi) in (((batch, n_lines, 4), (-0.5 * size, 1.5 * size)), ((batch, n_lines), (-1.0, 3.0)),
-                            ((batch, n_lines), (0.0, 1.0))):
+    for shape, (lo, hi) in (
+        ((batch, n_lines, 4), (-0.5 * size, 1.5 * size)),
+        ((batch, n_lines), (-1.0, 3.0)),
+        ((batch, n_lines), (0.0, 1.0)),
+    ):
         values = rng.uniform(lo, hi, shape)
         special = rng.random(shape) < 0.3
         choices = SOFT_SPECIAL if hi > 1.0 else np.array([np.nan, np.inf, -np.inf, 1e61, 0.0, 1.0])

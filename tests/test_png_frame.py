@@ -5,9 +5,9 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import REPO
 from PIL import Image
 
-from conftest import REPO
 from mnistvec.cli import cli
 from mnistvec.raster import render_numpy
 
@@ -20,11 +20,14 @@ def svg_picture(path, zoom: float = 1.0) -> np.ndarray:
     root = ET.parse(path).getroot()
     _, _, width, height = (float(v) for v in root.get("viewBox").split())
     ink_is_black = root.find(f"{SVG}rect").get("fill") == "white"
-    rows = [[float(line.get(k)) for k in ("x1", "y1", "x2", "y2", "stroke-width", "stroke-opacity")]
-            for line in root.iter(f"{SVG}line")]
+    rows = [
+        [float(line.get(k)) for k in ("x1", "y1", "x2", "y2", "stroke-width", "stroke-opacity")]
+        for line in root.iter(f"{SVG}line")
+    ]
     strokes = np.array(rows, np.float32).reshape(1, -1, 6)
-    picture = render_numpy(strokes[..., :4], strokes[..., 4], strokes[..., 5], round(height * zoom),
-                           round(width * zoom), zoom)[0]
+    picture = render_numpy(
+        strokes[..., :4], strokes[..., 4], strokes[..., 5], round(height * zoom), round(width * zoom), zoom
+    )[0]
     return 1.0 - picture if ink_is_black else picture
 
 

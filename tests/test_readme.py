@@ -21,7 +21,7 @@ def option_table(command: str) -> list[tuple[list[str], str]]:
     start = re.search(rf"^### `mnistvec {command}\b.*$", text, re.M)
     assert start, f"README has no section for {command}"
     ends = [i for i in (text.find("\n### ", start.end()), text.find("\n## ", start.end())) if i != -1]
-    section = text[start.end(): min(ends) if ends else len(text)]
+    section = text[start.end() : min(ends) if ends else len(text)]
     rows = []
     for line in section.splitlines():
         if line.startswith("| `--"):
@@ -47,8 +47,9 @@ def test_the_readme_table_names_every_option_and_no_other(command):
     options = options_of(command)
     primary = {param.opts[-1] if param.opts[-1].startswith("--") else param.opts[0] for param in options.values()}
     assert sorted(documented - set(options)) == [], "in the README but not an option"
-    assert sorted(name for name in primary if not ({name} | set(options[name].secondary_opts)) & documented) == [], \
+    assert sorted(name for name in primary if not ({name} | set(options[name].secondary_opts)) & documented) == [], (
         "an option the README does not document"
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -2,14 +2,14 @@
 
 import pytest
 import torch
-
 from conftest import synthetic_digits
+
+from mnistvec.config import TrainConfig
 from mnistvec.io.checkpoint import CheckpointError
 from mnistvec.models.ae import AutoEncoder
 from mnistvec.models.refiner import RefineStep, staged_loss
 from mnistvec.models.registry import build_model, load_model
 from mnistvec.models.vae import StrokeVAE
-from mnistvec.config import TrainConfig
 from mnistvec.training.loop import train
 
 

@@ -4,9 +4,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import random_strokes
 
 import mnistvec.raster as render
-from conftest import random_strokes
 
 
 def test_missing_native_library_falls_back_to_exact_with_one_warning(monkeypatch):
@@ -33,8 +33,10 @@ def test_unknown_renderer_is_a_clear_error():
 
 def test_all_renderers_agree_at_low_temperature():
     lines, widths, opacity = random_strokes(4, 3, 16)
-    images = {name: render.render_numpy(lines, widths, opacity, 28, 28, 28.0, name, temperature=0.003)
-              for name in render.RENDERERS}
+    images = {
+        name: render.render_numpy(lines, widths, opacity, 28, 28, 28.0, name, temperature=0.003)
+        for name in render.RENDERERS
+    }
     assert np.abs(images["native"] - images["exact"]).max() <= 1e-3
     assert np.abs(images["soft"] - images["exact"]).max() <= 2e-3
 

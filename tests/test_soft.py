@@ -22,8 +22,10 @@ def pixel_strokes(seed, batch, n_lines, size):
 def test_soft_tends_to_exact_as_temperature_falls():
     lines, radius, alpha = pixel_strokes(0, 16, 16, 28)
     exact = render_exact_px(lines, radius, alpha, 28, 28)
-    errors = [float((render_soft_px(lines, radius, alpha, 28, 28, t) - exact).abs().max())
-              for t in (1.0, 0.3, 0.1, 0.03, 0.003)]
+    errors = [
+        float((render_soft_px(lines, radius, alpha, 28, 28, t) - exact).abs().max())
+        for t in (1.0, 0.3, 0.1, 0.03, 0.003)
+    ]
     assert all(e1 > e2 for e1, e2 in zip(errors, errors[1:])), errors
     assert errors[-1] < 1e-3
     assert errors[0] > 0.1  # a warm renderer really is blurred
@@ -34,7 +36,7 @@ def test_gradcheck_small_case():
     radius = torch.tensor([[0.8, 0.55]], dtype=torch.float64, requires_grad=True)
     alpha = torch.tensor([[0.9, 0.6]], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
-        lambda l, r, a: render_soft_px(l, r, a, 8, 8, temperature=0.7), (lines, radius, alpha), atol=1e-6
+        lambda ln, r, a: render_soft_px(ln, r, a, 8, 8, temperature=0.7), (lines, radius, alpha), atol=1e-6
     )
 
 
@@ -51,10 +53,10 @@ def test_chunked_path_matches_single_pass():
     lines, radius, alpha = pixel_strokes(2, 3, 6, 20)
     results = []
     for max_elements in (1 << 22, 257):
-        l, r, a = (t.clone().requires_grad_(True) for t in (lines, radius, alpha))
-        img = render_soft_px(l, r, a, 20, 20, 0.4, max_elements=max_elements)
+        ln, r, a = (t.clone().requires_grad_(True) for t in (lines, radius, alpha))
+        img = render_soft_px(ln, r, a, 20, 20, 0.4, max_elements=max_elements)
         (img * torch.linspace(0, 1, 400).view(20, 20)).sum().backward()
-        results.append((img.detach(), l.grad, r.grad, a.grad))
+        results.append((img.detach(), ln.grad, r.grad, a.grad))
     for x, y in zip(*results):
         assert torch.allclose(x, y, atol=1e-5)
 

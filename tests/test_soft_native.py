@@ -56,8 +56,19 @@ def one_torch_thread():
     torch.set_num_threads(threads)
 
 
-KINDS = ("ordinary", "zero length", "horizontal", "vertical", "45 degrees", "alpha 0", "alpha 1", "radius 0",
-         "off the canvas, within the blur", "far off the canvas", "partly off the canvas")
+KINDS = (
+    "ordinary",
+    "zero length",
+    "horizontal",
+    "vertical",
+    "45 degrees",
+    "alpha 0",
+    "alpha 1",
+    "radius 0",
+    "off the canvas, within the blur",
+    "far off the canvas",
+    "partly off the canvas",
+)
 
 
 def awkward_px(seed: int, batch: int, n_lines: int, height: int, width: int, dtype=torch.float32, first_kind=None):
@@ -172,8 +183,7 @@ def test_images_match_the_torch_reference(height, width, n_lines, sigma):
 @pytest.mark.parametrize(("height", "width", "n_lines"), [(256, 256, 3), (9, 40, 16)])
 def test_images_match_the_torch_reference_on_large_and_non_square_images(height, width, n_lines, sigma):
     """(At 256 x 256 an ordinary, a zero-length and a horizontal stroke, to keep the reference cheap.)"""
-    lines, radius, alpha = awkward_px(seed_of(height, width, n_lines, sigma), 1, n_lines, height, width,
-                                      first_kind=0)
+    lines, radius, alpha = awkward_px(seed_of(height, width, n_lines, sigma), 1, n_lines, height, width, first_kind=0)
     want = reference(lines, radius, alpha, height, width, sigma)
     got = render_soft_native_px(lines, radius, alpha, height, width, sigma)
     assert got.shape == (1, height, width)
@@ -194,8 +204,7 @@ def test_a_tiny_blur_draws_the_unblurred_formula(sigma):
     got = render_soft_native_px(lines, radius, alpha, 6, 7, sigma, tolerance=0.0)
     assert torch.isfinite(got).all(), f"sigma {sigma}: {int((~torch.isfinite(got)).sum())} non-finite pixels"
     assert max_abs(got, want) <= FLOAT64_TOLERANCE
-    grads = gradients(lambda *x: render_soft_native_px(*x, 6, 7, sigma, tolerance=0.0), lines, radius, alpha,
-                      weights)
+    grads = gradients(lambda *x: render_soft_native_px(*x, 6, 7, sigma, tolerance=0.0), lines, radius, alpha, weights)
     assert all(torch.isfinite(g).all() for g in grads), f"sigma {sigma}: non-finite gradients"
 
 
@@ -210,12 +219,14 @@ def test_gradients_match_torch_autograd(height, width, n_lines, sigma):
     entry agrees to `GRADIENT_TOLERANCE` relative (`relative_error`); with the default span limit, which
     drops each stroke's far pixels, every entry to 1e-4 of the largest of its tensor."""
     batch = batch_for(height, width, n_lines)
-    lines, radius, alpha = awkward_px(seed_of(height, width, n_lines) + 1, batch, n_lines, height, width,
-                                      dtype=torch.float64)
+    lines, radius, alpha = awkward_px(
+        seed_of(height, width, n_lines) + 1, batch, n_lines, height, width, dtype=torch.float64
+    )
     weights = weights_for(seed_of(height, width, n_lines, sigma), batch, height, width)
     want = gradients(lambda *x: render_soft_torch_px(*x, height, width, sigma), lines, radius, alpha, weights)
-    full = gradients(lambda *x: render_soft_native_px(*x, height, width, sigma, tolerance=0.0),
-                     lines, radius, alpha, weights)
+    full = gradients(
+        lambda *x: render_soft_native_px(*x, height, width, sigma, tolerance=0.0), lines, radius, alpha, weights
+    )
     limited = gradients(lambda *x: render_soft_native_px(*x, height, width, sigma), lines, radius, alpha, weights)
     for name, w, f, lim in zip(("lines", "radius", "alpha"), want, full, limited):
         assert f.shape == w.shape and f.dtype == torch.float64
@@ -231,8 +242,7 @@ def test_gradients_match_torch_autograd_on_a_large_image(sigma):
     lines, radius, alpha = awkward_px(seed_of(256, sigma), 1, 3, 256, 256, dtype=torch.float64, first_kind=0)
     weights = weights_for(5, 1, 256, 256)
     want = gradients(lambda *x: render_soft_torch_px(*x, 256, 256, sigma), lines, radius, alpha, weights)
-    got = gradients(lambda *x: render_soft_native_px(*x, 256, 256, sigma, tolerance=0.0),
-                    lines, radius, alpha, weights)
+    got = gradients(lambda *x: render_soft_native_px(*x, 256, 256, sigma, tolerance=0.0), lines, radius, alpha, weights)
     for name, w, g in zip(("lines", "radius", "alpha"), want, got):
         assert relative_error(g, w) <= GRADIENT_TOLERANCE, name
 
@@ -240,10 +250,12 @@ def test_gradients_match_torch_autograd_on_a_large_image(sigma):
 def test_float32_gradients_come_back_in_float32_and_match():
     lines, radius, alpha = awkward_px(21, 2, 16, 28, 28)
     weights = weights_for(6, 2, 28, 28)
-    want = gradients(lambda *x: render_soft_torch_px(*x, 28, 28, 0.5), lines.double(), radius.double(),
-                     alpha.double(), weights)
-    got = gradients(lambda *x: render_soft_native_px(*x, 28, 28, 0.5, tolerance=0.0), lines, radius, alpha,
-                    weights.float())
+    want = gradients(
+        lambda *x: render_soft_torch_px(*x, 28, 28, 0.5), lines.double(), radius.double(), alpha.double(), weights
+    )
+    got = gradients(
+        lambda *x: render_soft_native_px(*x, 28, 28, 0.5, tolerance=0.0), lines, radius, alpha, weights.float()
+    )
     for name, w, g in zip(("lines", "radius", "alpha"), want, got):
         assert g.dtype == torch.float32, name
         assert max_abs(g.double(), w) <= 1e-5 * max(1.0, float(w.abs().max())), name
@@ -253,13 +265,19 @@ def test_float32_gradients_come_back_in_float32_and_match():
 def test_gradcheck(sigma):
     """The hand-derived backward pass is the derivative of the forward pass (finite differences in float64,
     tolerance 0 so that no span cut-off makes the image discontinuous), for every input."""
-    lines = torch.tensor([[[1.3, 2.1, 6.2, 4.7], [5.5, 1.2, 2.4, 6.9], [-0.7, 3.3, 2.9, 3.9]],
-                          [[3.6, 0.4, 3.9, 5.8], [0.2, 5.1, 6.6, 0.7], [4.2, 4.4, 4.9, 4.15]]],
-                         dtype=torch.float64, requires_grad=True)
+    lines = torch.tensor(
+        [
+            [[1.3, 2.1, 6.2, 4.7], [5.5, 1.2, 2.4, 6.9], [-0.7, 3.3, 2.9, 3.9]],
+            [[3.6, 0.4, 3.9, 5.8], [0.2, 5.1, 6.6, 0.7], [4.2, 4.4, 4.9, 4.15]],
+        ],
+        dtype=torch.float64,
+        requires_grad=True,
+    )
     radius = torch.tensor([[0.8, 0.55, 1.1], [0.3, 0.9, 1.7]], dtype=torch.float64, requires_grad=True)
     alpha = torch.tensor([[0.9, 0.6, 0.75], [1.0, 0.35, 0.5]], dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(
-        lambda l, r, a: render_soft_native_px(l, r, a, 6, 7, sigma, tolerance=0.0), (lines, radius, alpha))
+        lambda ln, r, a: render_soft_native_px(ln, r, a, 6, 7, sigma, tolerance=0.0), (lines, radius, alpha)
+    )
 
 
 # The span limit.
@@ -269,8 +287,9 @@ def test_gradcheck(sigma):
 @pytest.mark.parametrize("n_lines", [16, 64])
 @pytest.mark.parametrize("sigma", SIGMAS)
 def test_span_limit_stays_within_its_tolerance(sigma, n_lines, tolerance):
-    lines, radius, alpha = (t.numpy() for t in awkward_px(seed_of(sigma, n_lines), 2, n_lines, 48, 48,
-                                                          dtype=torch.float64))
+    lines, radius, alpha = (
+        t.numpy() for t in awkward_px(seed_of(sigma, n_lines), 2, n_lines, 48, 48, dtype=torch.float64)
+    )
     full = soft_forward(lines, radius, alpha, 48, 48, sigma, tolerance=0.0)[0]
     limited = soft_forward(lines, radius, alpha, 48, 48, sigma, tolerance=tolerance)[0]
     worst = float(np.abs(full - limited).max())
@@ -348,8 +367,9 @@ def test_values_up_to_the_limit_are_drawn():
     for radius, want in ((1e60, 0.5), (1.0000001e60, 0.0)):
         images, product, zeros = soft_forward(lines, np.array([[radius]]), np.array([[0.5]]), 4, 5, 1.0)
         assert (images == want).all(), radius
-        grads = soft_backward(lines, np.array([[radius]]), np.array([[0.5]]), 4, 5, 1.0, np.ones((1, 4, 5)),
-                              product, zeros)
+        grads = soft_backward(
+            lines, np.array([[radius]]), np.array([[0.5]]), 4, 5, 1.0, np.ones((1, 4, 5)), product, zeros
+        )
         assert np.isfinite(grads).all()
 
 
@@ -357,8 +377,7 @@ def test_a_pixel_made_opaque_keeps_the_other_strokes_gradients():
     """Stroke 0 is opaque and covers columns 0-3 completely (factor 1 - alpha cov exactly 0); stroke 2 also
     covers columns 2-3 (two zero factors there); stroke 1 is half transparent over everything. Gradients
     must be finite and equal torch autograd's, which differentiates the product without dividing."""
-    lines = torch.tensor([[[2.0, -9.0, 2.0, 9.0], [-1.0, 2.3, 7.0, 1.6], [3.0, -9.0, 3.0, 9.0]]],
-                         dtype=torch.float64)
+    lines = torch.tensor([[[2.0, -9.0, 2.0, 9.0], [-1.0, 2.3, 7.0, 1.6], [3.0, -9.0, 3.0, 9.0]]], dtype=torch.float64)
     radius = torch.tensor([[2.45, 3.0, 1.8]], dtype=torch.float64)
     alpha = torch.tensor([[1.0, 0.6, 1.0]], dtype=torch.float64)
     images, product, zeros = soft_forward(lines.numpy(), radius.numpy(), alpha.numpy(), 4, 6, 0.05, tolerance=0.0)
@@ -462,8 +481,16 @@ def test_an_unknown_backend_is_a_clear_error(backend):
 
 
 def good_arguments():
-    return dict(lines=np.zeros((2, 3, 4)), radius=np.ones((2, 3)), alpha=np.ones((2, 3)), height=4, width=5,
-                sigma=0.5, tolerance=1e-6, threads=0)
+    return dict(
+        lines=np.zeros((2, 3, 4)),
+        radius=np.ones((2, 3)),
+        alpha=np.ones((2, 3)),
+        height=4,
+        width=5,
+        sigma=0.5,
+        tolerance=1e-6,
+        threads=0,
+    )
 
 
 BAD_ARGUMENTS = [
@@ -526,20 +553,48 @@ def test_the_library_refuses_bad_parameters_and_pointers_itself():
     def forward(sigma=0.5, tolerance=1e-6, out=None, sizes=(1, 2, 3, 3)):
         out = images.ctypes.data_as(ptr) if out is None else out
         return library.mnistvec_soft_forward(
-            lines.ctypes.data_as(ptr), radius.ctypes.data_as(ptr), alpha.ctypes.data_as(ptr), *sizes, sigma,
-            tolerance, 0, out, product.ctypes.data_as(ptr), zeros.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)))
+            lines.ctypes.data_as(ptr),
+            radius.ctypes.data_as(ptr),
+            alpha.ctypes.data_as(ptr),
+            *sizes,
+            sigma,
+            tolerance,
+            0,
+            out,
+            product.ctypes.data_as(ptr),
+            zeros.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)),
+        )
 
     def backward(sigma=0.5, tolerance=1e-6, out=None):
         out = grads.ctypes.data_as(ptr) if out is None else out
         return library.mnistvec_soft_backward(
-            lines.ctypes.data_as(ptr), radius.ctypes.data_as(ptr), alpha.ctypes.data_as(ptr), 1, 2, 3, 3, sigma,
-            tolerance, 0, images.ctypes.data_as(ptr), product.ctypes.data_as(ptr),
-            zeros.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)), out)
+            lines.ctypes.data_as(ptr),
+            radius.ctypes.data_as(ptr),
+            alpha.ctypes.data_as(ptr),
+            1,
+            2,
+            3,
+            3,
+            sigma,
+            tolerance,
+            0,
+            images.ctypes.data_as(ptr),
+            product.ctypes.data_as(ptr),
+            zeros.ctypes.data_as(ctypes.POINTER(ctypes.c_uint32)),
+            out,
+        )
 
     assert forward() == 0 and backward() == 0
     for call in (forward, backward):
-        for sigma, tolerance in ((0.0, 1e-6), (-1.0, 1e-6), (math.nan, 1e-6), (math.inf, 1e-6), (0.5, -0.1),
-                                 (0.5, 1.0), (0.5, math.nan)):
+        for sigma, tolerance in (
+            (0.0, 1e-6),
+            (-1.0, 1e-6),
+            (math.nan, 1e-6),
+            (math.inf, 1e-6),
+            (0.5, -0.1),
+            (0.5, 1.0),
+            (0.5, math.nan),
+        ):
             assert call(sigma=sigma, tolerance=tolerance) == -6, (call.__name__, sigma, tolerance)
         assert call(out=ctypes.cast(None, ptr)) == -1, call.__name__
         assert call(out=misaligned) == -5, call.__name__
@@ -561,8 +616,9 @@ def canvas_strokes(seed: int, batch: int, n_lines: int, dtype=torch.float64):
     widths = torch.rand(batch, n_lines, generator=g, dtype=dtype) * 0.1 - 0.01  # some negative: clamped
     opacity = torch.rand(batch, n_lines, generator=g, dtype=dtype) * 1.2 - 0.1
     opacity[0, 0] = 1.0
-    targets = (torch.rand(batch, 28, 28, generator=g, dtype=dtype) > 0.7) * torch.rand(batch, 28, 28, generator=g,
-                                                                                          dtype=dtype)
+    targets = (torch.rand(batch, 28, 28, generator=g, dtype=dtype) > 0.7) * torch.rand(
+        batch, 28, 28, generator=g, dtype=dtype
+    )
     return lines, widths, opacity, targets
 
 
@@ -616,17 +672,27 @@ def test_the_autoencoders_loss_is_the_same_on_both_backends(monkeypatch):
         model.loss(images, 0.5, "l1")
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"loss": "l1"}, "unknown loss"),
-    ({"eps": 0.5}, "eps must be in"),
-    ({"eps": 0.0}, "eps must be in"),
-    ({"targets": np.zeros((3, 28, 28))}, "targets must hold 2 images"),
-    ({"targets": np.zeros((2, 28))}, r"targets must have shape \[B, H, W\]"),
-    ({"sigma": 0.0}, "sigma must be finite and positive"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"loss": "l1"}, "unknown loss"),
+        ({"eps": 0.5}, "eps must be in"),
+        ({"eps": 0.0}, "eps must be in"),
+        ({"targets": np.zeros((3, 28, 28))}, "targets must hold 2 images"),
+        ({"targets": np.zeros((2, 28))}, r"targets must have shape \[B, H, W\]"),
+        ({"sigma": 0.0}, "sigma must be finite and positive"),
+    ],
+)
 def test_the_fused_loss_refuses_bad_arguments(change, message):
-    arguments = {"lines": np.zeros((2, 3, 4)), "radius": np.ones((2, 3)), "alpha": np.ones((2, 3)),
-                 "targets": np.zeros((2, 28, 28)), "sigma": 0.5, "loss": "cross_entropy", "eps": 1e-5} | change
+    arguments = {
+        "lines": np.zeros((2, 3, 4)),
+        "radius": np.ones((2, 3)),
+        "alpha": np.ones((2, 3)),
+        "targets": np.zeros((2, 28, 28)),
+        "sigma": 0.5,
+        "loss": "cross_entropy",
+        "eps": 1e-5,
+    } | change
     with pytest.raises(ValueError, match=message):
         soft_loss(**arguments)
 

@@ -6,14 +6,14 @@ import csv
 import pytest
 import torch
 
+from mnistvec.config import TrainConfig
 from mnistvec.io.checkpoint import CheckpointError
 from mnistvec.models.ae import reconstruction_loss
-from mnistvec.strokes import MARGIN, W_MAX, W_MIN
-from mnistvec.raster import render_torch
+from mnistvec.models.gradients import native_loss_through_surrogate
 from mnistvec.models.surrogate import StrokeSurrogate, canonical_order, native_coverage, random_strokes
 from mnistvec.models.surrogate_weights import bundled_surrogate_path, export_surrogate, load_surrogate_state
-from mnistvec.models.gradients import native_loss_through_surrogate
-from mnistvec.config import TrainConfig
+from mnistvec.raster import render_torch
+from mnistvec.strokes import MARGIN, W_MAX, W_MIN
 
 
 @pytest.fixture(scope="module")
@@ -140,26 +140,57 @@ def test_cli_trains_a_surrogate_that_a_vae_then_starts_from(tmp_path, tiny_image
     import numpy as np
     from click.testing import CliRunner
 
-    from mnistvec.io.checkpoint import load_checkpoint
     from mnistvec.cli import cli
+    from mnistvec.io.checkpoint import load_checkpoint
 
     def run(*args):
         return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
     surrogate_run = tmp_path / "surrogate"
-    result = run("train", "--method", "surrogate", "--epochs", 1, "--batch-size", 1, "--lines", 2, "--device", "cpu",
-                 "--out", surrogate_run)
+    result = run(
+        "train",
+        "--method",
+        "surrogate",
+        "--epochs",
+        1,
+        "--batch-size",
+        1,
+        "--lines",
+        2,
+        "--device",
+        "cpu",
+        "--out",
+        surrogate_run,
+    )
     assert result.exit_code == 0, result.output
     saved = load_checkpoint(surrogate_run / "model.pt")
     assert saved["method"] == "surrogate" and saved["complete"] and saved["config"]["lr"] == 1e-3
     data = tmp_path / "imgs.npz"
     np.savez(data, images=(tiny_images * 255).astype(np.uint8))
     vae_run = tmp_path / "vae"
-    result = run("train", "--method", "vae", "--data", data, "--epochs", 1, "--lines", 2, "--latent", 2,
-                 "--device", "cpu", "--surrogate", surrogate_run / "model.pt", "--out", vae_run)
+    result = run(
+        "train",
+        "--method",
+        "vae",
+        "--data",
+        data,
+        "--epochs",
+        1,
+        "--lines",
+        2,
+        "--latent",
+        2,
+        "--device",
+        "cpu",
+        "--surrogate",
+        surrogate_run / "model.pt",
+        "--out",
+        vae_run,
+    )
     assert result.exit_code == 0, result.output
     vae = load_checkpoint(vae_run / "model.pt")
     assert vae["config"]["surrogate"] == str(surrogate_run / "model.pt") and vae["config"]["batch_size"] == 32
-    refused = run("train", "--method", "vae", "--data", data, "--surrogate", vae_run / "model.pt",
-                  "--out", tmp_path / "x")
+    refused = run(
+        "train", "--method", "vae", "--data", data, "--surrogate", vae_run / "model.pt", "--out", tmp_path / "x"
+    )
     assert refused.exit_code == 1 and "not a surrogate checkpoint" in refused.output

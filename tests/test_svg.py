@@ -7,21 +7,26 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from conftest import EXAMPLE_VECTORS, random_strokes
 from PIL import Image
 
-from conftest import EXAMPLE_VECTORS, random_strokes
+from mnistvec.io.svg import canvas_frame, svg_drawing
 from mnistvec.io.vectors import Vectors
 from mnistvec.raster import render_numpy
-from mnistvec.io.svg import canvas_frame, svg_drawing
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
-needs_rsvg = pytest.mark.skipif(shutil.which("rsvg-convert") is None,
-                                reason="rsvg-convert not installed (Debian package librsvg2-bin)")
+needs_rsvg = pytest.mark.skipif(
+    shutil.which("rsvg-convert") is None, reason="rsvg-convert not installed (Debian package librsvg2-bin)"
+)
 
 
 def rasterise(svg_text: str, size: int) -> np.ndarray:
-    png = subprocess.run(["rsvg-convert", "-w", str(size), "-h", str(size), "-f", "png"],
-                         input=svg_text.encode(), capture_output=True, check=True).stdout
+    png = subprocess.run(
+        ["rsvg-convert", "-w", str(size), "-h", str(size), "-f", "png"],
+        input=svg_text.encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=np.float32)[..., 0] / 255.0
 
 
@@ -51,8 +56,7 @@ def test_inverted_frame_draws_black_ink_on_white():
 
 def test_svg_structure_and_source_frame():
     lines = np.array([[0.0, 0.0, 1.0, 0.5], [0.5, 0.5, 0.5, 0.5]], np.float32)
-    svg = svg_drawing(lines, np.array([0.1, 0.2]), np.array([1.0, 0.25]), (200, 100, 50, 10, 5, 0),
-                      title='a <b> & "c"')
+    svg = svg_drawing(lines, np.array([0.1, 0.2]), np.array([1.0, 0.25]), (200, 100, 50, 10, 5, 0), title='a <b> & "c"')
     root = ET.fromstring(svg)
     assert root.get("viewBox") == "0 0 200 100"
     assert root.find(f"{SVG_NS}title").text == 'a <b> & "c"'

@@ -8,10 +8,10 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 from mnistvec.cli import EXIT_ERROR, EXIT_INTERRUPTED, cli
-from mnistvec.models.registry import load_model
 from mnistvec.config import TrainConfig
+from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
+from mnistvec.models.registry import load_model
 from mnistvec.training.loop import TrainingInterrupted, train
 
 CONFIG = TrainConfig(epochs=2, batch_size=32, lines=4, hidden=64)
@@ -130,8 +130,24 @@ def test_ctrl_c_stops_after_a_step_with_the_checkpoint_saved(tmp_path, tiny_imag
     data = tmp_path / "imgs.npz"
     np.savez(data, images=(tiny_images * 255).astype(np.uint8))
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "mnistvec.cli", "train", "--data", str(data), "--epochs", "200", "--lines", "4",
-           "--batch-size", "8", "--device", "cpu", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mnistvec.cli",
+        "train",
+        "--data",
+        str(data),
+        "--epochs",
+        "200",
+        "--lines",
+        "4",
+        "--batch-size",
+        "8",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while not (out / "model.pt").exists() and time.monotonic() < deadline:
@@ -150,8 +166,7 @@ def test_ctrl_c_stops_after_a_step_with_the_checkpoint_saved(tmp_path, tiny_imag
             raise KeyboardInterrupt
 
     with pytest.raises(TrainingInterrupted):
-        train(TrainConfig(), tiny_images, out, device="cpu", resume=True,
-              on_step=stop_next_epoch)
+        train(TrainConfig(), tiny_images, out, device="cpu", resume=True, on_step=stop_next_epoch)
     assert load_checkpoint(out / "model.pt")["epoch"] == stop_at
 
 
@@ -175,8 +190,25 @@ def test_killed_outright_the_last_checkpoint_stands_and_resume_reaches_the_same_
     np.savez(data, images=(tiny_images * 255).astype(np.uint8))
 
     def command(out, *extra):
-        return [sys.executable, "-m", "mnistvec", "train", "--data", str(data), "--epochs", "4", "--lines", "4",
-                "--batch-size", "8", "--device", "cpu", "--out", str(out), *extra]
+        return [
+            sys.executable,
+            "-m",
+            "mnistvec",
+            "train",
+            "--data",
+            str(data),
+            "--epochs",
+            "4",
+            "--lines",
+            "4",
+            "--batch-size",
+            "8",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+            *extra,
+        ]
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     straight = subprocess.run(command(tmp_path / "straight"), env=env, capture_output=True, text=True, timeout=300)

@@ -81,8 +81,11 @@ def test_vae_run_writes_sample_grids_and_kl_metrics(tiny_vae):
 def test_encode_works_on_a_vae_checkpoint(tmp_path, tiny_vae, tiny_images):
     data = tmp_path / "imgs.npz"
     np.savez(data, images=(tiny_images[:10] * 255).astype(np.uint8))
-    result = CliRunner().invoke(cli, ["encode", str(data), str(tmp_path / "out"), "--model", str(tiny_vae),
-                                      "--device", "cpu"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli,
+        ["encode", str(data), str(tmp_path / "out"), "--model", str(tiny_vae), "--device", "cpu"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     vectors = Vectors.load(tmp_path / "out" / "vectors.npz")
     model, _ = load_model(tiny_vae)
@@ -96,14 +99,36 @@ def test_cli_trains_a_vae(tmp_path, tiny_images):
     data = tmp_path / "imgs.npz"
     np.savez(data, images=(tiny_images * 255).astype(np.uint8))
     out = tmp_path / "run"
-    args = ["train", "--method", "vae", "--data", data, "--epochs", 1, "--lines", 3, "--latent", 3, "--batch-size",
-            32, "--device", "cpu", "--kl-weight", 0.5, "--gradients", "surrogate", "--out", out]
+    args = [
+        "train",
+        "--method",
+        "vae",
+        "--data",
+        data,
+        "--epochs",
+        1,
+        "--lines",
+        3,
+        "--latent",
+        3,
+        "--batch-size",
+        32,
+        "--device",
+        "cpu",
+        "--kl-weight",
+        0.5,
+        "--gradients",
+        "surrogate",
+        "--out",
+        out,
+    ]
     result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     model, config = load_model(out / "model.pt")
     assert (config["kl_weight"], config["gradients"], config["latent"]) == (0.5, "surrogate", 3)
-    missing = CliRunner().invoke(cli, [str(a) for a in args[:-1]] + [str(tmp_path / "b"), "--surrogate",
-                                                                    str(tmp_path / "none.pt")])
+    missing = CliRunner().invoke(
+        cli, [str(a) for a in args[:-1]] + [str(tmp_path / "b"), "--surrogate", str(tmp_path / "none.pt")]
+    )
     assert missing.exit_code == 1 and "none.pt: no such checkpoint" in missing.output
     assert "Traceback" not in missing.output
 
@@ -123,8 +148,12 @@ def test_encode_can_sample_the_posterior(tmp_path, tiny_vae, tiny_model, tiny_im
     def encode(model, out, *extra):
         return CliRunner().invoke(cli, ["encode", str(data), str(tmp_path / out), "--model", str(model), *extra])
 
-    for out, extra in (("mean", []), ("s1", ["--sample-posterior", "1"]), ("s1b", ["--sample-posterior", "1"]),
-                       ("s2", ["--sample-posterior", "2"])):
+    for out, extra in (
+        ("mean", []),
+        ("s1", ["--sample-posterior", "1"]),
+        ("s1b", ["--sample-posterior", "1"]),
+        ("s2", ["--sample-posterior", "2"]),
+    ):
         assert encode(tiny_vae, out, *extra).exit_code == 0
     mean, s1, s1b, s2 = (Vectors.load(tmp_path / o / "vectors.npz").lines for o in ("mean", "s1", "s1b", "s2"))
     assert np.array_equal(s1, s1b) and not np.array_equal(s1, s2) and not np.array_equal(s1, mean)

@@ -8,8 +8,7 @@ from mnistvec.io.vectors import Vectors, VectorsError
 
 def make(batch=3, n=4, **overrides):
     rng = np.random.default_rng(0)
-    fields = dict(lines=rng.uniform(0, 1, (batch, n, 4)), widths=np.full((batch, n), 0.05),
-                  opacity=np.ones((batch, n)))
+    fields = dict(lines=rng.uniform(0, 1, (batch, n, 4)), widths=np.full((batch, n), 0.05), opacity=np.ones((batch, n)))
     fields.update(overrides)
     return Vectors(**fields)
 
@@ -43,13 +42,17 @@ def test_validate_names_the_first_bad_item():
     widths[3, 0] = np.inf
     batch = Vectors(lines, widths, np.ones((4, 2)), names=["a", "b", "c", "d"])
     assert [i for i, _ in batch.bad_items()] == [2, 3]
-    with pytest.raises(VectorsError, match=r"item 2 \(c\): lines has a non-finite value \(nan\) at position 7 \(and 1 more"):
+    with pytest.raises(
+        VectorsError, match=r"item 2 \(c\): lines has a non-finite value \(nan\) at position 7 \(and 1 more"
+    ):
         batch.validate()
 
 
 def test_opacity_outside_unit_interval_and_negative_widths_are_bad():
-    batch = make(opacity=np.array([[1, 1, 1, 1.5], [1, 1, 1, 1], [1, 1, 1, 1]]),
-                 widths=np.array([[0.1] * 4, [0.1] * 4, [0.1, -0.1, 0.1, 0.1]]))
+    batch = make(
+        opacity=np.array([[1, 1, 1, 1.5], [1, 1, 1, 1], [1, 1, 1, 1]]),
+        widths=np.array([[0.1] * 4, [0.1] * 4, [0.1, -0.1, 0.1, 0.1]]),
+    )
     assert [i for i, _ in batch.bad_items()] == [0, 2]
     assert make().validate() is not None
 
@@ -86,7 +89,12 @@ def test_load_errors_name_the_file(tmp_path):
     with pytest.raises(VectorsError, match="partial.npz: missing array\\(s\\) widths, opacity"):
         Vectors.load(partial)
     future = tmp_path / "future.npz"
-    np.savez(future, lines=np.zeros((1, 2, 4)), widths=np.zeros((1, 2)), opacity=np.zeros((1, 2)),
-             meta=np.array('{"format_version": 99}'))
+    np.savez(
+        future,
+        lines=np.zeros((1, 2, 4)),
+        widths=np.zeros((1, 2)),
+        opacity=np.zeros((1, 2)),
+        meta=np.array('{"format_version": 99}'),
+    )
     with pytest.raises(VectorsError, match="newer"):
         Vectors.load(future)

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from conftest import random_strokes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import random_strokes
 from mnistvec.raster import render_numpy
 from mnistvec.raster.native import native_available
 from mnistvec.raster.visibility import VISIBLE, visible_strokes, visible_strokes_numpy, without_invisible
@@ -50,8 +50,9 @@ def test_a_stroke_buried_under_an_opaque_one_is_invisible():
 
 
 def test_strokes_that_draw_nothing_are_invisible():
-    lines, widths, opacity = one_image((0.2, 0.2, 0.8, 0.8, 0.05, 0.0), (0.2, 0.2, 0.8, 0.8, 0.0, 1.0),
-                                       (3.0, 3.0, 4.0, 4.0, 0.05, 1.0))
+    lines, widths, opacity = one_image(
+        (0.2, 0.2, 0.8, 0.8, 0.05, 0.0), (0.2, 0.2, 0.8, 0.8, 0.0, 1.0), (3.0, 3.0, 4.0, 4.0, 0.05, 1.0)
+    )
     assert not visible_strokes(lines, widths, opacity).any()
 
 

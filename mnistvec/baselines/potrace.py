@@ -32,8 +32,9 @@ def programs() -> tuple[str, str]:
     found = [shutil.which(name) for name in ("potrace", "rsvg-convert")]
     for name, path in zip(("potrace", "rsvg-convert"), found):
         if path is None:
-            raise MissingComponentError(f"the potrace baseline needs the `{name}` program "
-                                        "(apt-get install potrace librsvg2-bin)")
+            raise MissingComponentError(
+                f"the potrace baseline needs the `{name}` program (apt-get install potrace librsvg2-bin)"
+            )
     return found[0], found[1]
 
 
@@ -51,13 +52,15 @@ def path_numbers(svg: str) -> int:
 
 def rasterise(rsvg: str, svg_path: Path, height: int, width: int) -> np.ndarray:
     """rsvg-convert's drawing of an SVG at width x height: its alpha channel in [0, 1]."""
-    png = subprocess.run([rsvg, "-w", str(width), "-h", str(height), str(svg_path)], capture_output=True,
-                         check=True).stdout
+    png = subprocess.run(
+        [rsvg, "-w", str(width), "-h", str(height), str(svg_path)], capture_output=True, check=True
+    ).stdout
     return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))[..., 3].astype(np.float32) / 255.0
 
 
-def potrace_batch(images: np.ndarray, threads: int = 2,
-                  advance=lambda n=1: None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+def potrace_batch(
+    images: np.ndarray, threads: int = 2, advance=lambda n=1: None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """[B, H, W] -> (reconstructions [B, H, W], SVG bytes [B], path numbers [B], seconds of tracing);
     `advance()` is called once per image rasterised (a progress bar's)."""
     potrace, rsvg = programs()
@@ -72,6 +75,7 @@ def potrace_batch(images: np.ndarray, threads: int = 2,
         seconds = time.perf_counter() - start
         svgs = [path.with_suffix(".svg") for path in bitmaps]
         with ThreadPoolExecutor(threads) as pool:
+
             def one(path: Path) -> np.ndarray:
                 image = rasterise(rsvg, path, height, width)
                 advance()

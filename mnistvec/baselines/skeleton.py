@@ -36,16 +36,18 @@ def require_scikit_image():
         from skimage.measure import approximate_polygon
         from skimage.morphology import skeletonize
     except ImportError:
-        raise MissingComponentError("the skeleton baseline needs scikit-image: "
-                                    'pip install "mnistvec[baselines]"') from None
+        raise MissingComponentError(
+            'the skeleton baseline needs scikit-image: pip install "mnistvec[baselines]"'
+        ) from None
     return skeletonize, approximate_polygon, ndimage.distance_transform_edt
 
 
 def trace_polylines(skeleton: np.ndarray) -> list[np.ndarray]:
     """The skeleton's pixels [H, W] (bool) as polylines, each [K, 2] (row, column), cut at ends and junctions."""
     pixels = {(int(r), int(c)) for r, c in zip(*np.nonzero(skeleton))}
-    neighbours = {p: [(p[0] + dr, p[1] + dc) for dr, dc in NEIGHBOURS if (p[0] + dr, p[1] + dc) in pixels]
-                  for p in pixels}
+    neighbours = {
+        p: [(p[0] + dr, p[1] + dc) for dr, dc in NEIGHBOURS if (p[0] + dr, p[1] + dc) in pixels] for p in pixels
+    }
     nodes = {p for p, n in neighbours.items() if len(n) != 2}
     used: set[frozenset] = set()
     polylines: list[np.ndarray] = []

@@ -33,8 +33,10 @@ Exit codes:
   {EXIT_INTERRUPTED}  stopped by Ctrl-C or SIGTERM (what was finished is saved)
 """
 
-BUG_REPORT = ("error: this is a bug in mnistvec, not a problem with your input; please report it with the "
-              "traceback above and the command you ran")
+BUG_REPORT = (
+    "error: this is a bug in mnistvec, not a problem with your input; please report it with the "
+    "traceback above and the command you ran"
+)
 FULL_DISK_HINT = " (free some space and run the same command again: finished work is kept)"
 
 
@@ -102,15 +104,18 @@ SEED = click.IntRange(0, 2**32 - 1)
 
 
 def device_option(func):
-    return click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True,
-                        help="auto: CUDA when present.")(func)
+    return click.option(
+        "--device", type=click.Choice(DEVICES), default="auto", show_default=True, help="auto: CUDA when present."
+    )(func)
 
 
 def mirror_option(func):
-    return click.option("--mirror", metavar="URL", default=None,
-                        help="Download MNIST from this base URL instead.")(func)
+    return click.option("--mirror", metavar="URL", default=None, help="Download MNIST from this base URL instead.")(
+        func
+    )
 
 
 def batch_size_option(default: int):
-    return click.option("--batch-size", type=click.IntRange(1), default=default, show_default=True,
-                        help="Images per batch.")
+    return click.option(
+        "--batch-size", type=click.IntRange(1), default=default, show_default=True, help="Images per batch."
+    )

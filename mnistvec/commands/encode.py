@@ -7,8 +7,16 @@ from pathlib import Path
 
 import click
 
-from mnistvec.commands.common import (EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_PARTIAL, SEED, batch_size_option,
-                                      device_option, mirror_option, user_errors)
+from mnistvec.commands.common import (
+    EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    SEED,
+    batch_size_option,
+    device_option,
+    mirror_option,
+    user_errors,
+)
 from mnistvec.config import ENCODE_BATCH, ENCODE_MODEL
 from mnistvec.io.console import console, results
 
@@ -16,26 +24,50 @@ from mnistvec.io.console import console, results
 @click.command(epilog=EXIT_CODES_HELP)
 @click.argument("source", metavar="INPUT")
 @click.argument("out_dir", metavar="OUTPUT", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--model", "model_path", default=ENCODE_MODEL, show_default=True, metavar="NAME|PATH",
-              help="ae, vae or lfi: a model shipped with mnistvec (trained on MNIST); or a checkpoint written by "
-                   "`mnistvec train` (RUN/model.pt).")
-@click.option("--png", is_flag=True,
-              help="Also write OUTPUT/png/NAME.png, rendered by the native renderer: the SVG's picture, in the "
-                   "source image's frame and polarity.")
-@click.option("--size", type=click.IntRange(1, 8192), default=None,
-              help="PNG size: its longer side in pixels, the source's shape kept [default: the source's size].")
-@click.option("--refine", "refine_steps", type=click.IntRange(0), default=None, metavar="K",
-              help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer) "
-                   "[default: the model's own: 0 for the shipped ae and lfi, 3 for the shipped vae].")
+@click.option(
+    "--model",
+    "model_path",
+    default=ENCODE_MODEL,
+    show_default=True,
+    metavar="NAME|PATH",
+    help="ae, vae or lfi: a model shipped with mnistvec (trained on MNIST); or a checkpoint written by "
+    "`mnistvec train` (RUN/model.pt).",
+)
+@click.option(
+    "--png",
+    is_flag=True,
+    help="Also write OUTPUT/png/NAME.png, rendered by the native renderer: the SVG's picture, in the "
+    "source image's frame and polarity.",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(1, 8192),
+    default=None,
+    help="PNG size: its longer side in pixels, the source's shape kept [default: the source's size].",
+)
+@click.option(
+    "--refine",
+    "refine_steps",
+    type=click.IntRange(0),
+    default=None,
+    metavar="K",
+    help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer) "
+    "[default: the model's own: 0 for the shipped ae and lfi, 3 for the shipped vae].",
+)
 @batch_size_option(ENCODE_BATCH)
 @device_option
 @click.option("--overwrite", is_flag=True, help="Encode everything again instead of skipping finished items.")
-@click.option("--sample-posterior", "posterior_seed", type=SEED, default=None, metavar="SEED",
-              help="vae: draw each image's code from q(z|x) (seeded) instead of using its mean.")
+@click.option(
+    "--sample-posterior",
+    "posterior_seed",
+    type=SEED,
+    default=None,
+    metavar="SEED",
+    help="vae: draw each image's code from q(z|x) (seeded) instead of using its mean.",
+)
 @mirror_option
 @user_errors
-def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite, posterior_seed,
-           mirror):
+def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite, posterior_seed, mirror):
     """Vectorise the images of INPUT into OUTPUT.
 
     INPUT is a folder of images (searched recursively), an image, an IDX file, an .npz with an `images`
@@ -63,22 +95,36 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
 
     from mnistvec.encoding.folder import encode_source
 
-    summary = encode_source(source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite,
-                            mirror, posterior_seed)
+    summary = encode_source(
+        source, out_dir, model_path, png, size, refine_steps, batch_size, device, overwrite, mirror, posterior_seed
+    )
     table = Table(title=f"encoded into {out_dir}", title_justify="left")
     for column in ("images", "skipped (done)", "failed", "time", "images/s", "mean MSE (native)"):
         table.add_column(column, justify="right")
     rate = summary.encoded / summary.seconds if summary.seconds > 0 else 0.0
-    table.add_row(f"{summary.encoded:,}", f"{summary.skipped:,}", f"{len(summary.failures):,}",
-                  f"{summary.seconds:.2f} s", f"{rate:,.0f}", f"{summary.mean_mse:.4f}" if summary.encoded else "-")
+    table.add_row(
+        f"{summary.encoded:,}",
+        f"{summary.skipped:,}",
+        f"{len(summary.failures):,}",
+        f"{summary.seconds:.2f} s",
+        f"{rate:,.0f}",
+        f"{summary.mean_mse:.4f}" if summary.encoded else "-",
+    )
     results.print(table)
     if summary.doubted:
-        console.print(f"{summary.doubted:,} image(s) did not look like one digit on a plain background: encoded, "
-                      f"each named above and flagged in {out_dir / 'vectors.npz'} (suspect)", highlight=False,
-                      soft_wrap=True)
+        console.print(
+            f"{summary.doubted:,} image(s) did not look like one digit on a plain background: encoded, "
+            f"each named above and flagged in {out_dir / 'vectors.npz'} (suspect)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if summary.kept:
-        console.print(f"{out_dir / 'vectors.npz'} also keeps {summary.kept:,} item(s) of earlier runs into "
-                      f"{out_dir} (--overwrite starts afresh)", highlight=False, soft_wrap=True)
+        console.print(
+            f"{out_dir / 'vectors.npz'} also keeps {summary.kept:,} item(s) of earlier runs into "
+            f"{out_dir} (--overwrite starts afresh)",
+            highlight=False,
+            soft_wrap=True,
+        )
     if summary.interrupted:
         click.echo(f"interrupted: finished items are saved in {out_dir}; run the same command to finish", err=True)
         sys.exit(EXIT_INTERRUPTED)

@@ -8,47 +8,111 @@ from pathlib import Path
 import click
 
 from mnistvec.baselines import BASELINES
-from mnistvec.commands.common import (EXIT_CODES_HELP, EXIT_PARTIAL, SEED, batch_size_option, device_option,
-                                      mirror_option, user_errors)
+from mnistvec.commands.common import (
+    EXIT_CODES_HELP,
+    EXIT_PARTIAL,
+    SEED,
+    batch_size_option,
+    device_option,
+    mirror_option,
+    user_errors,
+)
 from mnistvec.config import ENCODE_BATCH, SCORED_SAMPLES
 from mnistvec.io.console import console, results
 
 
 @click.command(name="eval", epilog=EXIT_CODES_HELP)
-@click.option("--model", "model_path", default=None, metavar="NAME|PATH",
-              help="A model to score: ae, vae or lfi (shipped with mnistvec), or a checkpoint of `mnistvec train` "
-                   "(ae, vae, lfi).")
-@click.option("--baseline", type=click.Choice(BASELINES), default=None,
-              help="Score a classical vectoriser instead of a model: skeleton (needs scikit-image) or potrace "
-                   "(needs the potrace and rsvg-convert programs).")
-@click.option("--data", default="mnist:test", show_default=True, metavar="SOURCE",
-              help="Digits to score on: mnist:test, an IDX images file (labels beside it), an .npz with images "
-                   "and labels, or your own folder of images (labelled by --labels, or by class sub-folders "
-                   "0/ ... 9/; without labels, agreement only).")
-@click.option("--labels", "labels_path", type=click.Path(path_type=Path), default=None, metavar="FILE.csv",
-              help="Labels for --data: a CSV file whose first row names the columns name and label, then one "
-                   "row per image (its name as encode gives it, e.g. 7/img_001; a digit 0-9).")
-@click.option("--lines", type=click.IntRange(1, 256), default=None,
-              help="Strokes per digit for the skeleton baseline [default: 16]; a model draws its own number "
-                   "(giving another one is an error).")
+@click.option(
+    "--model",
+    "model_path",
+    default=None,
+    metavar="NAME|PATH",
+    help="A model to score: ae, vae or lfi (shipped with mnistvec), or a checkpoint of `mnistvec train` "
+    "(ae, vae, lfi).",
+)
+@click.option(
+    "--baseline",
+    type=click.Choice(BASELINES),
+    default=None,
+    help="Score a classical vectoriser instead of a model: skeleton (needs scikit-image) or potrace "
+    "(needs the potrace and rsvg-convert programs).",
+)
+@click.option(
+    "--data",
+    default="mnist:test",
+    show_default=True,
+    metavar="SOURCE",
+    help="Digits to score on: mnist:test, an IDX images file (labels beside it), an .npz with images "
+    "and labels, or your own folder of images (labelled by --labels, or by class sub-folders "
+    "0/ ... 9/; without labels, agreement only).",
+)
+@click.option(
+    "--labels",
+    "labels_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    metavar="FILE.csv",
+    help="Labels for --data: a CSV file whose first row names the columns name and label, then one "
+    "row per image (its name as encode gives it, e.g. 7/img_001; a digit 0-9).",
+)
+@click.option(
+    "--lines",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Strokes per digit for the skeleton baseline [default: 16]; a model draws its own number "
+    "(giving another one is an error).",
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Score the first N images only.")
-@click.option("--samples", type=click.IntRange(0), default=SCORED_SAMPLES, show_default=True,
-              help="Models with a prior: how many samples to score (0: none).")
+@click.option(
+    "--samples",
+    type=click.IntRange(0),
+    default=SCORED_SAMPLES,
+    show_default=True,
+    help="Models with a prior: how many samples to score (0: none).",
+)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the samples.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write every figure to this JSON file.")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write DIR/report.md with PNG figures (reconstructions, worst digits, samples, "
-                   "per-digit accuracy).")
-@click.option("--refine", type=click.IntRange(0), default=None, metavar="K",
-              help="A model's strokes get K steps of per-image refinement, as `encode --refine K` gives them "
-                   "[default: the model's own, as encode].")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write every figure to this JSON file.",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write DIR/report.md with PNG figures (reconstructions, worst digits, samples, per-digit accuracy).",
+)
+@click.option(
+    "--refine",
+    type=click.IntRange(0),
+    default=None,
+    metavar="K",
+    help="A model's strokes get K steps of per-image refinement, as `encode --refine K` gives them "
+    "[default: the model's own, as encode].",
+)
 @batch_size_option(ENCODE_BATCH)
 @device_option
 @mirror_option
 @user_errors
-def evaluate(model_path, baseline, data, labels_path, lines, limit, samples, seed, json_path, report_dir, refine,
-             batch_size, device, mirror):
+def evaluate(
+    model_path,
+    baseline,
+    data,
+    labels_path,
+    lines,
+    limit,
+    samples,
+    seed,
+    json_path,
+    report_dir,
+    refine,
+    batch_size,
+    device,
+    mirror,
+):
     """Score a vectoriser on digits, MNIST's or your own: a trained model (--model) or a classical baseline
     (--baseline).
 
@@ -71,14 +135,15 @@ def evaluate(model_path, baseline, data, labels_path, lines, limit, samples, see
 
     from rich.table import Table
 
-    from mnistvec.io.atomic import write_text_atomic
-    from mnistvec.evaluation.run import evaluate_source
     from mnistvec.evaluation.report import format_rows, write_report
+    from mnistvec.evaluation.run import evaluate_source
+    from mnistvec.io.atomic import write_text_atomic
 
     if (model_path is None) == (baseline is None):
         raise click.UsageError("name either a model (--model PATH) or a baseline (--baseline NAME)")
-    evaluation = evaluate_source(data, model_path, baseline, lines, limit, samples, seed, device, batch_size,
-                                 mirror, labels_path, refine)
+    evaluation = evaluate_source(
+        data, model_path, baseline, lines, limit, samples, seed, device, batch_size, mirror, labels_path, refine
+    )
     table = Table(title=f"{evaluation.name} on {evaluation.data}", title_justify="left")
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -7,35 +7,71 @@ from pathlib import Path
 
 import click
 
-from mnistvec.commands.common import (EXIT_CODES_HELP, EXIT_INTERRUPTED, EXIT_PARTIAL, FiniteFloat, SEED, device_option,
-                                      user_errors)
+from mnistvec.commands.common import (
+    EXIT_CODES_HELP,
+    EXIT_INTERRUPTED,
+    EXIT_PARTIAL,
+    SEED,
+    FiniteFloat,
+    device_option,
+    user_errors,
+)
 from mnistvec.config import SAMPLE_MODEL
 from mnistvec.io.console import results
 
 
 def _png_path(ctx, param, value):
     if value is not None and value.suffix.lower() != ".png":
-        raise click.BadParameter(f"{value}: the grid is a PNG file (its SVG twin is written beside it); "
-                                 "give a name ending in .png")
+        raise click.BadParameter(
+            f"{value}: the grid is a PNG file (its SVG twin is written beside it); give a name ending in .png"
+        )
     return value
 
 
 @click.command(epilog=EXIT_CODES_HELP)
-@click.option("--model", "model_path", default=SAMPLE_MODEL, show_default=True, metavar="NAME|PATH",
-              help="lfi or vae: a model shipped with mnistvec (lfi's samples are closer to real digits, by "
-                   "Frechet distance); or a checkpoint of a model with a prior (vae, lfi) written by "
-                   "`mnistvec train`.")
-@click.option("--n", "count", type=click.IntRange(1, 1_000_000), default=64, show_default=True,
-              help="How many samples to draw.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write OUT/samples.npz and OUT/svg/sample-NNNN.svg [default: samples/ when --grid is not given].")
-@click.option("--grid", type=click.Path(dir_okay=False, path_type=Path), default=None, callback=_png_path,
-              metavar="FILE.png", help="Also draw all samples tiled in a square-ish grid: FILE.png and FILE.svg.")
+@click.option(
+    "--model",
+    "model_path",
+    default=SAMPLE_MODEL,
+    show_default=True,
+    metavar="NAME|PATH",
+    help="lfi or vae: a model shipped with mnistvec (lfi's samples are closer to real digits, by "
+    "Frechet distance); or a checkpoint of a model with a prior (vae, lfi) written by "
+    "`mnistvec train`.",
+)
+@click.option(
+    "--n", "count", type=click.IntRange(1, 1_000_000), default=64, show_default=True, help="How many samples to draw."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write OUT/samples.npz and OUT/svg/sample-NNNN.svg [default: samples/ when --grid is not given].",
+)
+@click.option(
+    "--grid",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    callback=_png_path,
+    metavar="FILE.png",
+    help="Also draw all samples tiled in a square-ish grid: FILE.png and FILE.svg.",
+)
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Same seed and model: same samples.")
-@click.option("--temperature", type=FiniteFloat(min=0), default=1.0, show_default=True,
-              help="Scale of z ~ N(0, temperature^2 I): below 1 gives more typical, less varied digits.")
-@click.option("--size", type=click.IntRange(1, 8192), default=28, show_default=True,
-              help="Pixels per sample in the grid PNG and the SVGs.")
+@click.option(
+    "--temperature",
+    type=FiniteFloat(min=0),
+    default=1.0,
+    show_default=True,
+    help="Scale of z ~ N(0, temperature^2 I): below 1 gives more typical, less varied digits.",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(1, 8192),
+    default=28,
+    show_default=True,
+    help="Pixels per sample in the grid PNG and the SVGs.",
+)
 @device_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT/samples.npz.")
 @user_errors
@@ -57,11 +93,15 @@ def sample(model_path, count, out_dir, grid, seed, temperature, size, device, ov
     summary = sample_model(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite)
     if summary.interrupted:
         saved = ", ".join(str(p) for p in summary.written) or "nothing"
-        click.echo(f"interrupted: written so far: {saved}; run the same command with --overwrite to write all",
-                   err=True)
+        click.echo(
+            f"interrupted: written so far: {saved}; run the same command with --overwrite to write all", err=True
+        )
         sys.exit(EXIT_INTERRUPTED)
-    results.print(f"drew {summary.count} sample(s) in {summary.seconds:.2f} s -> "
-                  + ", ".join(str(p) for p in summary.written), highlight=False, soft_wrap=True)
+    results.print(
+        f"drew {summary.count} sample(s) in {summary.seconds:.2f} s -> " + ", ".join(str(p) for p in summary.written),
+        highlight=False,
+        soft_wrap=True,
+    )
     if summary.failed:
         click.echo(f"{summary.failed} SVG file(s) could not be written (each named above)", err=True)
         sys.exit(EXIT_PARTIAL)

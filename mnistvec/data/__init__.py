@@ -10,7 +10,13 @@ IDX file; see :mod:`mnistvec.data.sources`.  Each image keeps a
 from mnistvec.data.arrays import images_from_array
 from mnistvec.data.download import download_verified, file_md5
 from mnistvec.data.errors import DataError, Failure, OnFailure, warn_on_stderr
-from mnistvec.data.folder import IMAGE_EXTENSIONS, count_image_files, iter_folder_batches, read_image_file, walk_image_files
+from mnistvec.data.folder import (
+    IMAGE_EXTENSIONS,
+    count_image_files,
+    iter_folder_batches,
+    read_image_file,
+    walk_image_files,
+)
 from mnistvec.data.grayscale import WORKING_MAX_SIDE
 from mnistvec.data.idx import load_idx_images, read_idx, read_idx_images, read_idx_labels, write_idx
 from mnistvec.data.imageset import CANVAS_PIXELS, ImageSet, SourceFrame

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from mnistvec.io.png import max_image_pixels
 from mnistvec.data.errors import DataError, Failure, OnFailure, warn_on_stderr
 from mnistvec.data.grayscale import WORKING_MAX_SIDE
 from mnistvec.data.imageset import ImageSet, indexed_names
 from mnistvec.data.normalise import CanvasBatch, NoInk, canvases_from_stack, to_canvas
+from mnistvec.io.png import max_image_pixels
 
 DEFAULT_BATCH_SIZE = 256
 """Images per batch when a source is read in batches without being told how many."""
@@ -82,8 +82,10 @@ def check_item_size(source, height: int, width: int) -> None:
     read under (:func:`~mnistvec.images.max_image_pixels`), before any of them is read."""
     limit = max_image_pixels()
     if limit is not None and height * width > limit:
-        raise DataError(f"{source}: images of {width:,}×{height:,} pixels are too large ({height * width:,} pixels "
-                        f"each; image files are read up to {limit:,})")
+        raise DataError(
+            f"{source}: images of {width:,}×{height:,} pixels are too large ({height * width:,} pixels "
+            f"each; image files are read up to {limit:,})"
+        )
 
 
 def working_item(item: np.ndarray, source: str) -> tuple[np.ndarray, int]:
@@ -95,8 +97,10 @@ def working_item(item: np.ndarray, source: str) -> tuple[np.ndarray, int]:
     if factor == 1:
         return unit_range(item, source), 1
     rows = factor * max(1, STRIP_VALUES // (factor * width))
-    strips = [np.asarray(Image.fromarray(unit_range(item[top:top + rows], source), mode="F").reduce(factor))
-              for top in range(0, height, rows)]
+    strips = [
+        np.asarray(Image.fromarray(unit_range(item[top : top + rows], source), mode="F").reduce(factor))
+        for top in range(0, height, rows)
+    ]
     return np.concatenate(strips), factor
 
 
@@ -198,8 +202,14 @@ def iter_array_batches(
     taken = index = 0
     while index < count and (limit is None or taken < limit):
         k = min(per_read, count - index)
-        part = images_from_array(read(k), source, [name_of(i) for i in range(index, index + k)],
-                                 None if labels is None else labels[index:index + k], report, first=index)
+        part = images_from_array(
+            read(k),
+            source,
+            [name_of(i) for i in range(index, index + k)],
+            None if labels is None else labels[index : index + k],
+            report,
+            first=index,
+        )
         index += k
         failures += part.failures
         part.failures = []
@@ -211,10 +221,12 @@ def iter_array_batches(
             taken += len(batch)
             yield batch
     if limit is not None:
-        pending = pending[:max(limit - taken, 0)]
+        pending = pending[: max(limit - taken, 0)]
     if taken + len(pending) == 0 and (limit is None or limit > 0):
         if failures:
-            raise DataError(f"{source}: none of its {len(failures)} images could be read (each failure is listed above)")
+            raise DataError(
+                f"{source}: none of its {len(failures)} images could be read (each failure is listed above)"
+            )
         raise DataError(f"{source}: holds no images")
     if len(pending) or failures:
         pending.failures = failures

@@ -103,8 +103,15 @@ def _judge_chunk(measures: np.ndarray, canvas_ink: np.ndarray) -> list[str]:
     split = _split_side_by_side(canvas_ink)
     reasons = [""] * len(measures)
     for k in np.flatnonzero(not_plain | speckled | too_little | split).tolist():
-        reasons[k] = (NOT_PLAIN if not_plain[k] else SPECKLE.format(count=int(specks[k])) if speckled[k]
-                      else TOO_LITTLE.format(count=int(canvas_count[k])) if too_little[k] else SIDE_BY_SIDE)
+        reasons[k] = (
+            NOT_PLAIN
+            if not_plain[k]
+            else SPECKLE.format(count=int(specks[k]))
+            if speckled[k]
+            else TOO_LITTLE.format(count=int(canvas_count[k]))
+            if too_little[k]
+            else SIDE_BY_SIDE
+        )
     return reasons
 
 
@@ -137,7 +144,7 @@ def _split_side_by_side(ink: np.ndarray) -> np.ndarray:
         return np.zeros(len(ink), bool)
     blank = np.ones((len(ink), width), bool)
     for offset in range(GAP_COLUMNS):
-        blank &= column_mass[:, offset:offset + width] == 0
+        blank &= column_mass[:, offset : offset + width] == 0
     left = (np.cumsum(column_mass, axis=1) - column_mass)[:, :width]  # ink before column j
     total = column_mass.sum(axis=1, keepdims=True)
     balanced = np.minimum(left, total - left) >= SIDE_SHARE * np.maximum(total, 1)

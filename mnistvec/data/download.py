@@ -26,8 +26,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mnistvec.io.console import warn as console_warn
 from mnistvec.data.errors import DataError
+from mnistvec.io.console import warn as console_warn
 
 DEFAULT_TIMEOUT_S = 60.0
 """Seconds to wait for a connection or for each read before giving up on a mirror."""
@@ -97,8 +97,14 @@ def _fetch(url: str, destination: Path, md5: str, timeout: float, progress: bool
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
             total = response.length
             with tqdm(
-                total=total, desc=destination.name, unit="B", unit_scale=True, unit_divisor=1024,
-                file=sys.stderr, disable=None if progress else True, leave=False,
+                total=total,
+                desc=destination.name,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                file=sys.stderr,
+                disable=None if progress else True,
+                leave=False,
             ) as bar:
                 for chunk in iter(lambda: response.read(CHUNK_BYTES), b""):
                     out.write(chunk)

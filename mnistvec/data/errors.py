@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
 from mnistvec.errors import DataError  # noqa: F401  (data's errors, defined with the others)
 from mnistvec.io.console import warn
 

@@ -68,7 +68,9 @@ def walk_image_files(folder: str | Path, on_unlistable: OnFailure | None = None)
                 entries = sorted((e for e in found if not e.name.startswith(".")), key=lambda e: e.name)
         except OSError as error:
             if on_unlistable is not None:
-                on_unlistable(Failure(str(error.filename or directory), f"cannot list folder: {error.strerror or error}"))
+                on_unlistable(
+                    Failure(str(error.filename or directory), f"cannot list folder: {error.strerror or error}")
+                )
             return
         for entry in entries:
             if _is_folder(entry):
@@ -87,8 +89,12 @@ def _is_folder(entry: os.DirEntry) -> bool:
         return False
 
 
-_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"))
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
 
 
 def _not_regular(entry: os.DirEntry) -> str | None:
@@ -156,7 +162,11 @@ def iter_folder_batches(
 
 
 def _read_batches(
-    folder: str | Path, files: Iterator[ImageFile], unlistable: list[Failure], batch_size: int, report: OnFailure,
+    folder: str | Path,
+    files: Iterator[ImageFile],
+    unlistable: list[Failure],
+    batch_size: int,
+    report: OnFailure,
     limit: int | None,
 ) -> Iterator[ImageSet]:
     canvases: list[Canvas] = []

@@ -27,9 +27,9 @@ from typing import BinaryIO
 import numpy as np
 
 from mnistvec.data.arrays import DEFAULT_BATCH_SIZE, check_item_size, iter_array_batches
-from mnistvec.io.npz_archive import MAX_DEFLATE_RATIO
 from mnistvec.data.errors import DataError, OnFailure
 from mnistvec.data.imageset import ImageSet
+from mnistvec.io.npz_archive import MAX_DEFLATE_RATIO
 
 IMAGES_MAGIC = 2051
 LABELS_MAGIC = 2049
@@ -61,11 +61,6 @@ def peek_magic(path: str | Path) -> int | None:
     except (OSError, EOFError, zlib.error):
         return None
     return int.from_bytes(start, "big") if len(start) == 4 else None
-
-
-def looks_like_idx(path: str | Path) -> bool:
-    """True when the name is MNIST-style (``*-idx3-ubyte[.gz]``) or the content starts with an IDX images or labels magic."""
-    return bool(IDX_NAME.search(Path(path).name)) or peek_magic(path) in (IMAGES_MAGIC, LABELS_MAGIC)
 
 
 @dataclass(frozen=True)
@@ -112,8 +107,10 @@ class IdxElements:
         self.done += len(data)
         if len(data) < count and not header:
             h = self.header
-            raise DataError(f"{h.path}: truncated IDX file: the header promises {h.described()} elements "
-                            f"({h.data_bytes} bytes of data) but only {self.done - h.offset} bytes follow")
+            raise DataError(
+                f"{h.path}: truncated IDX file: the header promises {h.described()} elements "
+                f"({h.data_bytes} bytes of data) but only {self.done - h.offset} bytes follow"
+            )
         return data
 
     def end(self) -> None:
@@ -122,8 +119,10 @@ class IdxElements:
         while block := _guarded(self.header.path, lambda: self.stream.read(1 << 20)):
             extra += len(block)
         if extra:
-            raise DataError(f"{self.header.path}: IDX file has {extra} unexpected bytes after the "
-                            f"{self.header.described()} elements its header describes")
+            raise DataError(
+                f"{self.header.path}: IDX file has {extra} unexpected bytes after the "
+                f"{self.header.described()} elements its header describes"
+            )
 
 
 def _guarded(path: Path, read):
@@ -176,20 +175,26 @@ def read_idx_header(path: str | Path, expected_magic: int | None = None) -> IdxH
         gzipped = isinstance(stream, gzip.GzipFile)
     if len(sizes) < 4 * ndim:
         raise DataError(f"{path}: truncated IDX header: {4 + len(sizes)} bytes, the {ndim} sizes need {4 + 4 * ndim}")
-    shape = tuple(int.from_bytes(sizes[4 * k: 4 * k + 4], "big") for k in range(ndim))
+    shape = tuple(int.from_bytes(sizes[4 * k : 4 * k + 4], "big") for k in range(ndim))
     header = IdxHeader(path, ELEMENT_TYPES[type_code], shape)
     if magic == IMAGES_MAGIC:
         check_item_size(path, *shape[1:])
     size = path.stat().st_size
     if gzipped and header.data_bytes > MAX_DEFLATE_RATIO * size:
-        raise DataError(f"{path}: the IDX header promises {header.described()} elements ({header.data_bytes:,} "
-                        f"bytes), more than a gzip file of {size:,} bytes can hold")
+        raise DataError(
+            f"{path}: the IDX header promises {header.described()} elements ({header.data_bytes:,} "
+            f"bytes), more than a gzip file of {size:,} bytes can hold"
+        )
     if not gzipped and size - header.offset < header.data_bytes:
-        raise DataError(f"{path}: truncated IDX file: the header promises {header.described()} elements "
-                        f"({header.data_bytes} bytes of data) but only {size - header.offset} bytes follow")
+        raise DataError(
+            f"{path}: truncated IDX file: the header promises {header.described()} elements "
+            f"({header.data_bytes} bytes of data) but only {size - header.offset} bytes follow"
+        )
     if not gzipped and size - header.offset > header.data_bytes:
-        raise DataError(f"{path}: IDX file has {size - header.offset - header.data_bytes} unexpected bytes after "
-                        f"the {header.described()} elements its header describes")
+        raise DataError(
+            f"{path}: IDX file has {size - header.offset - header.data_bytes} unexpected bytes after "
+            f"the {header.described()} elements its header describes"
+        )
     return header
 
 
@@ -234,7 +239,8 @@ def write_idx(path: str | Path, array: np.ndarray) -> Path:
 
 
 def labels_path_for(images_path: str | Path) -> Path | None:
-    """The labels file next to an images file, MNIST-style (``x-images-idx3-ubyte`` → ``x-labels-idx1-ubyte``, with or without ``.gz``)."""
+    """The labels file next to an images file, MNIST-style (``x-images-idx3-ubyte`` → ``x-labels-idx1-ubyte``,
+    with or without ``.gz``)."""
     images_path = Path(images_path)
     name = images_path.name
     stem = name[:-3] if name.lower().endswith(".gz") else name
@@ -284,14 +290,24 @@ def iter_idx_images(
 
     def batches() -> Iterator[ImageSet]:
         with header.elements() as elements:
+
             def read(k: int) -> np.ndarray:
                 values = np.frombuffer(elements.read(k * item_bytes), dtype=header.dtype).reshape(k, rows, cols)
                 if elements.done == header.offset + header.data_bytes:
                     elements.end()
                 return values.astype(header.dtype.newbyteorder("="), copy=False)
 
-            yield from iter_array_batches(read, count, item_bytes, str(images_path),
-                                          lambda i: f"{prefix}-{i:0{width}d}", labels, on_failure, batch_size, limit)
+            yield from iter_array_batches(
+                read,
+                count,
+                item_bytes,
+                str(images_path),
+                lambda i: f"{prefix}-{i:0{width}d}",
+                labels,
+                on_failure,
+                batch_size,
+                limit,
+            )
 
     return batches()
 

@@ -89,9 +89,7 @@ class ImageSet:
         self.images = np.ascontiguousarray(images, dtype=np.float32)
         count = len(self.images)
         if len(self.names) != count or len(self.frames) != count:
-            raise ValueError(
-                f"{count} images but {len(self.names)} names and {len(self.frames)} frames"
-            )
+            raise ValueError(f"{count} images but {len(self.names)} names and {len(self.frames)} frames")
         self.doubts = list(self.doubts) or [""] * count
         if len(self.doubts) != count:
             raise ValueError(f"{count} images but {len(self.doubts)} doubts")

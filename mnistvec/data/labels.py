@@ -3,8 +3,9 @@
 The CSV file's first row names its columns; ``name`` and ``label`` must be among them (any order, any
 case; other columns are ignored). A name is an item's name as the readers give it (for a folder, the
 file's path below the folder with its extension, ``7/img_001.png``; the same without the extension is
-accepted too, when it names one image); a label is a digit 0–9. Every item scored needs a label, and every name must be an item of
-the source: a mistake in the file is one :class:`DataError` naming the file, the line and the problem.
+accepted too, when it names one image); a label is a digit 0–9. Every item scored needs a label, and
+every name must be an item of the source: a mistake in the file is one :class:`DataError` naming the
+file, the line and the problem.
 
 Without a CSV file, a folder whose images all lie in sub-folders named ``0`` … ``9`` takes its labels from
 them (``FOLDER/7/a.png`` is a 7).
@@ -47,8 +48,9 @@ def _rows(reader: Iterable[list[str]], path: Path) -> dict[str, tuple[int, int]]
     columns = [cell.strip().lower() for cell in header or []]
     missing = [c for c in COLUMNS if c not in columns]
     if missing:
-        raise DataError(f"{path}: no column named {' or '.join(missing)}: the first row must name the columns, "
-                        f"as in name,label")
+        raise DataError(
+            f"{path}: no column named {' or '.join(missing)}: the first row must name the columns, as in name,label"
+        )
     at_name, at_label = columns.index("name"), columns.index("label")
     table: dict[str, tuple[int, int]] = {}
     for line, row in enumerate(reader, start=2):
@@ -60,14 +62,16 @@ def _rows(reader: Iterable[list[str]], path: Path) -> dict[str, tuple[int, int]]
         if value not in {str(d) for d in range(10)}:
             raise DataError(f"{path}: line {line}: the label of {name!r} is {value!r}, not a digit 0-9")
         if name in table and table[name][0] != int(value):
-            raise DataError(f"{path}: line {line}: {name!r} is labelled {value}, but {table[name][0]} on line "
-                            f"{table[name][1]}")
+            raise DataError(
+                f"{path}: line {line}: {name!r} is labelled {value}, but {table[name][0]} on line {table[name][1]}"
+            )
         table[name] = (int(value), line)
     return table
 
 
-def labels_for(names: Sequence[str], table: dict[str, tuple[int, int]], known: Iterable[str], path: Path,
-               source: str) -> np.ndarray:
+def labels_for(
+    names: Sequence[str], table: dict[str, tuple[int, int]], known: Iterable[str], path: Path, source: str
+) -> np.ndarray:
     """int64 labels of ``names`` from ``table`` (:func:`read_labels_csv` of ``path``); ``known`` are all the
     item names of ``source``. DataError when the table names an item ``source`` does not have, gives one
     item two labels, or has no label for one of ``names``."""
@@ -82,13 +86,17 @@ def labels_for(names: Sequence[str], table: dict[str, tuple[int, int]], known: I
         if item is None:
             unknown.append(written)
         elif item in by_item and by_item[item][0] != label:
-            raise DataError(f"{path}: line {line}: {written!r} is labelled {label}, but {by_item[item][2]!r} "
-                            f"({by_item[item][0]}, line {by_item[item][1]}) is the same image")
+            raise DataError(
+                f"{path}: line {line}: {written!r} is labelled {label}, but {by_item[item][2]!r} "
+                f"({by_item[item][0]}, line {by_item[item][1]}) is the same image"
+            )
         else:
             by_item[item] = (label, line, written)
     if unknown:
-        raise DataError(f"{path}: {len(unknown)} name(s) are no image of {source}: {_some(unknown)} (an image's "
-                        f"name is the one encode gives it in vectors.npz)")
+        raise DataError(
+            f"{path}: {len(unknown)} name(s) are no image of {source}: {_some(unknown)} (an image's "
+            f"name is the one encode gives it in vectors.npz)"
+        )
     unlabelled = [name for name in names if name not in by_item]
     if unlabelled:
         raise DataError(f"{path}: no label for {len(unlabelled)} of the {len(names)} images: {_some(unlabelled)}")

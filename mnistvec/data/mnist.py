@@ -14,10 +14,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from mnistvec.data.download import DEFAULT_TIMEOUT_S, Warn, download_verified, file_md5
-from mnistvec.io.console import warn as console_warn
 from mnistvec.data.errors import DataError, OnFailure
 from mnistvec.data.idx import iter_idx_images, load_idx_images
 from mnistvec.data.imageset import ImageSet
+from mnistvec.io.console import warn as console_warn
 
 MIRRORS: tuple[str, ...] = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -47,7 +47,8 @@ def mnist_dir() -> Path:
 
 
 def named_split(source: str) -> str | None:
-    """``"train"``/``"test"`` for ``mnist``, ``mnist:train``, ``mnist:test``; ``None`` for anything not starting with ``mnist``."""
+    """``"train"``/``"test"`` for ``mnist``, ``mnist:train``, ``mnist:test``; ``None`` for anything not
+    starting with ``mnist``."""
     if source == "mnist":
         return "train"
     if not source.startswith("mnist:"):

@@ -3,8 +3,8 @@
 Notation: ``g`` is the gray working image in ``[0, 1]``; source pixel
 coordinates are ``f · working + t``, with ``f`` the integer reduction factor
 (1 unless a large image was decoded at reduced size) and ``t`` a shift (0
-unless an EXIF rotation reversed an axis, see :mod:`.grayscale`); coordinates are continuous with pixel ``(i, j)`` spanning
-``[j, j+1] × [i, i+1]``, so the centre of pixel ``j`` is ``j + 1/2``.
+unless an EXIF rotation reversed an axis, see :mod:`.grayscale`); coordinates
+are continuous with pixel ``(i, j)`` spanning ``[j, j+1] × [i, i+1]``, so the centre of pixel ``j`` is ``j + 1/2``.
 
 1. Background.  ``b = median`` of the image's border pixels (the outermost
    rows and columns).  If ``b > 1/2`` the background is light and the ink dark,
@@ -110,8 +110,9 @@ def judge_canvases(canvases: Sequence[Canvas]) -> list[str]:
 def border_median(gray: np.ndarray) -> float:
     """Median of the outermost rows and columns of a 2-D image (a sort: np.median's overhead is ten times
     the work on a border of a hundred pixels)."""
-    border = gray.ravel() if min(gray.shape) <= 2 else np.concatenate([gray[0], gray[-1], gray[1:-1, 0],
-                                                                          gray[1:-1, -1]])
+    border = (
+        gray.ravel() if min(gray.shape) <= 2 else np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    )
     border = np.sort(border)
     middle = len(border) // 2
     return float(border[middle] if len(border) % 2 else (border[middle - 1] + border[middle]) / 2)
@@ -159,7 +160,7 @@ def _fit_and_centre(
     window = CANVAS_PIXELS / canvas_per_working
 
     top, left = max(rows[0] - INK_MARGIN, 0), max(cols[0] - INK_MARGIN, 0)
-    crop = v[top:rows[-1] + 1 + INK_MARGIN, left:cols[-1] + 1 + INK_MARGIN]
+    crop = v[top : rows[-1] + 1 + INK_MARGIN, left : cols[-1] + 1 + INK_MARGIN]
     crop_height, crop_width = crop.shape
     total = float(crop.sum(dtype=np.float64))
     centre_x = left + float(crop.sum(axis=0, dtype=np.float64) @ (np.arange(crop_width) + 0.5)) / total
@@ -169,7 +170,7 @@ def _fit_and_centre(
 
     pad = math.ceil(window) + 1
     padded = np.zeros((crop_height + 2 * pad, crop_width + 2 * pad), np.float32)
-    padded[pad:pad + crop_height, pad:pad + crop_width] = crop
+    padded[pad : pad + crop_height, pad : pad + crop_width] = crop
     box_x, box_y = window_x - left + pad, window_y - top + pad
     resampled = Image.fromarray(padded, mode="F").resize(
         (CANVAS_PIXELS, CANVAS_PIXELS),
@@ -222,10 +223,12 @@ def canvases_from_stack(stack: np.ndarray) -> CanvasBatch:
             rejected.append((index, str(error)))
             continue
         kept.append(index)
-    stacked = np.stack([c.image for c in canvases]) if canvases else np.zeros((0, CANVAS_PIXELS, CANVAS_PIXELS),
-                                                                              np.float32)
-    return CanvasBatch(stacked, [c.frame for c in canvases], np.asarray(kept, dtype=np.int64), rejected,
-                       judge_canvases(canvases))
+    stacked = (
+        np.stack([c.image for c in canvases]) if canvases else np.zeros((0, CANVAS_PIXELS, CANVAS_PIXELS), np.float32)
+    )
+    return CanvasBatch(
+        stacked, [c.frame for c in canvases], np.asarray(kept, dtype=np.int64), rejected, judge_canvases(canvases)
+    )
 
 
 def _border_medians(stack: np.ndarray) -> np.ndarray:
@@ -247,5 +250,6 @@ def _as_is_stack(stack: np.ndarray) -> CanvasBatch:
     images = ink if len(kept) == len(ink) else ink[kept]
     background, contrast = background[kept], contrast[kept]
     measures = measure_sources(images, background, contrast)
-    return CanvasBatch(np.ascontiguousarray(images), frames, kept, rejected,
-                       judge(measures, images, background + contrast / 2))
+    return CanvasBatch(
+        np.ascontiguousarray(images), frames, kept, rejected, judge(measures, images, background + contrast / 2)
+    )

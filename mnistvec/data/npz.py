@@ -25,12 +25,13 @@ import numpy as np
 
 from mnistvec.data.arrays import DEFAULT_BATCH_SIZE, check_item_size, iter_array_batches
 from mnistvec.data.errors import DataError, OnFailure
-from mnistvec.io.npz_archive import open_checked, read_whole, reading
 from mnistvec.data.imageset import ImageSet
+from mnistvec.io.npz_archive import open_checked, read_whole, reading
 
 
-def iter_npz_images(path: str | Path, batch_size: int, on_failure: OnFailure | None = None,
-                    limit: int | None = None) -> Iterator[ImageSet]:
+def iter_npz_images(
+    path: str | Path, batch_size: int, on_failure: OnFailure | None = None, limit: int | None = None
+) -> Iterator[ImageSet]:
     """Batches of the images of an ``.npz`` archive (see the module docstring), read a few at a time
     (:func:`~.arrays.iter_array_batches`) once the archive's headers, names and labels are checked, here
     at the call."""
@@ -54,8 +55,13 @@ def iter_npz_images(path: str | Path, batch_size: int, on_failure: OnFailure | N
     if labels is not None and not np.issubdtype(labels.dtype, np.integer):
         raise DataError(f"{path}: labels must be integers, not {labels.dtype}")
     digits = max(5, len(str(max(count - 1, 0))))
-    name_of = (lambda i: names[i]) if names is not None else (lambda i: path.stem) if single else \
-        (lambda i: f"{path.stem}-{i:0{digits}d}")
+    name_of = (
+        (lambda i: names[i])
+        if names is not None
+        else (lambda i: path.stem)
+        if single
+        else (lambda i: f"{path.stem}-{i:0{digits}d}")
+    )
     item_bytes = images.dtype.itemsize * height * width
 
     def batches() -> Iterator[ImageSet]:
@@ -73,8 +79,9 @@ def iter_npz_images(path: str | Path, batch_size: int, on_failure: OnFailure | N
                         raise EOFError("the member ends early")
                     return np.frombuffer(data, dtype=images.dtype).reshape(k, height, width)
 
-            yield from iter_array_batches(read, count, item_bytes, str(path), name_of, labels, on_failure,
-                                          batch_size, limit)
+            yield from iter_array_batches(
+                read, count, item_bytes, str(path), name_of, labels, on_failure, batch_size, limit
+            )
 
     return batches()
 
@@ -86,7 +93,7 @@ def _slicer(whole: np.ndarray):
     def read(k: int) -> np.ndarray:
         nonlocal start
         start += k
-        return whole[start - k:start]
+        return whole[start - k : start]
 
     return read
 
@@ -113,8 +120,9 @@ def _names(array: np.ndarray, path: Path) -> list[str]:
     first: dict[str, int] = {}
     for index, name in enumerate(names):
         if name in first:  # results are kept and looked up by name: two items may not share one
-            raise DataError(f"{path}: 'names' holds {name!r} twice (items {first[name]} and {index}); "
-                            "item names must be unique")
+            raise DataError(
+                f"{path}: 'names' holds {name!r} twice (items {first[name]} and {index}); item names must be unique"
+            )
         first[name] = index
     return names
 

@@ -110,23 +110,25 @@ def resolve_source(source: str | Path) -> Source:
     if path.is_dir():
         return Source("folder", path)
     if not path.is_file():  # a named pipe or a device: never opened, it could block forever
-        raise DataError(f"{path}: not a regular file; expected a folder, an image, an .npz archive or an IDX images file")
+        raise DataError(
+            f"{path}: not a regular file; expected a folder, an image, an .npz archive or an IDX images file"
+        )
     if path.suffix.lower() == ".npz":
         return Source("npz", path)
     if is_image_path(path):
         return Source("image", path)
     magic = peek_magic(path)
     if magic == LABELS_MAGIC:
-        raise DataError(f"{path}: this is an IDX labels file (magic {LABELS_MAGIC}); give the images file (magic {IMAGES_MAGIC})")
+        raise DataError(
+            f"{path}: this is an IDX labels file (magic {LABELS_MAGIC}); give the images file (magic {IMAGES_MAGIC})"
+        )
     if magic == IMAGES_MAGIC or IDX_NAME.search(path.name):
         return Source("idx", path)
     if _pillow_can_open(path):
         return Source("image", path)
     if path.suffix.lower() in IDX_SUFFIXES or (magic is not None and magic >> 16 == 0):
         return Source("idx", path)  # IDX in all but its magic: reading it names the bad magic number
-    raise DataError(
-        f"{path}: unrecognised file: expected a folder, an image, an .npz archive or an IDX images file"
-    )
+    raise DataError(f"{path}: unrecognised file: expected a folder, an image, an .npz archive or an IDX images file")
 
 
 def _pillow_can_open(path: Path) -> bool:

@@ -58,8 +58,9 @@ def render_file(
         try:
             with output_lock(out_dir):
                 remove_stale_temps(out_dir)
-                summary = _render_locked(vectors, batch, out_dir, size, formats, renderer, temperature, grid,
-                                         source_frame, stop)
+                summary = _render_locked(
+                    vectors, batch, out_dir, size, formats, renderer, temperature, grid, source_frame, stop
+                )
         finally:
             if created and out_dir.is_dir() and not any(out_dir.iterdir()):
                 out_dir.rmdir()
@@ -67,8 +68,9 @@ def render_file(
     return summary
 
 
-def _render_locked(vectors, batch: Vectors, out_dir, size, formats, renderer, temperature, grid, source_frame,
-                   stop) -> RenderSummary:
+def _render_locked(
+    vectors, batch: Vectors, out_dir, size, formats, renderer, temperature, grid, source_frame, stop
+) -> RenderSummary:
     use_frames = source_frame and batch.frames is not None
     bad = dict(batch.bad_items())
     for i, reason in batch.bad_frames(max_image_pixels()) if use_frames else []:
@@ -85,8 +87,21 @@ def _render_locked(vectors, batch: Vectors, out_dir, size, formats, renderer, te
     rendered = unwritten = 0
     with progress_bar("rendering", len(good)) as advance:
         for part in pixel_batches(_pixels(good, size, formats, use_frames, tiles is not None), len(good), CHUNK):
-            done, failed = _draw_part(vectors, good.subset(part), kept[part], stems[part], part.start, out_dir,
-                                      size, formats, renderer, temperature, use_frames, tiles, stop)
+            done, failed = _draw_part(
+                vectors,
+                good.subset(part),
+                kept[part],
+                stems[part],
+                part.start,
+                out_dir,
+                size,
+                formats,
+                renderer,
+                temperature,
+                use_frames,
+                tiles,
+                stop,
+            )
             rendered, unwritten = rendered + done, unwritten + failed
             if stop.requested:
                 return RenderSummary(rendered, len(bad) + unwritten, 0.0, outputs, interrupted=True)
@@ -96,9 +111,21 @@ def _render_locked(vectors, batch: Vectors, out_dir, size, formats, renderer, te
     return RenderSummary(rendered, len(bad) + unwritten, 0.0, outputs)
 
 
-def _draw_part(vectors, part: Vectors, indices, stems: list[str], first: int, out_dir: Path, size: int,
-               formats: tuple[str, ...], renderer: str, temperature: float, use_frames: bool,
-               tiles: GridImage | None, stop) -> tuple[int, int]:
+def _draw_part(
+    vectors,
+    part: Vectors,
+    indices,
+    stems: list[str],
+    first: int,
+    out_dir: Path,
+    size: int,
+    formats: tuple[str, ...],
+    renderer: str,
+    temperature: float,
+    use_frames: bool,
+    tiles: GridImage | None,
+    stop,
+) -> tuple[int, int]:
     """Write the files of one batch of items (the first is item `first` of the drawable ones; `indices` are
     their places in the file) and place their grid tiles, until a stop is requested; (items written, items
     whose files could not be). Its images are released on return."""
@@ -118,8 +145,10 @@ def _draw_part(vectors, part: Vectors, indices, stems: list[str], first: int, ou
         except OSError as err:
             if not is_item_error(err):
                 raise
-            warn(f"{vectors}: item {indices[k]} ({part.name(k)}): cannot write {err.filename}: "
-                 f"{err.strerror or err}; skipped")
+            warn(
+                f"{vectors}: item {indices[k]} ({part.name(k)}): cannot write {err.filename}: "
+                f"{err.strerror or err}; skipped"
+            )
             failed += 1
     if tiles is not None:  # grid tiles are always the square canvas
         reuse = images is not None and not use_frames
@@ -142,5 +171,7 @@ def _render_part(part: Vectors, size: int, renderer: str, temperature: float, us
     """Images of one chunk: on the square canvas, or each in its own source frame (sizes may differ)."""
     if not use_frames:
         return list(render_numpy(part.lines, part.widths, part.opacity, size, size, float(size), renderer, temperature))
-    return [render_in_frame(part.lines[k], part.widths[k], part.opacity[k], part.frames[k], None, renderer,
-                            temperature) for k in range(len(part))]
+    return [
+        render_in_frame(part.lines[k], part.widths[k], part.opacity[k], part.frames[k], None, renderer, temperature)
+        for k in range(len(part))
+    ]

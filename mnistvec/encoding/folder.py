@@ -26,25 +26,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mnistvec.config import encode_refine
+from mnistvec.data import Failure, resolve_source
+from mnistvec.device import resolve_device
+from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread
+from mnistvec.encoding.vectorise import vectorise
+from mnistvec.errors import InputError
 from mnistvec.io.atomic import is_item_error, remove_stale_temps, write_bytes_atomic, write_text_atomic
 from mnistvec.io.console import progress_bar, warn
-from mnistvec.data import Failure, resolve_source
-from mnistvec.io.png import save_png
 from mnistvec.io.interrupt import graceful_stop
 from mnistvec.io.journal import Entries, JournalError, JournalWriter, read_entries, read_meta
-from mnistvec.io.vectors import Vectors, VectorsError
-from mnistvec.models.bundled import resolve_model
-from mnistvec.models.registry import load_model
 from mnistvec.io.lock import output_lock
 from mnistvec.io.names import encode_text, output_stems
 from mnistvec.io.npz_stream import npz_from_journal
-from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread
-from mnistvec.encoding.vectorise import vectorise
-from mnistvec.raster import render_in_frame, render_numpy
+from mnistvec.io.png import save_png
 from mnistvec.io.svg import svg_drawings
-from mnistvec.config import encode_refine
-from mnistvec.device import resolve_device
-from mnistvec.errors import InputError
+from mnistvec.io.vectors import Vectors, VectorsError
+from mnistvec.models.bundled import resolve_model
+from mnistvec.models.registry import load_model
+from mnistvec.raster import render_in_frame, render_numpy
 
 VECTORS_NAME = "vectors.npz"
 ERRORS_NAME = "errors.txt"
@@ -99,16 +99,19 @@ def _previous(out_dir: Path, meta: dict) -> dict[str, tuple]:
         _same_model(vectors, old.meta | {"n_lines": old.n_lines}, meta)
         frames = old.frames if old.frames is not None else np.tile(IDENTITY_FRAME, (len(old), 1))
         doubts = old.doubts if old.doubts is not None else [""] * len(old)
-        found = {old.name(i): (old.lines[i], old.widths[i], old.opacity[i], frames[i], doubts[i])
-                 for i in range(len(old))}
+        found = {
+            old.name(i): (old.lines[i], old.widths[i], old.opacity[i], frames[i], doubts[i]) for i in range(len(old))
+        }
     if journal.exists():
         try:
             _same_model(journal, read_meta(journal), meta)
         except JournalError as err:
             raise InputError(f"{err}; use --overwrite to replace it") from None
         for entries in read_entries(journal):
-            found.update((name, (entries.lines[i], entries.widths[i], entries.opacity[i], entries.frames[i],
-                                 entries.doubts[i])) for i, name in enumerate(entries.names))
+            found.update(
+                (name, (entries.lines[i], entries.widths[i], entries.opacity[i], entries.frames[i], entries.doubts[i]))
+                for i, name in enumerate(entries.names)
+            )
     return found
 
 
@@ -116,13 +119,25 @@ def _same_model(path: Path, old: dict, meta: dict) -> None:
     """ValueError when the vectors in `path` (its meta `old`) were not made by the model of `meta`."""
     digest = old.get("model_sha256")
     if old.get("n_lines") != meta["n_lines"] or (digest is not None and digest != meta["model_sha256"]):
-        raise InputError(f"{path}: made by another model ({old.get('model', 'unknown')}, {old.get('n_lines')} "
-                         f"lines); use --overwrite to replace it, or another OUTPUT")
+        raise InputError(
+            f"{path}: made by another model ({old.get('model', 'unknown')}, {old.get('n_lines')} "
+            f"lines); use --overwrite to replace it, or another OUTPUT"
+        )
 
 
-def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size: int | None, refine_steps: int | None,
-                  batch_size: int, device: str, overwrite: bool, mirror: str | None = None,
-                  posterior_seed: int | None = None) -> EncodeSummary:
+def encode_source(
+    source: str,
+    out_dir: Path,
+    model_path: Path,
+    png: bool,
+    size: int | None,
+    refine_steps: int | None,
+    batch_size: int,
+    device: str,
+    overwrite: bool,
+    mirror: str | None = None,
+    posterior_seed: int | None = None,
+) -> EncodeSummary:
     """Encode everything `source` names into `out_dir` (module docstring). With `png`, each drawing is also
     a PNG in its source image's frame and polarity, like its SVG: the source's size, or scaled so its longer
     side is `size` pixels. With `posterior_seed`, a VAE's strokes come from a draw of q(z|x) (seeded per
@@ -132,10 +147,16 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     model, config = load_model(model_path, dev)
     refine_steps = encode_refine(config, refine_steps)
     if posterior_seed is not None and not model.has_posterior:
-        raise InputError(f"{model_path}: this {config['method']!r} model has no posterior to sample from "
-                         "(--sample-posterior needs a vae)")
-    meta = {"model": str(model_path), "method": config["method"], "n_lines": int(config["lines"]),
-            "model_sha256": model_digest(resolve_model(model_path))}
+        raise InputError(
+            f"{model_path}: this {config['method']!r} model has no posterior to sample from "
+            "(--sample-posterior needs a vae)"
+        )
+    meta = {
+        "model": str(model_path),
+        "method": config["method"],
+        "n_lines": int(config["lines"]),
+        "model_sha256": model_digest(resolve_model(model_path)),
+    }
     reader = resolve_source(source)
     if reader.kind == "folder":
         _refuse_output_inside(out_dir, reader.path)
@@ -144,8 +165,21 @@ def encode_source(source: str, out_dir: Path, model_path: Path, png: bool, size:
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         with output_lock(out_dir):
-            summary = _encode_locked(reader, total, out_dir, meta, model, png, size, refine_steps, batch_size, dev,
-                                     overwrite, mirror, posterior_seed)
+            summary = _encode_locked(
+                reader,
+                total,
+                out_dir,
+                meta,
+                model,
+                png,
+                size,
+                refine_steps,
+                batch_size,
+                dev,
+                overwrite,
+                mirror,
+                posterior_seed,
+            )
     finally:
         if created and out_dir.is_dir() and not any(out_dir.iterdir()):
             out_dir.rmdir()  # leave no empty folder behind a run that wrote nothing
@@ -157,12 +191,27 @@ def _refuse_output_inside(out_dir: Path, folder: Path) -> None:
     """InputError when `out_dir` is the input `folder` or inside it (symbolic links resolved)."""
     inside, outside = out_dir.resolve(), folder.resolve()
     if inside == outside or outside in inside.parents:
-        raise InputError(f"{out_dir}: the output folder is the input folder {folder} or inside it, so its files "
-                         "would be read as inputs on the next run; choose an output folder outside it")
+        raise InputError(
+            f"{out_dir}: the output folder is the input folder {folder} or inside it, so its files "
+            "would be read as inputs on the next run; choose an output folder outside it"
+        )
 
 
-def _encode_locked(reader, total, out_dir: Path, meta: dict, model, png, size, refine_steps, batch_size, dev,
-                   overwrite, mirror, posterior_seed) -> EncodeSummary:
+def _encode_locked(
+    reader,
+    total,
+    out_dir: Path,
+    meta: dict,
+    model,
+    png,
+    size,
+    refine_steps,
+    batch_size,
+    dev,
+    overwrite,
+    mirror,
+    posterior_seed,
+) -> EncodeSummary:
     """The work of `encode_source` once `out_dir` exists and this run holds its lock."""
     remove_stale_temps(out_dir)
     previous = {} if overwrite else _previous(out_dir, meta)
@@ -177,16 +226,23 @@ def _encode_locked(reader, total, out_dir: Path, meta: dict, model, png, size, r
 
     journal = JournalWriter(out_dir / JOURNAL_NAME, meta)
     try:
-        with progress_bar("encoding", total or 0) as advance, graceful_stop() as stop, \
-                single_torch_thread(enabled=refine_steps == 0), WriteBehind() as writer:
+        with (
+            progress_bar("encoding", total or 0) as advance,
+            graceful_stop() as stop,
+            single_torch_thread(enabled=refine_steps == 0),
+            WriteBehind() as writer,
+        ):
             for batch in prefetch(reader.iter_batches(batch_size, mirror=mirror, on_failure=on_failure)):
                 summary.doubted += _warn_doubts(batch)
                 stems = output_stems(batch.names, seen_stems)
-                entries = Entries(list(batch.names), np.zeros((len(batch.names), meta["n_lines"], 4), np.float32),
-                                  np.zeros((len(batch.names), meta["n_lines"]), np.float32),
-                                  np.zeros((len(batch.names), meta["n_lines"]), np.float32),
-                                  np.array([frame_tuple(f) for f in batch.frames], np.float64).reshape(-1, 6),
-                                  batch.doubts)
+                entries = Entries(
+                    list(batch.names),
+                    np.zeros((len(batch.names), meta["n_lines"], 4), np.float32),
+                    np.zeros((len(batch.names), meta["n_lines"]), np.float32),
+                    np.zeros((len(batch.names), meta["n_lines"]), np.float32),
+                    np.array([frame_tuple(f) for f in batch.frames], np.float64).reshape(-1, 6),
+                    batch.doubts,
+                )
                 todo = []
                 for i, (name, stem) in enumerate(zip(batch.names, stems)):
                     if name in previous:
@@ -197,8 +253,13 @@ def _encode_locked(reader, total, out_dir: Path, meta: dict, model, png, size, r
                             continue
                     todo.append(i)
                 draw = None if posterior_seed is None else posterior_seed * 1_000_003 + position + len(batch.names)
-                write, failed = _encode_items(model, batch, todo, stems, entries, out_dir, png, size, refine_steps,
-                                              dev, summary, draw) if todo else ((lambda: None), [])
+                write, failed = (
+                    _encode_items(
+                        model, batch, todo, stems, entries, out_dir, png, size, refine_steps, dev, summary, draw
+                    )
+                    if todo
+                    else ((lambda: None), [])
+                )
                 writer.submit(_then_journal(write, journal, entries, failed))
                 position += len(batch.names)
                 advance(len(batch.names))
@@ -231,8 +292,9 @@ def _keep_earlier(journal: JournalWriter, previous: dict[str, tuple], met: set[s
     names = [name for name in previous if name not in met]
     if names:
         rows = [previous[name] for name in names]
-        journal.append(Entries(names, *(np.stack([row[k] for row in rows]) for k in range(4)),
-                               [row[4] for row in rows]))
+        journal.append(
+            Entries(names, *(np.stack([row[k] for row in rows]) for k in range(4)), [row[4] for row in rows])
+        )
     return len(names)
 
 
@@ -250,8 +312,20 @@ def _then_journal(write, journal: JournalWriter, entries: Entries, failed: list[
     return job
 
 
-def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, size, refine_steps, dev, summary,
-                  draw_seed: int | None = None):
+def _encode_items(
+    model,
+    batch,
+    todo,
+    stems,
+    entries: Entries,
+    out_dir,
+    png,
+    size,
+    refine_steps,
+    dev,
+    summary,
+    draw_seed: int | None = None,
+):
     """Encode the items `todo` of `batch` and fill their slots in `entries`; return the job that writes
     their SVG (and PNG) files, to run in the background while the next batch is encoded, and the items
     that failed: those whose strokes are not finite numbers (a warning each, listed in errors.txt; nothing
@@ -261,8 +335,9 @@ def _encode_items(model, batch, todo, stems, entries: Entries, out_dir, png, siz
     drawn = Vectors(*vectorise(model, images, refine_steps, generator))
     bad = dict(drawn.bad_items())
     for k, reason in bad.items():  # a model whose weights overflow: nothing of these items is written
-        summary.failures.append(Failure(batch.names[todo[k]], f"its strokes are not finite numbers ({reason}); "
-                                        "nothing written"))
+        summary.failures.append(
+            Failure(batch.names[todo[k]], f"its strokes are not finite numbers ({reason}); nothing written")
+        )
         warn(str(summary.failures[-1]))
     kept = np.array([k for k in range(len(todo)) if k not in bad], dtype=np.int64)
     todo, failed = [todo[k] for k in kept], [todo[k] for k in bad]

@@ -14,8 +14,8 @@ from __future__ import annotations
 import torch
 
 from mnistvec.models.losses import soft_reconstruction_loss
-from mnistvec.strokes import squash
 from mnistvec.raster import render_torch
+from mnistvec.strokes import squash
 
 REFINE_LR = 0.05
 REFINE_TEMPERATURE = 0.3
@@ -27,8 +27,9 @@ def native_mse(raw: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         return ((render_torch(*squash(raw), images.shape[-1], "native") - images) ** 2).flatten(1).mean(1)
 
 
-def refine(raw: torch.Tensor, images: torch.Tensor, steps: int, lr: float = REFINE_LR,
-           temperature: float = REFINE_TEMPERATURE) -> torch.Tensor:
+def refine(
+    raw: torch.Tensor, images: torch.Tensor, steps: int, lr: float = REFINE_LR, temperature: float = REFINE_TEMPERATURE
+) -> torch.Tensor:
     """The best raw strokes [B, N, 6] found in `steps` steps (module docstring)."""
     best = raw.detach().clone()
     best_err = native_mse(best, images)

@@ -8,7 +8,6 @@ warning line; the others are written. A grid above the pixel limit is refused be
 its tiles are drawn a bounded batch at a time and its SVG is written a cell at a time.
 """
 
-
 from __future__ import annotations
 
 import time
@@ -63,8 +62,17 @@ class SampleSummary:
     interrupted: bool = False
 
 
-def sample_model(model_path: Path, count: int, out_dir: Path | None, grid: Path | None, seed: int,
-                 temperature: float, size: int, device: str, overwrite: bool) -> SampleSummary:
+def sample_model(
+    model_path: Path,
+    count: int,
+    out_dir: Path | None,
+    grid: Path | None,
+    seed: int,
+    temperature: float,
+    size: int,
+    device: str,
+    overwrite: bool,
+) -> SampleSummary:
     """Draw `count` samples; write OUT/samples.npz and OUT/svg/sample-NNNN.svg, and/or the grid (PNG + SVG)
     (module docstring)."""
     start = time.perf_counter()
@@ -100,16 +108,21 @@ def _sample(model_path, count, out_dir, grid, seed, temperature, size, device, o
 
     model_path = resolve_model(model_path)
     if not model_path.is_file():
-        raise InputError(f"{model_path}: no such checkpoint file; train a VAE with `mnistvec train --method vae` "
-                         "(it writes runs/vae/model.pt) or name one with --model")
+        raise InputError(
+            f"{model_path}: no such checkpoint file; train a VAE with `mnistvec train --method vae` "
+            "(it writes runs/vae/model.pt) or name one with --model"
+        )
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
     if not model.can_sample:
-        raise InputError(f"{model_path}: this {config['method']!r} model has no prior to sample from; models that can "
-                         f"sample: {', '.join(SAMPLING_METHODS)} (train one with `mnistvec train --method vae`)")
+        raise InputError(
+            f"{model_path}: this {config['method']!r} model has no prior to sample from; models that can "
+            f"sample: {', '.join(SAMPLING_METHODS)} (train one with `mnistvec train --method vae`)"
+        )
     samples, left_out = drawable(draw_samples(model, count, seed, temperature, dev), model_path)
-    samples.meta.update({"model": str(model_path), "method": config["method"], "seed": seed,
-                         "temperature": temperature})
+    samples.meta.update(
+        {"model": str(model_path), "method": config["method"], "seed": seed, "temperature": temperature}
+    )
     summary = SampleSummary(len(samples), 0.0, [], left_out)
     if stop.requested:
         summary.interrupted = True
@@ -138,8 +151,9 @@ def _write_out(samples: Vectors, out_dir: Path, size: int, summary: SampleSummar
             if stop.requested:
                 summary.interrupted = True
                 return
-            svg = svg_drawing(samples.lines[i], samples.widths[i], samples.opacity[i], canvas_frame(size),
-                              title=samples.name(i))
+            svg = svg_drawing(
+                samples.lines[i], samples.widths[i], samples.opacity[i], canvas_frame(size), title=samples.name(i)
+            )
             try:
                 write_text_atomic(out_dir / "svg" / f"{samples.name(i)}.svg", svg)
             except OSError as err:
@@ -155,8 +169,7 @@ def _write_grid(samples: Vectors, grid: Path, size: int, title: str) -> None:
     """GRID (PNG), its tiles drawn a bounded batch at a time, and GRID.svg, written a cell at a time."""
     tiles = GridImage(len(samples), size, size)
     for part in pixel_batches(size * size, len(samples)):
-        images = render_numpy(samples.lines[part], samples.widths[part], samples.opacity[part], size, size,
-                              float(size))
+        images = render_numpy(samples.lines[part], samples.widths[part], samples.opacity[part], size, size, float(size))
         for k, image in enumerate(images):
             tiles.place(part.start + k, image)
     tiles.save(grid)

@@ -17,8 +17,9 @@ from mnistvec.raster.visibility import without_invisible
 from mnistvec.strokes import squash
 
 
-def vectorise(model, images: torch.Tensor, refine_steps: int = 0,
-              generator: torch.Generator | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def vectorise(
+    model, images: torch.Tensor, refine_steps: int = 0, generator: torch.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """images [B, 28, 28] in [0, 1] on the model's device -> float32 numpy (lines [B, N, 4], widths [B, N],
     opacity [B, N]) in canvas units (module docstring)."""
     with torch.no_grad():

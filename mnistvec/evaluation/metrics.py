@@ -40,8 +40,9 @@ def iou_at_half(originals: np.ndarray, recon: np.ndarray) -> np.ndarray:
 def chamfer(originals: np.ndarray, recon: np.ndarray, chunk: int = 32) -> np.ndarray:
     """Per-image symmetric chamfer distance between the ink pixels, in pixels (module docstring)."""
     count, height, width = originals.shape
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32),
-                            indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32), indexing="ij"
+    )
     grid = torch.stack([ys.flatten(), xs.flatten()], 1)
     distances = torch.cdist(grid, grid)  # [P, P], P = H * W
     diagonal = float(np.hypot(height, width))

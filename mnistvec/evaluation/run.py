@@ -23,15 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mnistvec.io.console import info, progress_bar, warn
-from mnistvec.evaluation.scores import ReconstructionScores, SampleScores, score_reconstructions, score_samples
-from mnistvec.models.classifier import load_classifier
 from mnistvec.config import encode_refine
 from mnistvec.encoding.vectorise import vectorise as encode_strokes
+from mnistvec.errors import InputError
+from mnistvec.evaluation.scores import ReconstructionScores, SampleScores, score_reconstructions, score_samples
+from mnistvec.io.console import info, progress_bar, warn
+from mnistvec.io.svg import canvas_frame, svg_drawing
+from mnistvec.models.classifier import load_classifier
 from mnistvec.raster import render_numpy
 from mnistvec.raster.visibility import without_invisible
-from mnistvec.io.svg import canvas_frame, svg_drawing
-from mnistvec.errors import InputError
 
 CHUNK = 500
 
@@ -60,12 +60,21 @@ class Evaluation:
     labels_from: str | None = None
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "data": self.data, "count": self.count, "labels_from": self.labels_from,
-                "reconstruction": self.reconstruction.as_dict(), "numbers_per_digit": self.numbers_per_digit,
-                "svg_bytes": self.svg_bytes, "images_per_second": self.images_per_second,
-                "classifier_t10k_accuracy": self.classifier_accuracy,
-                "samples": None if self.samples is None else self.samples.as_dict(), "failed": self.failed,
-                "visible_strokes": self.visible_strokes, "items": self.item_rows()}
+        return {
+            "name": self.name,
+            "data": self.data,
+            "count": self.count,
+            "labels_from": self.labels_from,
+            "reconstruction": self.reconstruction.as_dict(),
+            "numbers_per_digit": self.numbers_per_digit,
+            "svg_bytes": self.svg_bytes,
+            "images_per_second": self.images_per_second,
+            "classifier_t10k_accuracy": self.classifier_accuracy,
+            "samples": None if self.samples is None else self.samples.as_dict(),
+            "failed": self.failed,
+            "visible_strokes": self.visible_strokes,
+            "items": self.item_rows(),
+        }
 
     def item_rows(self) -> list[dict]:
         """One row per image scored: name, label (None when unknown), the classifier's class for the original
@@ -74,11 +83,18 @@ class Evaluation:
         readings = self.reconstruction.items
         if readings is None:
             return []
-        return [{"name": name, "label": None if self.labels is None else int(self.labels[k]),
-                 "prediction_original": int(readings.original[k]), "prediction_drawing": int(readings.drawing[k]),
-                 "confidence": float(readings.confidence[k]), "mse": float(readings.mse[k]),
-                 "suspect": (self.doubts[k] or None) if self.doubts else None}
-                for k, name in enumerate(self.names)]
+        return [
+            {
+                "name": name,
+                "label": None if self.labels is None else int(self.labels[k]),
+                "prediction_original": int(readings.original[k]),
+                "prediction_drawing": int(readings.drawing[k]),
+                "confidence": float(readings.confidence[k]),
+                "mse": float(readings.mse[k]),
+                "suspect": (self.doubts[k] or None) if self.doubts else None,
+            }
+            for k, name in enumerate(self.names)
+        ]
 
 
 def stroke_sizes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +109,9 @@ def stroke_sizes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray) -> 
     return numbers, sizes
 
 
-def model_strokes(model, images: np.ndarray, device, batch_size: int,
-                  refine_steps: int = 0) -> tuple[tuple[np.ndarray, ...], float]:
+def model_strokes(
+    model, images: np.ndarray, device, batch_size: int, refine_steps: int = 0
+) -> tuple[tuple[np.ndarray, ...], float]:
     """(lines, widths, opacity) of every image, as `encode` makes them (`encoding.vectorise`: refinement and
     hygiene included), and the seconds that took."""
     parts, seconds = [], 0.0
@@ -106,8 +123,15 @@ def model_strokes(model, images: np.ndarray, device, batch_size: int,
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(3)), seconds
 
 
-def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None, lines: int, device: str,
-              batch_size: int, refine: int | None = None):
+def vectorise(
+    images: np.ndarray,
+    model_path: Path | None,
+    baseline: str | None,
+    lines: int,
+    device: str,
+    batch_size: int,
+    refine: int | None = None,
+):
     """(name, reconstructions, numbers per image, SVG bytes per image, vectorising seconds, model or None).
     A model's strokes get `refine` steps of per-image refinement (None: the model's own default)."""
     height, width = images.shape[1:]
@@ -131,8 +155,8 @@ def vectorise(images: np.ndarray, model_path: Path | None, baseline: str | None,
         strokes = tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
         name, model = f"skeleton ({lines} lines)", None
     else:
-        from mnistvec.models.registry import load_model
         from mnistvec.device import resolve_device
+        from mnistvec.models.registry import load_model
 
         dev = resolve_device(device)
         model, config = load_model(model_path, dev)
@@ -163,8 +187,10 @@ def require_line_count(model_path: Path, lines: int) -> None:
 
     own = load_checkpoint(model_path).get("config", {}).get("lines", lines)  # no config: load_model says so
     if own != lines:
-        raise InputError(f"{model_path}: this model draws {own} lines, not {lines} (--lines sets a baseline's "
-                         "count; leave it out to score the model)")
+        raise InputError(
+            f"{model_path}: this model draws {own} lines, not {lines} (--lines sets a baseline's "
+            "count; leave it out to score the model)"
+        )
 
 
 def read_scored(data: str, limit: int | None, mirror: str | None, labels_path: Path | None):
@@ -190,8 +216,9 @@ def read_scored(data: str, limit: int | None, mirror: str | None, labels_path: P
     if len(dataset.images) == 0:
         raise InputError(f"{data}: no images to evaluate")
     if labels_path is not None:
-        dataset.labels = labelling.labels_for(dataset.names, labelling.read_labels_csv(labels_path), known(),
-                                              labels_path, str(data))
+        dataset.labels = labelling.labels_for(
+            dataset.names, labelling.read_labels_csv(labels_path), known(), labels_path, str(data)
+        )
         return dataset, str(labels_path)
     if dataset.labels is not None:
         return dataset, str(data)
@@ -201,17 +228,31 @@ def read_scored(data: str, limit: int | None, mirror: str | None, labels_path: P
             info(f"labels from the class sub-folders 0-9 of {data}")
             return dataset, "class sub-folders"
         if len(outside) < len(dataset.names):
-            info(f"{len(outside)} of the {len(dataset.names)} images are not in a class sub-folder 0-9 "
-                 f"(such as {outside[0]!r}), so the sub-folders give no labels")
-    info(f"{data} has no labels (give --labels FILE.csv, or class sub-folders 0-9): classifier accuracy is not "
-         "measured, agreement is")
+            info(
+                f"{len(outside)} of the {len(dataset.names)} images are not in a class sub-folder 0-9 "
+                f"(such as {outside[0]!r}), so the sub-folders give no labels"
+            )
+    info(
+        f"{data} has no labels (give --labels FILE.csv, or class sub-folders 0-9): classifier accuracy is not "
+        "measured, agreement is"
+    )
     return dataset, None
 
 
-def evaluate_source(data: str, model_path: Path | None = None, baseline: str | None = None, lines: int | None = None,
-                    limit: int | None = None, samples: int = 1000, seed: int = 0, device: str = "auto",
-                    batch_size: int = 256, mirror: str | None = None, labels_path: Path | None = None,
-                    refine: int | None = None) -> Evaluation:
+def evaluate_source(
+    data: str,
+    model_path: Path | None = None,
+    baseline: str | None = None,
+    lines: int | None = None,
+    limit: int | None = None,
+    samples: int = 1000,
+    seed: int = 0,
+    device: str = "auto",
+    batch_size: int = 256,
+    mirror: str | None = None,
+    labels_path: Path | None = None,
+    refine: int | None = None,
+) -> Evaluation:
     """Score a model (`model_path`) or a baseline on `data` (module docstring), labelled as `read_scored`
     says. `lines` is the baseline's stroke count (default 16); given with a model, it must be the model's
     own. A model's strokes are those `encode` writes: `refine` steps of refinement (None: the model's own
@@ -232,8 +273,9 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
         if doubt:
             warn(f"{name}: {doubt}; scored anyway")
     images = np.ascontiguousarray(dataset.images, np.float32)
-    name, recon, numbers, sizes, seconds, model = vectorise(images, model_path, baseline, lines, device, batch_size,
-                                                            refine)
+    name, recon, numbers, sizes, seconds, model = vectorise(
+        images, model_path, baseline, lines, device, batch_size, refine
+    )
     classifier = load_classifier()
     scores = score_reconstructions(images, recon, dataset.labels, classifier)
     prior = None
@@ -241,8 +283,23 @@ def evaluate_source(data: str, model_path: Path | None = None, baseline: str | N
     if model is not None and model.can_sample and samples > 0:
         sample_images = draw_prior_samples(model, samples, seed)
         prior = score_samples(sample_images, classifier, reference=images)
-    return Evaluation(name, str(data), len(images), scores, float(numbers.mean()), float(sizes.mean()),
-                      len(images) / max(seconds, 1e-9), classifier.accuracy.get("t10k"), prior,
-                      images, recon, sample_images, dataset.labels, len(dataset.failures),
-                      visible_strokes=None if baseline == "potrace" else float(numbers.mean()) / 6,
-                      names=dataset.names, doubts=dataset.doubts, labels_from=labels_from)
+    return Evaluation(
+        name,
+        str(data),
+        len(images),
+        scores,
+        float(numbers.mean()),
+        float(sizes.mean()),
+        len(images) / max(seconds, 1e-9),
+        classifier.accuracy.get("t10k"),
+        prior,
+        images,
+        recon,
+        sample_images,
+        dataset.labels,
+        len(dataset.failures),
+        visible_strokes=None if baseline == "potrace" else float(numbers.mean()) / 6,
+        names=dataset.names,
+        doubts=dataset.doubts,
+        labels_from=labels_from,
+    )

@@ -69,20 +69,28 @@ class ReconstructionScores:
         return {k: v for k, v in self.__dict__.items() if k != "items"}
 
 
-def score_reconstructions(originals: np.ndarray, recon: np.ndarray, labels: np.ndarray | None = None,
-                          classifier: DigitClassifier | None = None, distances: bool = True) -> ReconstructionScores:
+def score_reconstructions(
+    originals: np.ndarray,
+    recon: np.ndarray,
+    labels: np.ndarray | None = None,
+    classifier: DigitClassifier | None = None,
+    distances: bool = True,
+) -> ReconstructionScores:
     """Mean MSE, IoU at 0.5 and (with `distances`) BCE and chamfer; with a classifier, agreement and each
     image's `ItemReadings`; with labels too, accuracy on reconstructions (overall and per true digit, NaN
     for a digit with no image) and on the originals."""
     per_image = mse(originals, recon)
-    scores = ReconstructionScores(float(per_image.mean()), float(iou_at_half(originals, recon).mean()),
-                                  None, None, count=len(originals))
+    scores = ReconstructionScores(
+        float(per_image.mean()), float(iou_at_half(originals, recon).mean()), None, None, count=len(originals)
+    )
     if distances:
         scores.bce = float(bce(originals, recon).mean())
         scores.chamfer = float(chamfer(originals, recon).mean())
     if classifier is not None:
         (recon_features, recon_probs), (original_features, original_probs) = (
-            read_images(classifier, recon), read_images(classifier, originals))
+            read_images(classifier, recon),
+            read_images(classifier, originals),
+        )
         read, read_original = recon_probs.argmax(1), original_probs.argmax(1)
         scores.agreement = float((read == read_original).mean())
         scores.items = ItemReadings(read_original, read, recon_probs.max(1), per_image)
@@ -92,8 +100,9 @@ def score_reconstructions(originals: np.ndarray, recon: np.ndarray, labels: np.n
         right = read == labels
         scores.accuracy = float(right.mean())
         scores.original_accuracy = float((read_original == labels).mean())
-        scores.per_digit_accuracy = [float(right[labels == d].mean()) if (labels == d).any() else float("nan")
-                                     for d in range(10)]
+        scores.per_digit_accuracy = [
+            float(right[labels == d].mean()) if (labels == d).any() else float("nan") for d in range(10)
+        ]
     return scores
 
 
@@ -115,8 +124,9 @@ def class_entropy(histogram: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def score_samples(samples: np.ndarray, classifier: DigitClassifier,
-                  reference: np.ndarray | None = None) -> SampleScores:
+def score_samples(
+    samples: np.ndarray, classifier: DigitClassifier, reference: np.ndarray | None = None
+) -> SampleScores:
     """Sample quality under the classifier: mean top-class probability (how digit-like) and the histogram of
     predicted classes with its entropy (how varied: ten equally common digits give log 10 = 2.30 nats);
     with `reference` images, the Frechet distance of the samples to them."""

@@ -16,9 +16,9 @@ import itertools
 import os
 import re
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 TEMP_PREFIX = ".tmp-"
 TEMP_NAME_BYTES = 32
@@ -51,8 +51,20 @@ def _short(name: str) -> str:
         return name[: TEMP_NAME_BYTES // 4]
 
 
-ITEM_ERRNOS = frozenset({errno.EISDIR, errno.ENOTDIR, errno.ENAMETOOLONG, errno.EEXIST, errno.EINVAL, errno.EILSEQ,
-                         errno.EACCES, errno.EPERM, errno.ELOOP, errno.ENOTEMPTY})
+ITEM_ERRNOS = frozenset(
+    {
+        errno.EISDIR,
+        errno.ENOTDIR,
+        errno.ENAMETOOLONG,
+        errno.EEXIST,
+        errno.EINVAL,
+        errno.EILSEQ,
+        errno.EACCES,
+        errno.EPERM,
+        errno.ELOOP,
+        errno.ENOTEMPTY,
+    }
+)
 
 
 def is_item_error(err: BaseException) -> bool:

@@ -20,9 +20,9 @@ from typing import get_type_hints
 import torch
 
 from mnistvec import __version__
-from mnistvec.io.atomic import write_bytes_atomic
 from mnistvec.config import GRADIENTS, OBJECTIVES, RECONSTRUCTIONS, TrainConfig
 from mnistvec.errors import InputError
+from mnistvec.io.atomic import write_bytes_atomic
 
 FORMAT = "mnistvec-checkpoint"
 FORMAT_VERSION = 1
@@ -65,8 +65,9 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         lines = [line.strip() for line in str(err).splitlines()]
         code = next((line for line in lines if "GLOBAL" in line), None)  # a callable the pickle would run
         if code is not None:
-            raise CheckpointError(f"{path}: refused: the file would load code, not only weights and settings "
-                                  f"({code.rstrip('.')})") from None
+            raise CheckpointError(
+                f"{path}: refused: the file would load code, not only weights and settings ({code.rstrip('.')})"
+            ) from None
         detail = next((line for line in lines if line.startswith("Unsupported")), "unreadable pickle data")
         raise CheckpointError(f"{path}: not a mnistvec checkpoint ({detail})") from None
     except Exception as err:  # the weights-only unpickler raises many kinds on a file that is not ours
@@ -94,23 +95,44 @@ def refuse_inflating(path: Path) -> None:
         return  # an archive zipfile cannot list: torch.load refuses it too, with its reason
     packed = next((m for m in members if m.compress_type != zipfile.ZIP_STORED), None)
     if packed is not None:
-        raise CheckpointError(f"{path}: not a mnistvec checkpoint (its member {packed.filename} is compressed; "
-                              "torch.save stores every member as it is)")
+        raise CheckpointError(
+            f"{path}: not a mnistvec checkpoint (its member {packed.filename} is compressed; "
+            "torch.save stores every member as it is)"
+        )
     claimed, size = sum(m.file_size for m in members), path.stat().st_size
     if claimed > size:
-        raise CheckpointError(f"{path}: not a mnistvec checkpoint (its members claim {claimed:,} bytes, more than "
-                              f"the file's {size:,})")
+        raise CheckpointError(
+            f"{path}: not a mnistvec checkpoint (its members claim {claimed:,} bytes, more than the file's {size:,})"
+        )
 
 
 FIELD_TYPES: dict[str, tuple[type, ...]] = {
-    "format_version": (int,), "method": (str,), "config": (dict,), "model": (dict,), "optimizer": (dict,),
-    "epoch": (int,), "step": (int,), "epoch_seen": (int,), "world_size": (int,), "complete": (bool,),
-    "metrics": (list,), "epoch_sums": (dict,), "surrogate": (str, type(None)), "omitted": (list,),
+    "format_version": (int,),
+    "method": (str,),
+    "config": (dict,),
+    "model": (dict,),
+    "optimizer": (dict,),
+    "epoch": (int,),
+    "step": (int,),
+    "epoch_seen": (int,),
+    "world_size": (int,),
+    "complete": (bool,),
+    "metrics": (list,),
+    "epoch_sums": (dict,),
+    "surrogate": (str, type(None)),
+    "omitted": (list,),
 }
 """The type of every header field a checkpoint may hold (training state included)."""
 
-KINDS = {int: "a whole number", float: "a finite number", bool: "true or false", str: "text", dict: "a dict",
-         list: "a list", type(None): "nothing"}
+KINDS = {
+    int: "a whole number",
+    float: "a finite number",
+    bool: "true or false",
+    str: "text",
+    dict: "a dict",
+    list: "a list",
+    type(None): "nothing",
+}
 """How a message names the type a value should have."""
 
 MAX_SHIFT = 8
@@ -120,13 +142,28 @@ MAX_REFINER_STEPS = 8
 """The most amortised refinement steps a model may have."""
 
 CONFIG_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
-    "lines": (1, None, False), "epochs": (1, None, False), "batch_size": (1, None, False), "hidden": (1, None, False),
-    "channels": (8, None, False), "latent": (1, None, False), "refiner_steps": (0, MAX_REFINER_STEPS, False),
-    "shift": (0, MAX_SHIFT, False), "lr": (0, None, True), "val_fraction": (0, 1, True),
-    "temperature_start": (0, None, True), "temperature_end": (0, None, True), "kl_weight": (0, None, False),
-    "kl_warmup": (0, 1, False), "pixel_noise": (0, 0.5, False), "recon_weight": (0, None, False),
-    "adv_weight": (0, None, False), "gp_weight": (0, None, False), "instance_noise": (0, None, False),
-    "instance_noise_end": (0, None, False), "critic_lr_scale": (0, None, True), "encode_refine": (0, None, False),
+    "lines": (1, None, False),
+    "epochs": (1, None, False),
+    "batch_size": (1, None, False),
+    "hidden": (1, None, False),
+    "channels": (8, None, False),
+    "latent": (1, None, False),
+    "refiner_steps": (0, MAX_REFINER_STEPS, False),
+    "shift": (0, MAX_SHIFT, False),
+    "lr": (0, None, True),
+    "val_fraction": (0, 1, True),
+    "temperature_start": (0, None, True),
+    "temperature_end": (0, None, True),
+    "kl_weight": (0, None, False),
+    "kl_warmup": (0, 1, False),
+    "pixel_noise": (0, 0.5, False),
+    "recon_weight": (0, None, False),
+    "adv_weight": (0, None, False),
+    "gp_weight": (0, None, False),
+    "instance_noise": (0, None, False),
+    "instance_noise_end": (0, None, False),
+    "critic_lr_scale": (0, None, True),
+    "encode_refine": (0, None, False),
 }
 """(lowest, highest, lowest excluded) of the settings a stored config may hold: what the command line
 accepts, and what the models and the training loop can run with (None: no bound)."""
@@ -152,6 +189,7 @@ def check_config(values, where) -> None:
     could not use: every known setting has its TrainConfig type (a bool is not a number, numbers are
     finite), lies in CONFIG_RANGES, is one of CONFIG_CHOICES, and the channels split into the encoder's
     8 groups. Settings this version does not know are left alone (a newer version may have written them)."""
+
     def refuse(problem: str) -> CheckpointError:
         return CheckpointError(f"{where}: not a usable mnistvec checkpoint (config {problem})")
 
@@ -184,8 +222,10 @@ def check_fields(data: dict, path: Path) -> None:
     for key, types in FIELD_TYPES.items():
         value = data.get(key)
         if key in data and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
-            raise CheckpointError(f"{path}: not a usable mnistvec checkpoint ({key!r} is {value!r:.40}, not "
-                                  f"{' or '.join(KINDS[t] for t in types)})")
+            raise CheckpointError(
+                f"{path}: not a usable mnistvec checkpoint ({key!r} is {value!r:.40}, not "
+                f"{' or '.join(KINDS[t] for t in types)})"
+            )
         if key in COUNTS and key in data and value < 0:
             raise CheckpointError(f"{path}: not a usable mnistvec checkpoint ({key!r} is {value}, below 0)")
     weights = data.get("model", {})
@@ -195,5 +235,6 @@ def check_fields(data: dict, path: Path) -> None:
     if not all(isinstance(row, dict) for row in data.get("metrics", [])):
         raise CheckpointError(f"{path}: not a usable mnistvec checkpoint ('metrics' holds something else than rows)")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.get("epoch_sums", {}).values()):
-        raise CheckpointError(f"{path}: not a usable mnistvec checkpoint ('epoch_sums' holds something else than "
-                              "numbers)")
+        raise CheckpointError(
+            f"{path}: not a usable mnistvec checkpoint ('epoch_sums' holds something else than numbers)"
+        )

@@ -25,9 +25,10 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import numpy as np
 
@@ -68,8 +69,14 @@ class Entries:
             return self
         dropped = set(positions)
         keep = [i for i in range(len(self)) if i not in dropped]
-        return Entries([self.names[i] for i in keep], self.lines[keep], self.widths[keep], self.opacity[keep],
-                       self.frames[keep], [self.doubts[i] for i in keep])
+        return Entries(
+            [self.names[i] for i in keep],
+            self.lines[keep],
+            self.widths[keep],
+            self.opacity[keep],
+            self.frames[keep],
+            [self.doubts[i] for i in keep],
+        )
 
 
 class JournalWriter:
@@ -92,14 +99,16 @@ class JournalWriter:
             encoded = json.dumps(self.meta).encode("utf-8")
             self._file.write(MAGIC + _LENGTH.pack(len(encoded)) + encoded)
         names = _texts(entries.names)
-        payload = b"".join([
-            names,
-            np.ascontiguousarray(entries.lines, "<f4").reshape(len(entries), self.n_lines, 4).tobytes(),
-            np.ascontiguousarray(entries.widths, "<f4").reshape(len(entries), self.n_lines).tobytes(),
-            np.ascontiguousarray(entries.opacity, "<f4").reshape(len(entries), self.n_lines).tobytes(),
-            np.ascontiguousarray(entries.frames, "<f8").reshape(len(entries), FRAME_SIZE).tobytes(),
-            _texts(entries.doubts),
-        ])
+        payload = b"".join(
+            [
+                names,
+                np.ascontiguousarray(entries.lines, "<f4").reshape(len(entries), self.n_lines, 4).tobytes(),
+                np.ascontiguousarray(entries.widths, "<f4").reshape(len(entries), self.n_lines).tobytes(),
+                np.ascontiguousarray(entries.opacity, "<f4").reshape(len(entries), self.n_lines).tobytes(),
+                np.ascontiguousarray(entries.frames, "<f8").reshape(len(entries), FRAME_SIZE).tobytes(),
+                _texts(entries.doubts),
+            ]
+        )
         self._file.write(_RECORD_HEAD.pack(RECORD, len(entries), len(payload), zlib.crc32(payload)) + payload)
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -141,7 +150,7 @@ def _read_header(handle: BinaryIO, path: Path) -> dict:
     start = handle.read(len(MAGIC) + _LENGTH.size)
     if len(start) < len(MAGIC) + _LENGTH.size or not start.startswith(MAGIC):
         raise JournalError(f"{path}: not an encode journal")
-    (length,) = _LENGTH.unpack(start[len(MAGIC):])
+    (length,) = _LENGTH.unpack(start[len(MAGIC) :])
     try:
         return json.loads(handle.read(length).decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -168,6 +177,10 @@ def _parse(payload: bytes, count: int, n_lines: int) -> Entries:
         return array.astype(np.dtype(dtype).newbyteorder("="))
 
     names = texts()
-    arrays = (take("<f4", (count, n_lines, 4)), take("<f4", (count, n_lines)), take("<f4", (count, n_lines)),
-              take("<f8", (count, FRAME_SIZE)))
+    arrays = (
+        take("<f4", (count, n_lines, 4)),
+        take("<f4", (count, n_lines)),
+        take("<f4", (count, n_lines)),
+        take("<f8", (count, FRAME_SIZE)),
+    )
     return Entries(names, *arrays, texts() if at < len(payload) else None)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from mnistvec.errors import InputError
 
@@ -55,8 +55,10 @@ def _acquire(path: Path, folder: Path) -> int | None:
             holder = _holder(fd)
             os.close(fd)
             who = f"process {holder}" if holder else "another process"
-            raise OutputBusy(f"{folder}: another mnistvec run ({who}) is writing into this folder; wait for it to "
-                             "finish or choose another output folder") from None
+            raise OutputBusy(
+                f"{folder}: another mnistvec run ({who}) is writing into this folder; wait for it to "
+                "finish or choose another output folder"
+            ) from None
         except OSError as err:
             os.close(fd)
             if err.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):

@@ -57,8 +57,10 @@ def npy_headers(archive: zipfile.ZipFile, path: Path) -> dict[str, NpyHeader]:
         claimed = dtype.itemsize * math.prod(shape)
         if info.file_size > holds or claimed > info.file_size - offset:
             described = " × ".join(str(n) for n in shape) or "1"
-            raise DataError(f"{path}: array {key!r} claims {described} values of {dtype} ({claimed:,} bytes), more "
-                            f"than its {info.compress_size:,} bytes in the archive can hold")
+            raise DataError(
+                f"{path}: array {key!r} claims {described} values of {dtype} ({claimed:,} bytes), more "
+                f"than its {info.compress_size:,} bytes in the archive can hold"
+            )
         headers[key] = NpyHeader(info, tuple(shape), dtype, fortran_order, offset)
     return headers
 

@@ -87,8 +87,10 @@ def check_grid_size(path, count: int, size: int, lower: str) -> None:
     height, width = grid_size(count, size, size)
     limit = max_image_pixels()
     if limit is not None and height * width > limit:
-        raise InputError(f"{path}: {count:,} tiles of {size}x{size} pixels make a {width:,}x{height:,} grid, "
-                         f"{height * width:,} pixels, above the limit of {limit:,}: lower {lower}")
+        raise InputError(
+            f"{path}: {count:,} tiles of {size}x{size} pixels make a {width:,}x{height:,} grid, "
+            f"{height * width:,} pixels, above the limit of {limit:,}: lower {lower}"
+        )
 
 
 class GridImage:
@@ -96,12 +98,14 @@ class GridImage:
     at a time and held as 8-bit grey: the memory it takes is the grid's bytes, never every tile's floats,
     and it saves the same PNG that `save_png(path, make_grid(tiles))` writes."""
 
-    def __init__(self, count: int, height: int, width: int, columns: int | None = None, pad: int = 2,
-                 pad_value: float = 0.25):
+    def __init__(
+        self, count: int, height: int, width: int, columns: int | None = None, pad: int = 2, pad_value: float = 0.25
+    ):
         self.height, self.width, self.pad = height, width, pad
         self.columns = grid_shape(count, columns)[1]
-        self.pixels = np.full(grid_size(count, height, width, columns, pad), to_uint8(np.float32(pad_value)),
-                              dtype=np.uint8)
+        self.pixels = np.full(
+            grid_size(count, height, width, columns, pad), to_uint8(np.float32(pad_value)), dtype=np.uint8
+        )
 
     def place(self, index: int, image: np.ndarray) -> None:
         """Put the [height, width] float image of tile `index` in its cell."""

@@ -35,7 +35,7 @@ _LINE = '<line x1="%g" y1="%g" x2="%g" y2="%g" stroke-width="%g" stroke-opacity=
 
 def _fmt(value: float) -> str:
     """Short decimal, rounded to 1/1000 pixel."""
-    text = "%.6g" % round(float(value), 3)
+    text = f"{round(float(value), 3):.6g}"
     return "0" if text == "-0" else text
 
 
@@ -63,12 +63,18 @@ def svg_drawing(
     title: str | None = None,
 ) -> str:
     """The SVG text of one item: lines [N, 4], widths [N], opacity [N] in canvas units (`svg_drawings`)."""
-    return svg_drawings(np.asarray(lines)[None], np.asarray(widths)[None], np.asarray(opacity)[None],
-                        np.asarray(frame, np.float64)[None], [title])[0]
+    return svg_drawings(
+        np.asarray(lines)[None],
+        np.asarray(widths)[None],
+        np.asarray(opacity)[None],
+        np.asarray(frame, np.float64)[None],
+        [title],
+    )[0]
 
 
-def svg_drawings(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, frames: np.ndarray,
-                 titles: list[str | None]) -> list[str]:
+def svg_drawings(
+    lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, frames: np.ndarray, titles: list[str | None]
+) -> list[str]:
     """The SVG texts of a batch: lines [B, N, 4], widths [B, N], opacity [B, N] in canvas units, frames [B, 6].
 
     svgwrite builds the document (root, viewBox, background, the stroke group and its shared attributes)
@@ -80,10 +86,14 @@ def svg_drawings(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, fra
     frames = np.asarray(frames, np.float64).reshape(-1, 6)
     scale, offsets = frames[:, 2, None, None], frames[:, [3, 4, 3, 4]][:, None, :]
     opacity = np.asarray(opacity, np.float64).reshape(lines.shape[:2])
-    rows = np.concatenate([lines * scale + offsets,
-                           (np.maximum(np.asarray(widths, np.float64).reshape(lines.shape[:2]), 0.0)
-                            * frames[:, 2, None])[..., None],
-                           np.clip(opacity, 0.0, 1.0)[..., None]], axis=2)
+    rows = np.concatenate(
+        [
+            lines * scale + offsets,
+            (np.maximum(np.asarray(widths, np.float64).reshape(lines.shape[:2]), 0.0) * frames[:, 2, None])[..., None],
+            np.clip(opacity, 0.0, 1.0)[..., None],
+        ],
+        axis=2,
+    )
     _refuse_non_finite(rows[..., :4][opacity > 0], rows[..., 4][opacity > 0])
     rows = (np.round(rows, 3) + 0.0).tolist()  # 1/1000 pixel; adding 0.0 turns -0.0 into 0.0
     drawn = (opacity > 0).tolist()
@@ -95,8 +105,15 @@ def svg_drawings(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, fra
     return texts
 
 
-def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: int, columns: int | None = None,
-             pad: int = 2, title: str | None = None) -> Iterator[str]:
+def svg_grid(
+    lines: np.ndarray,
+    widths: np.ndarray,
+    opacity: np.ndarray,
+    size: int,
+    columns: int | None = None,
+    pad: int = 2,
+    title: str | None = None,
+) -> Iterator[str]:
     """Many items tiled in one SVG, laid out like `images.make_grid`: each item on a `size`-pixel black
     square (a nested `<svg>` that clips it, as the PNG grid does), squares separated by `pad` pixels of grey.
     lines [B, N, 4], widths/opacity [B, N], canvas units. The text comes in pieces (the document's head, one
@@ -121,8 +138,14 @@ def svg_grid(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size: i
         for (x0, y0, x1, y1), w, a in zip(pts, item_widths, np.asarray(opacity[k])):
             if not a > 0:  # draws nothing
                 continue
-            group.add(dwg.line((_fmt(x0), _fmt(y0)), (_fmt(x1), _fmt(y1)), stroke_width=_fmt(max(w, 0.0)),
-                               stroke_opacity=_fmt(min(max(float(a), 0.0), 1.0))))
+            group.add(
+                dwg.line(
+                    (_fmt(x0), _fmt(y0)),
+                    (_fmt(x1), _fmt(y1)),
+                    stroke_width=_fmt(max(w, 0.0)),
+                    stroke_opacity=_fmt(min(max(float(a), 0.0), 1.0)),
+                )
+            )
         yield cell.tostring()
     yield "</svg>"
 

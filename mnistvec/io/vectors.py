@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from mnistvec.errors import InputError
 from mnistvec.io.atomic import atomic_path
 from mnistvec.io.svg import canvas_frame, svg_drawing
-from mnistvec.errors import InputError
 
 FORMAT_VERSION = 1
 FRAME_FIELDS = ("width", "height", "scale", "offset_x", "offset_y", "inverted")
@@ -83,7 +83,7 @@ class Vectors:
         """The item's name, or ``item-00042`` when the batch has none."""
         return self.names[index] if self.names is not None else f"item-{index:05d}"
 
-    def subset(self, index) -> "Vectors":
+    def subset(self, index) -> Vectors:
         """The items selected by a slice, an integer array or a boolean mask, names and frames kept."""
         idx = np.arange(len(self))[index]
         return Vectors(
@@ -104,7 +104,7 @@ class Vectors:
             for i in np.flatnonzero(~np.isfinite(flat).all(axis=1)):
                 k = int(np.flatnonzero(~np.isfinite(flat[i]))[0])
                 problems.append((int(i), f"{label} has a non-finite value ({flat[i, k]}) at position {k}"))
-        for i in np.flatnonzero(((self.widths < 0)).any(axis=1)):
+        for i in np.flatnonzero((self.widths < 0).any(axis=1)):
             problems.append((int(i), "widths has a negative value"))
         outside = (self.opacity < 0) | (self.opacity > 1)
         for i in np.flatnonzero(outside.any(axis=1)):
@@ -135,7 +135,7 @@ class Vectors:
                 problems.append((i, f"bad source frame {[float(v) for v in frame]}: {reason}"))
         return problems
 
-    def validate(self) -> "Vectors":
+    def validate(self) -> Vectors:
         """Raise VectorsError naming the first bad item; return self when all items are drawable."""
         bad = self.bad_items()
         if bad:
@@ -173,7 +173,7 @@ class Vectors:
                 np.savez_compressed(fh, **arrays)
 
     @classmethod
-    def load(cls, path: str | Path) -> "Vectors":
+    def load(cls, path: str | Path) -> Vectors:
         """Read an ``.npz`` written by `save`; VectorsError names the file and the problem."""
         from mnistvec.errors import DataError
         from mnistvec.io.npz_archive import open_checked

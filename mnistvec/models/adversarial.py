@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
 from mnistvec.config import OBJECTIVES
 
 DRIFT = 1e-3
@@ -48,8 +49,12 @@ def generator_loss(objective: str, real: torch.Tensor, fake: torch.Tensor) -> to
     return real.mean() - fake.mean()
 
 
-def gradient_penalty(critic, real: tuple[torch.Tensor, torch.Tensor], fake: tuple[torch.Tensor, torch.Tensor],
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def gradient_penalty(
+    critic,
+    real: tuple[torch.Tensor, torch.Tensor],
+    fake: tuple[torch.Tensor, torch.Tensor],
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """mean over pairs of (|grad_(x, z) D(x^, z^)| - 1)^2 at random points between real and fake pairs.
     The pairs are detached: the penalty trains the critic only."""
     (x_real, z_real), (x_fake, z_fake) = real, fake

@@ -17,8 +17,8 @@ import torch
 from mnistvec.config import DEFAULTS
 from mnistvec.models.base import StrokeModel
 from mnistvec.models.encoder import StrokeEncoder
-from mnistvec.models.refiner import refine_steps, refined_stages, staged_loss
 from mnistvec.models.losses import pixel_losses, soft_reconstruction_loss
+from mnistvec.models.refiner import refine_steps, refined_stages, staged_loss
 from mnistvec.strokes import PARAMS_PER_LINE, squash
 
 EPS = 1e-5
@@ -39,8 +39,14 @@ class AutoEncoder(StrokeModel):
 
     method = "ae"
 
-    def __init__(self, n_lines: int = DEFAULTS.lines, hidden: int = DEFAULTS.hidden, channels: int = DEFAULTS.channels,
-                 coords: bool = DEFAULTS.coords, refiner_steps: int = DEFAULTS.refiner_steps):
+    def __init__(
+        self,
+        n_lines: int = DEFAULTS.lines,
+        hidden: int = DEFAULTS.hidden,
+        channels: int = DEFAULTS.channels,
+        coords: bool = DEFAULTS.coords,
+        refiner_steps: int = DEFAULTS.refiner_steps,
+    ):
         super().__init__()
         self.n_lines = n_lines
         self.encoder = StrokeEncoder(n_lines, PARAMS_PER_LINE, hidden=hidden, channels=channels, coords=coords)
@@ -60,17 +66,28 @@ class AutoEncoder(StrokeModel):
         loss plus a share of the earlier ones' (`refiner.staged_loss`)."""
         return staged_soft_loss(self.stages(images), images, temperature, reconstruction)
 
-    def forward(self, images: torch.Tensor, temperature: float, reconstruction: str = "bce",
-                progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        images: torch.Tensor,
+        temperature: float,
+        reconstruction: str = "bce",
+        progress: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, torch.Tensor]:
         """The training step (`base.py`): {"loss": reconstruction loss} (no other terms)."""
         return {"loss": self.loss(images, temperature, reconstruction)}
 
 
-def staged_soft_loss(stages: list[torch.Tensor], images: torch.Tensor, temperature: float,
-                     reconstruction: str = "bce") -> torch.Tensor:
+def staged_soft_loss(
+    stages: list[torch.Tensor], images: torch.Tensor, temperature: float, reconstruction: str = "bce"
+) -> torch.Tensor:
     """`refiner.staged_loss` of the mean soft-renderer losses of several stages' raw strokes."""
-    return staged_loss([soft_reconstruction_loss(*squash(raw), images, temperature, pixel_loss_name(reconstruction),
-                                                 eps=EPS).mean() for raw in stages])
+    return staged_loss(
+        [
+            soft_reconstruction_loss(*squash(raw), images, temperature, pixel_loss_name(reconstruction), eps=EPS).mean()
+            for raw in stages
+        ]
+    )
 
 
 def reconstruction_loss(recon: torch.Tensor, target: torch.Tensor, kind: str = "bce") -> torch.Tensor:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-
 from mnistvec.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 BUNDLED_MODELS = {"ae": "ae.pt", "vae": "vae.pt", "lfi": "lfi.pt"}
@@ -34,8 +33,10 @@ def resolve_model(spec: str | Path) -> Path:
     if str(spec) in BUNDLED_MODELS:
         path = bundled_model_path(str(spec))
         if not path.is_file():
-            raise CheckpointError(f"{path}: the bundled {spec} model is missing from this installation; "
-                                  "train one with `mnistvec train` and pass its RUN/model.pt")
+            raise CheckpointError(
+                f"{path}: the bundled {spec} model is missing from this installation; "
+                "train one with `mnistvec train` and pass its RUN/model.pt"
+            )
         return path
     return Path(spec)
 
@@ -56,9 +57,19 @@ def export_bundled(run_checkpoint: str | Path, destination: str | Path, encode_r
         raise CheckpointError(f"{run_checkpoint}: not a finished training run")
     state["config"] = {**state["config"], "encode_refine": encode_refine}
     kept = {k: v for k, v in state["model"].items() if not k.startswith(TRAINING_ONLY)}
-    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in kept.items()
-               if not k.startswith(SURROGATE_PREFIX)}
-    save_checkpoint(destination, {"method": state["method"], "config": state["config"], "model": weights,
-                                  "metrics": state["metrics"], "epoch": state["epoch"], "complete": True,
-                                  "surrogate": "bundled" if len(weights) < len(kept) else None,
-                                  "omitted": [p for p in TRAINING_ONLY if len(kept) < len(state["model"])]})
+    weights = {
+        k: (v.half() if v.is_floating_point() else v) for k, v in kept.items() if not k.startswith(SURROGATE_PREFIX)
+    }
+    save_checkpoint(
+        destination,
+        {
+            "method": state["method"],
+            "config": state["config"],
+            "model": weights,
+            "metrics": state["metrics"],
+            "epoch": state["epoch"],
+            "complete": True,
+            "surrogate": "bundled" if len(weights) < len(kept) else None,
+            "omitted": [p for p in TRAINING_ONLY if len(kept) < len(state["model"])],
+        },
+    )

@@ -24,9 +24,13 @@ class PairCritic(nn.Module):
         c = channels
         norm = spectral_norm if spectral else (lambda layer: layer)
         self.image = nn.Sequential(
-            norm(nn.Conv2d(1, c, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),
-            norm(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1)), nn.LeakyReLU(0.2),
-            nn.Flatten(), norm(nn.Linear(2 * c * 7 * 7, hidden)), nn.LeakyReLU(0.2),
+            norm(nn.Conv2d(1, c, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2),
+            norm(nn.Conv2d(c, 2 * c, 4, stride=2, padding=1)),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            norm(nn.Linear(2 * c * 7 * 7, hidden)),
+            nn.LeakyReLU(0.2),
         )
         self.code = nn.Sequential(norm(nn.Linear(latent, hidden)), nn.LeakyReLU(0.2))
         self.joint = nn.Sequential(norm(nn.Linear(2 * hidden, hidden)), nn.LeakyReLU(0.2), norm(nn.Linear(hidden, 1)))

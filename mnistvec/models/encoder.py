@@ -21,9 +21,15 @@ def conv_layers(in_planes: int, channels: int) -> list[nn.Module]:
     """The three conv stages, 28x28 -> 7x7 with 4 * channels planes (flattened by the caller)."""
     c = channels
     return [
-        nn.Conv2d(in_planes, c, 3, padding=1), nn.GroupNorm(8, c), nn.GELU(),
-        nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.GroupNorm(8, 2 * c), nn.GELU(),
-        nn.Conv2d(2 * c, 4 * c, 3, stride=2, padding=1), nn.GroupNorm(8, 4 * c), nn.GELU(),
+        nn.Conv2d(in_planes, c, 3, padding=1),
+        nn.GroupNorm(8, c),
+        nn.GELU(),
+        nn.Conv2d(c, 2 * c, 3, stride=2, padding=1),
+        nn.GroupNorm(8, 2 * c),
+        nn.GELU(),
+        nn.Conv2d(2 * c, 4 * c, 3, stride=2, padding=1),
+        nn.GroupNorm(8, 4 * c),
+        nn.GELU(),
     ]
 
 
@@ -39,8 +45,7 @@ def with_coordinates(planes: torch.Tensor) -> torch.Tensor:
 class StrokeEncoder(nn.Module):
     """Image -> [B, n_lines, out_per_line] unconstrained numbers (see `strokes.squash`)."""
 
-    def __init__(self, n_lines: int, out_per_line: int, hidden: int = 512, channels: int = 16,
-                 coords: bool = False):
+    def __init__(self, n_lines: int, out_per_line: int, hidden: int = 512, channels: int = 16, coords: bool = False):
         super().__init__()
         self.n_lines = n_lines
         self.out_per_line = out_per_line
@@ -48,7 +53,8 @@ class StrokeEncoder(nn.Module):
         self.features = nn.Sequential(
             *conv_layers(1 + 2 * coords, channels),
             nn.Flatten(),
-            nn.Linear(4 * channels * 7 * 7, hidden), nn.GELU(),
+            nn.Linear(4 * channels * 7 * 7, hidden),
+            nn.GELU(),
         )
         self.head = nn.Linear(hidden, n_lines * out_per_line)
 

@@ -16,22 +16,28 @@ from __future__ import annotations
 import torch
 from torch.func import functional_call
 
-from mnistvec.raster import render_torch
-from mnistvec.models.surrogate import StrokeSurrogate
 from mnistvec.config import GRADIENTS
+from mnistvec.models.surrogate import StrokeSurrogate
+from mnistvec.raster import render_torch
 
 DELTA = 0.1 * 0.9
 
 
-def frozen_surrogate(surrogate: StrokeSurrogate, lines: torch.Tensor, widths: torch.Tensor,
-                     opacity: torch.Tensor) -> torch.Tensor:
+def frozen_surrogate(
+    surrogate: StrokeSurrogate, lines: torch.Tensor, widths: torch.Tensor, opacity: torch.Tensor
+) -> torch.Tensor:
     """S(strokes) with gradients to the strokes only: the surrogate's own weights are not trained by this."""
     params = {name: p.detach() for name, p in surrogate.named_parameters()}
     return functional_call(surrogate, params, (lines, widths, opacity))
 
 
-def drawn(surrogate: StrokeSurrogate, lines: torch.Tensor, widths: torch.Tensor, opacity: torch.Tensor,
-          gradients: str = "straight-through") -> torch.Tensor:
+def drawn(
+    surrogate: StrokeSurrogate,
+    lines: torch.Tensor,
+    widths: torch.Tensor,
+    opacity: torch.Tensor,
+    gradients: str = "straight-through",
+) -> torch.Tensor:
     """Images [B, 28, 28] of strokes for any loss downstream (a critic's, say), with gradients to the strokes.
 
     ``straight-through``: the value is the native image N, the gradient that of S,
@@ -56,9 +62,16 @@ def observed(image: torch.Tensor, noise: float) -> torch.Tensor:
     return image if noise == 0 else noise + (1.0 - 2.0 * noise) * image
 
 
-def native_loss_through_surrogate(surrogate: StrokeSurrogate, lines: torch.Tensor, widths: torch.Tensor,
-                                  opacity: torch.Tensor, target: torch.Tensor, reconstruction: str = "bce",
-                                  gradients: str = "straight-through", noise: float = 0.0) -> torch.Tensor:
+def native_loss_through_surrogate(
+    surrogate: StrokeSurrogate,
+    lines: torch.Tensor,
+    widths: torch.Tensor,
+    opacity: torch.Tensor,
+    target: torch.Tensor,
+    reconstruction: str = "bce",
+    gradients: str = "straight-through",
+    noise: float = 0.0,
+) -> torch.Tensor:
     """Reconstruction loss (summed over pixels, mean over images) of strokes against `target` [B, 28, 28],
     under the observation model `observed(image, noise)`.
 

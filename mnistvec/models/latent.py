@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mnistvec.models.surrogate import StrokeSurrogate
 from mnistvec.models.base import StrokeModel
+from mnistvec.models.surrogate import StrokeSurrogate
 from mnistvec.strokes import PARAMS_PER_LINE, squash
 
 SURROGATE_LR_SCALE = 0.1
@@ -24,8 +24,10 @@ SURROGATE_LR_SCALE = 0.1
 def stroke_decoder(latent: int, hidden: int, n_lines: int) -> nn.Sequential:
     """The MLP g: [B, latent] -> [B, N * 6] raw stroke parameters."""
     return nn.Sequential(
-        nn.Linear(latent, hidden), nn.GELU(),
-        nn.Linear(hidden, hidden), nn.GELU(),
+        nn.Linear(latent, hidden),
+        nn.GELU(),
+        nn.Linear(hidden, hidden),
+        nn.GELU(),
         nn.Linear(hidden, n_lines * PARAMS_PER_LINE),
     )
 
@@ -53,8 +55,10 @@ class LatentStrokeModel(StrokeModel):
         try:
             self.surrogate.load_state_dict(load_surrogate_state(config.surrogate))
         except RuntimeError as err:
-            raise CheckpointError(f"{config.surrogate}: surrogate weights of another shape than the "
-                                  f"{self.method.upper()}'s ({str(err).splitlines()[0]})") from None
+            raise CheckpointError(
+                f"{config.surrogate}: surrogate weights of another shape than the "
+                f"{self.method.upper()}'s ({str(err).splitlines()[0]})"
+            ) from None
 
     def model_parameters(self) -> list[nn.Parameter]:
         """Every trained parameter except the surrogate's."""

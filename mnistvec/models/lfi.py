@@ -36,12 +36,12 @@ import torch
 from torch.func import functional_call
 
 from mnistvec.config import DEFAULTS
-from mnistvec.models.surrogate import coverage_fit
-from mnistvec.models.gradients import GRADIENTS, drawn, native_loss_through_surrogate
 from mnistvec.models.adversarial import OBJECTIVES, critic_loss, generator_loss, gradient_penalty
 from mnistvec.models.critic import PairCritic
 from mnistvec.models.encoder import StrokeEncoder
+from mnistvec.models.gradients import GRADIENTS, drawn, native_loss_through_surrogate
 from mnistvec.models.latent import LatentStrokeModel
+from mnistvec.models.surrogate import coverage_fit
 
 ADAM_BETAS = (0.5, 0.999)
 """A shorter momentum than Adam's default 0.9, as usual for adversarial games."""
@@ -52,13 +52,22 @@ class StrokeLFI(LatentStrokeModel):
 
     method = "lfi"
 
-    def __init__(self, n_lines: int = DEFAULTS.lines, hidden: int = DEFAULTS.hidden,
-                 channels: int = DEFAULTS.channels, latent: int = DEFAULTS.latent,
-                 objective: str = DEFAULTS.objective, recon_weight: float = DEFAULTS.recon_weight,
-                 adv_weight: float = DEFAULTS.adv_weight, gp_weight: float = DEFAULTS.gp_weight,
-                 instance_noise: float = DEFAULTS.instance_noise, instance_noise_end: float = DEFAULTS.instance_noise_end,
-                 critic_lr_scale: float = DEFAULTS.critic_lr_scale, spectral: bool = DEFAULTS.spectral,
-                 gradients: str = DEFAULTS.gradients):
+    def __init__(
+        self,
+        n_lines: int = DEFAULTS.lines,
+        hidden: int = DEFAULTS.hidden,
+        channels: int = DEFAULTS.channels,
+        latent: int = DEFAULTS.latent,
+        objective: str = DEFAULTS.objective,
+        recon_weight: float = DEFAULTS.recon_weight,
+        adv_weight: float = DEFAULTS.adv_weight,
+        gp_weight: float = DEFAULTS.gp_weight,
+        instance_noise: float = DEFAULTS.instance_noise,
+        instance_noise_end: float = DEFAULTS.instance_noise_end,
+        critic_lr_scale: float = DEFAULTS.critic_lr_scale,
+        spectral: bool = DEFAULTS.spectral,
+        gradients: str = DEFAULTS.gradients,
+    ):
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
         if gradients not in GRADIENTS:
@@ -76,9 +85,11 @@ class StrokeLFI(LatentStrokeModel):
         critic = list(self.critic.parameters())
         ids = {id(p) for p in critic}
         players = [p for p in self.model_parameters() if id(p) not in ids]
-        return [{"params": players, "betas": ADAM_BETAS},
-                {"params": critic, "lr_scale": self.critic_lr_scale, "betas": ADAM_BETAS},
-                {**self.surrogate_group(), "betas": ADAM_BETAS}]
+        return [
+            {"params": players, "betas": ADAM_BETAS},
+            {"params": critic, "lr_scale": self.critic_lr_scale, "betas": ADAM_BETAS},
+            {**self.surrogate_group(), "betas": ADAM_BETAS},
+        ]
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """images [B, 28, 28] -> codes z = E(x) [B, latent]."""
@@ -100,8 +111,14 @@ class StrokeLFI(LatentStrokeModel):
             return images
         return images + sigma * torch.randn(images.shape, generator=generator).to(images.device)
 
-    def forward(self, images: torch.Tensor, temperature: float = 0.0, reconstruction: str = "bce",
-                progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        images: torch.Tensor,
+        temperature: float = 0.0,
+        reconstruction: str = "bce",
+        progress: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, torch.Tensor]:
         """The training loss (module docstring) and its parts, each a mean over the batch. The prior draws and
         the instance noise come from `generator` (a fixed one when none is given, so evaluation repeats)."""
         generator = generator if generator is not None else torch.Generator().manual_seed(0)
@@ -113,12 +130,13 @@ class StrokeLFI(LatentStrokeModel):
 
         d_real, d_fake = self.critic(x_real_seen, z_real.detach()), self.critic(x_fake_seen.detach(), z_fake)
         d_loss = critic_loss(self.objective, d_real, d_fake)
-        g_loss = generator_loss(self.objective, self._frozen_critic(x_real_seen, z_real),
-                                self._frozen_critic(x_fake_seen, z_fake))
-        recon = native_loss_through_surrogate(self.surrogate, *self.decode(z_real), images, reconstruction,
-                                              self.gradients)
-        terms = {"d_loss": d_loss, "g_loss": g_loss, "recon": recon,
-                 "d_real": d_real.mean(), "d_fake": d_fake.mean()}
+        g_loss = generator_loss(
+            self.objective, self._frozen_critic(x_real_seen, z_real), self._frozen_critic(x_fake_seen, z_fake)
+        )
+        recon = native_loss_through_surrogate(
+            self.surrogate, *self.decode(z_real), images, reconstruction, self.gradients
+        )
+        terms = {"d_loss": d_loss, "g_loss": g_loss, "recon": recon, "d_real": d_real.mean(), "d_fake": d_fake.mean()}
         loss = d_loss + self.adv_weight * g_loss + self.recon_weight * recon
         if self.training:
             if self.objective == "wasserstein":

@@ -40,9 +40,16 @@ class _NativeSoftLoss(torch.autograd.Function):
         return (*stroke_gradients(scaled, grad_losses, ctx.needs_input_grad[:3]), None, None, None, None)
 
 
-def soft_reconstruction_loss(lines: torch.Tensor, widths: torch.Tensor, opacity: torch.Tensor,
-                             images: torch.Tensor, temperature: float, loss: str = "cross_entropy",
-                             eps: float = 1e-5, backend: str = "auto") -> torch.Tensor:
+def soft_reconstruction_loss(
+    lines: torch.Tensor,
+    widths: torch.Tensor,
+    opacity: torch.Tensor,
+    images: torch.Tensor,
+    temperature: float,
+    loss: str = "cross_entropy",
+    eps: float = 1e-5,
+    backend: str = "auto",
+) -> torch.Tensor:
     """Per-image losses [B] (module docstring) of canvas-unit strokes (lines [B,N,4], widths and opacity
     [B,N]) against images [B,H,W] (square), rendered at blur `temperature` pixels; `backend` as in
     `render.soft.render_soft_px` ("native" is the one-pass loss)."""
@@ -56,8 +63,9 @@ def soft_reconstruction_loss(lines: torch.Tensor, widths: torch.Tensor, opacity:
     return pixel_losses(recon, images, loss, eps)
 
 
-def pixel_losses(recon: torch.Tensor, images: torch.Tensor, loss: str = "cross_entropy",
-                 eps: float = 1e-5) -> torch.Tensor:
+def pixel_losses(
+    recon: torch.Tensor, images: torch.Tensor, loss: str = "cross_entropy", eps: float = 1e-5
+) -> torch.Tensor:
     """Per-image losses [B] (module docstring) of renderings `recon` [B,H,W] against `images`, in torch."""
     if loss == "squared_error":
         per_pixel = (recon - images) ** 2

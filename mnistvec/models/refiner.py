@@ -22,8 +22,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mnistvec.raster import render_torch
 from mnistvec.models.encoder import conv_layers, with_coordinates
+from mnistvec.raster import render_torch
 from mnistvec.strokes import PARAMS_PER_LINE, W_MAX, W_MIN, squash
 
 STAGE_WEIGHT = 0.5
@@ -51,8 +51,9 @@ class RefineStep(nn.Module):
         self.n_lines = n_lines
         self.features = nn.Sequential(*conv_layers(4, channels), nn.Flatten(), nn.Linear(4 * channels * 7 * 7, hidden))
         self.strokes_in = nn.Linear(n_lines * PARAMS_PER_LINE, hidden)
-        self.head = nn.Sequential(nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(),
-                                  nn.Linear(hidden, n_lines * PARAMS_PER_LINE))
+        self.head = nn.Sequential(
+            nn.GELU(), nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, n_lines * PARAMS_PER_LINE)
+        )
         nn.init.zeros_(self.head[-1].weight)
         nn.init.zeros_(self.head[-1].bias)
 

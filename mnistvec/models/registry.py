@@ -7,13 +7,20 @@ from pathlib import Path
 import torch
 
 from mnistvec.config import METHODS, TrainConfig
-from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 from mnistvec.errors import InputError
+from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 
-
-
-LFI_OPTIONS = ("objective", "recon_weight", "adv_weight", "gp_weight", "instance_noise",
-               "instance_noise_end", "critic_lr_scale", "spectral", "gradients")
+LFI_OPTIONS = (
+    "objective",
+    "recon_weight",
+    "adv_weight",
+    "gp_weight",
+    "instance_noise",
+    "instance_noise_end",
+    "critic_lr_scale",
+    "spectral",
+    "gradients",
+)
 """The settings of a training config that build a likelihood-free model."""
 
 
@@ -30,9 +37,15 @@ def build_model(config: dict) -> torch.nn.Module:
     if method == "vae":
         from mnistvec.models.vae import StrokeVAE
 
-        return StrokeVAE(**common, latent=settings.latent, kl_weight=settings.kl_weight,
-                         kl_warmup=settings.kl_warmup, gradients=settings.gradients,
-                         pixel_noise=settings.pixel_noise, refiner_steps=settings.refiner_steps)
+        return StrokeVAE(
+            **common,
+            latent=settings.latent,
+            kl_weight=settings.kl_weight,
+            kl_warmup=settings.kl_warmup,
+            gradients=settings.gradients,
+            pixel_noise=settings.pixel_noise,
+            refiner_steps=settings.refiner_steps,
+        )
     if method == "lfi":
         from mnistvec.models.lfi import StrokeLFI
 
@@ -55,8 +68,9 @@ def load_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[to
     if not isinstance(config, dict) or "method" not in config or "lines" not in config or "model" not in state:
         raise CheckpointError(f"{path}: checkpoint has no model (not written by mnistvec train?)")
     if config["method"] not in METHODS:
-        raise CheckpointError(f"{path}: a {config['method']!r} model, which is not a vectoriser "
-                              f"(vectorisers: {', '.join(METHODS)})")
+        raise CheckpointError(
+            f"{path}: a {config['method']!r} model, which is not a vectoriser (vectorisers: {', '.join(METHODS)})"
+        )
     check_weights(state, path, config)
     model = build_model(config)
     load_weights(model, state, path, config)
@@ -85,14 +99,19 @@ def check_weights(state: dict, path: str | Path, config: dict, may_lack: tuple[s
     missing = [k for k in expected if k not in weights and not k.startswith(optional)]
     unexpected = [k for k in weights if k not in expected]
     if wrong is not None or missing or unexpected:
-        problem = (f"{wrong} is {list(weights[wrong].shape)}, the settings make {list(expected[wrong].shape)}"
-                   if wrong is not None else f"missing {missing[:3]}, unexpected {unexpected[:3]}")
-        raise CheckpointError(f"{path}: weights do not fit a {config['method']} model with {config['lines']} "
-                              f"lines ({problem})")
+        problem = (
+            f"{wrong} is {list(weights[wrong].shape)}, the settings make {list(expected[wrong].shape)}"
+            if wrong is not None
+            else f"missing {missing[:3]}, unexpected {unexpected[:3]}"
+        )
+        raise CheckpointError(
+            f"{path}: weights do not fit a {config['method']} model with {config['lines']} lines ({problem})"
+        )
 
 
-def load_weights(model: torch.nn.Module, state: dict, path: str | Path, config: dict,
-                 may_lack: tuple[str, ...] = ()) -> None:
+def load_weights(
+    model: torch.nn.Module, state: dict, path: str | Path, config: dict, may_lack: tuple[str, ...] = ()
+) -> None:
     """Load a checkpoint's weights into `model` (built from `config`; `checkpoint_weights` says which may be
     missing and keep the model's own). Any other difference is a CheckpointError."""
     weights, optional = checkpoint_weights(state, may_lack)
@@ -102,5 +121,7 @@ def load_weights(model: torch.nn.Module, state: dict, path: str | Path, config: 
         if left or unexpected:
             raise RuntimeError(f"missing {left[:3]}, unexpected {unexpected[:3]}")
     except RuntimeError as err:
-        raise CheckpointError(f"{path}: weights do not fit a {config['method']} model with {config['lines']} "
-                              f"lines ({str(err).splitlines()[0]})") from None
+        raise CheckpointError(
+            f"{path}: weights do not fit a {config['method']} model with {config['lines']} "
+            f"lines ({str(err).splitlines()[0]})"
+        ) from None

@@ -100,8 +100,9 @@ def native_coverage(lines: torch.Tensor, widths: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(images).reshape(*lines.shape[:-1], SIZE, SIZE).to(lines.device)
 
 
-def coverage_fit(surrogate: StrokeSurrogate, lines: torch.Tensor,
-                 widths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def coverage_fit(
+    surrogate: StrokeSurrogate, lines: torch.Tensor, widths: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """How well the surrogate draws each stroke of [..., 4], [...] alone, against the native renderer:
     (mean pixel cross-entropy BCE(cov_theta(s), native(s)), the loss that fits it; mean squared error, the
     figure reported). Gradients reach the surrogate's weights only, never the strokes."""

@@ -29,8 +29,10 @@ def load_surrogate_state(spec: str | Path = BUNDLED) -> dict:
     """The surrogate's state dict: `bundled`, or the path of a `train --method surrogate` checkpoint."""
     path = bundled_surrogate_path() if str(spec) == BUNDLED else Path(spec)
     if str(spec) == BUNDLED and not path.is_file():
-        raise CheckpointError(f"{path}: the bundled surrogate is missing from this installation; train one with "
-                              "`mnistvec train --method surrogate` and pass --surrogate RUN/model.pt")
+        raise CheckpointError(
+            f"{path}: the bundled surrogate is missing from this installation; train one with "
+            "`mnistvec train --method surrogate` and pass --surrogate RUN/model.pt"
+        )
     state = load_checkpoint(path)
     if state.get("method") != "surrogate" or "model" not in state:
         raise CheckpointError(f"{path}: not a surrogate checkpoint (written by `mnistvec train --method surrogate`)")

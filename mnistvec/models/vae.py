@@ -32,12 +32,12 @@ from __future__ import annotations
 import torch
 
 from mnistvec.config import DEFAULTS
-from mnistvec.models.surrogate import coverage_fit
-from mnistvec.models.gradients import GRADIENTS, native_loss_through_surrogate
 from mnistvec.models.ae import staged_soft_loss
 from mnistvec.models.encoder import StrokeEncoder
+from mnistvec.models.gradients import GRADIENTS, native_loss_through_surrogate
 from mnistvec.models.latent import LatentStrokeModel
 from mnistvec.models.refiner import refine_steps, refined_stages
+from mnistvec.models.surrogate import coverage_fit
 from mnistvec.strokes import squash
 
 
@@ -47,11 +47,18 @@ class StrokeVAE(LatentStrokeModel):
     method = "vae"
     has_posterior = True
 
-    def __init__(self, n_lines: int = DEFAULTS.lines, hidden: int = DEFAULTS.hidden,
-                 channels: int = DEFAULTS.channels, latent: int = DEFAULTS.latent,
-                 kl_weight: float = DEFAULTS.kl_weight, kl_warmup: float = DEFAULTS.kl_warmup,
-                 gradients: str = DEFAULTS.gradients, pixel_noise: float = DEFAULTS.pixel_noise,
-                 refiner_steps: int = DEFAULTS.refiner_steps):
+    def __init__(
+        self,
+        n_lines: int = DEFAULTS.lines,
+        hidden: int = DEFAULTS.hidden,
+        channels: int = DEFAULTS.channels,
+        latent: int = DEFAULTS.latent,
+        kl_weight: float = DEFAULTS.kl_weight,
+        kl_warmup: float = DEFAULTS.kl_warmup,
+        gradients: str = DEFAULTS.gradients,
+        pixel_noise: float = DEFAULTS.pixel_noise,
+        refiner_steps: int = DEFAULTS.refiner_steps,
+    ):
         if gradients not in GRADIENTS:
             raise ValueError(f"unknown gradients {gradients!r}; choose one of {', '.join(GRADIENTS)}")
         super().__init__(StrokeEncoder(2, latent, hidden=hidden, channels=channels), n_lines, hidden, latent)
@@ -68,8 +75,9 @@ class StrokeVAE(LatentStrokeModel):
         out = self.encoder(images)
         return out[:, 0], out[:, 1].clamp(-12.0, 8.0)
 
-    def raw_strokes(self, images: torch.Tensor, sample: bool = False,
-                    generator: torch.Generator | None = None) -> torch.Tensor:
+    def raw_strokes(
+        self, images: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """Raw strokes at the mean of q(z|x) (what reconstructions and `encode` use), or at a draw from it."""
         mu, logvar = self.posterior(images)
         raw = self.decode_raw(self._draw(mu, logvar, generator) if sample else mu)
@@ -84,8 +92,9 @@ class StrokeVAE(LatentStrokeModel):
         eps = torch.randn(mu.shape, generator=generator).to(mu.device)
         return mu + torch.exp(0.5 * logvar) * eps
 
-    def refined_loss(self, images: torch.Tensor, raw: torch.Tensor, temperature: float,
-                     reconstruction: str) -> torch.Tensor:
+    def refined_loss(
+        self, images: torch.Tensor, raw: torch.Tensor, temperature: float, reconstruction: str
+    ) -> torch.Tensor:
         """The refinement steps' loss, from the decoded strokes `raw` (detached) at the mean of q."""
         return staged_soft_loss(refined_stages(self.refiner, images, raw)[1:], images, temperature, reconstruction)
 
@@ -95,16 +104,23 @@ class StrokeVAE(LatentStrokeModel):
             return self.kl_weight
         return self.kl_weight * min(1.0, progress / self.kl_warmup)
 
-    def forward(self, images: torch.Tensor, temperature: float = 0.0, reconstruction: str = "bce",
-                progress: float = 1.0, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        images: torch.Tensor,
+        temperature: float = 0.0,
+        reconstruction: str = "bce",
+        progress: float = 1.0,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, torch.Tensor]:
         """The negative ELBO and its parts (mean over images). In training, z is drawn from q and the
         surrogate's fit to the native renderer is added; in evaluation, z is the mean of q."""
         mu, logvar = self.posterior(images)
         z = self._draw(mu, logvar, generator) if self.training else mu
         raw = self.decode_raw(z)
         lines, widths, opacity = squash(raw)
-        recon = native_loss_through_surrogate(self.surrogate, lines, widths, opacity, images, reconstruction,
-                                              self.gradients, self.pixel_noise)
+        recon = native_loss_through_surrogate(
+            self.surrogate, lines, widths, opacity, images, reconstruction, self.gradients, self.pixel_noise
+        )
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1).mean()
         terms = {"loss": recon + self.beta(progress) * kl, "recon": recon, "kl": kl}
         if len(self.refiner):

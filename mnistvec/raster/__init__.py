@@ -15,11 +15,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from mnistvec.config import RENDERERS
 from mnistvec.raster import native
 from mnistvec.raster.exact import render_exact_px
 from mnistvec.raster.native import native_available, render_native
 from mnistvec.raster.soft import DEFAULT_TEMPERATURE, render_soft_px
-from mnistvec.config import RENDERERS
 
 
 def resolve_renderer(name: str) -> str:
@@ -93,20 +93,29 @@ def render_in_frame(
     width, height, scale, off_x, off_y = (float(v) for v in tuple(frame)[:5])
     zoom = 1.0 if size is None else size / max(width, height)
     shift = np.array([off_x, off_y, off_x, off_y], np.float32) / np.float32(scale)
-    return render_numpy(np.asarray(lines, np.float32)[None] + shift, np.asarray(widths)[None],
-                        np.asarray(opacity)[None], max(1, round(height * zoom)), max(1, round(width * zoom)),
-                        scale * zoom, renderer, temperature)[0]
+    return render_numpy(
+        np.asarray(lines, np.float32)[None] + shift,
+        np.asarray(widths)[None],
+        np.asarray(opacity)[None],
+        max(1, round(height * zoom)),
+        max(1, round(width * zoom)),
+        scale * zoom,
+        renderer,
+        temperature,
+    )[0]
 
 
-def pixel_strokes(lines: torch.Tensor, widths: torch.Tensor, opacity: torch.Tensor,
-                  scale: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def pixel_strokes(
+    lines: torch.Tensor, widths: torch.Tensor, opacity: torch.Tensor, scale: float
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Canvas-unit strokes in pixel units, as the renderers take them: endpoints * scale, radius =
     width * scale / 2 (negative widths draw nothing), opacity clamped to [0, 1]."""
     return lines * scale, widths.clamp(min=0.0) * (scale / 2.0), opacity.clamp(0.0, 1.0)
 
 
-def _render_tensors(lines, widths, opacity, height: int, width: int, scale: float, name: str,
-                    temperature: float) -> torch.Tensor:
+def _render_tensors(
+    lines, widths, opacity, height: int, width: int, scale: float, name: str, temperature: float
+) -> torch.Tensor:
     """The torch renderers (`exact` or `soft`) on canvas-unit tensors (see `pixel_strokes`)."""
     lines_px, radius, alpha = pixel_strokes(lines, widths, opacity, scale)
     if name == "exact":

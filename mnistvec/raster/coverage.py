@@ -88,10 +88,12 @@ def segment_geometry(
     d = torch.sqrt(d2 + eps * eps)
 
     length = torch.sqrt(len2 + eps * eps)
-    seg_x = torch.where(length > 0, vx.abs() / torch.where(length > 0, length, torch.ones_like(length)),
-                        torch.ones_like(vx))
-    seg_y = torch.where(length > 0, vy.abs() / torch.where(length > 0, length, torch.ones_like(length)),
-                        torch.zeros_like(vy))
+    seg_x = torch.where(
+        length > 0, vx.abs() / torch.where(length > 0, length, torch.ones_like(length)), torch.ones_like(vx)
+    )
+    seg_y = torch.where(
+        length > 0, vy.abs() / torch.where(length > 0, length, torch.ones_like(length)), torch.zeros_like(vy)
+    )
     beside_cap = ((t_raw <= 0) | (t_raw >= 1)) & (d2 > 0)
     # Beside a cap the edge runs perpendicular to (c - q): |u| = (|dy|, |dx|) / d.
     safe_d = torch.where(beside_cap, d, torch.ones_like(d))

@@ -128,14 +128,31 @@ def _open_library(path: Path) -> ctypes.CDLL | None:
         library.mnistvec_soft_forward.argtypes = soft_common + [_double_pointer, _double_pointer, _uint32_pointer]
         library.mnistvec_soft_forward.restype = ctypes.c_int32
         library.mnistvec_soft_backward.argtypes = soft_common + [
-            _double_pointer, _double_pointer, _uint32_pointer, _double_pointer]
+            _double_pointer,
+            _double_pointer,
+            _uint32_pointer,
+            _double_pointer,
+        ]
         library.mnistvec_soft_backward.restype = ctypes.c_int32
-        library.mnistvec_soft_loss.argtypes = [_double_pointer] * 4 + sizes + [
-            ctypes.c_double, ctypes.c_double, ctypes.c_uint32, ctypes.c_double, ctypes.c_uint32,
-            _double_pointer, _double_pointer]
+        library.mnistvec_soft_loss.argtypes = (
+            [_double_pointer] * 4
+            + sizes
+            + [
+                ctypes.c_double,
+                ctypes.c_double,
+                ctypes.c_uint32,
+                ctypes.c_double,
+                ctypes.c_uint32,
+                _double_pointer,
+                _double_pointer,
+            ]
+        )
         library.mnistvec_soft_loss.restype = ctypes.c_int32
-        library.mnistvec_visible_strokes.argtypes = [_float_pointer] * 3 + sizes + [
-            ctypes.c_float, ctypes.c_double, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint8)]
+        library.mnistvec_visible_strokes.argtypes = (
+            [_float_pointer] * 3
+            + sizes
+            + [ctypes.c_float, ctypes.c_double, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint8)]
+        )
         library.mnistvec_visible_strokes.restype = ctypes.c_int32
     except (OSError, AttributeError):
         return None
@@ -305,8 +322,9 @@ def _checked_scale(scale) -> float:
     return scale
 
 
-def visible_strokes_native(lines, widths, opacity, height: int, width: int, scale: float, threshold: float,
-                           threads: int = 0) -> np.ndarray:
+def visible_strokes_native(
+    lines, widths, opacity, height: int, width: int, scale: float, threshold: float, threads: int = 0
+) -> np.ndarray:
     """bool [B, N]: which strokes stay visible by the rule of `visibility.py` (the drawing without the others
     is within `threshold` of the full one at every pixel of a height x width rendering). Arguments as for
     `render_native`; ValueError for malformed ones, RuntimeError when the library is missing or fails."""
@@ -321,15 +339,23 @@ def visible_strokes_native(lines, widths, opacity, height: int, width: int, scal
     if keep.size == 0:
         return keep.astype(bool)
     code = library.mnistvec_visible_strokes(
-        _as_c_floats(lines).ctypes.data_as(_float_pointer), _as_c_floats(widths).ctypes.data_as(_float_pointer),
-        _as_c_floats(opacity).ctypes.data_as(_float_pointer), batch, n_lines, height, width, scale,
-        float(threshold), threads, keep.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)))
+        _as_c_floats(lines).ctypes.data_as(_float_pointer),
+        _as_c_floats(widths).ctypes.data_as(_float_pointer),
+        _as_c_floats(opacity).ctypes.data_as(_float_pointer),
+        batch,
+        n_lines,
+        height,
+        width,
+        scale,
+        float(threshold),
+        threads,
+        keep.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)),
+    )
     _check_code("mnistvec_visible_strokes", code)
     return keep.astype(bool)
 
 
-def _soft_arguments(lines, radius, alpha, height: int, width: int, sigma: float, tolerance: float,
-                    threads: int):
+def _soft_arguments(lines, radius, alpha, height: int, width: int, sigma: float, tolerance: float, threads: int):
     """Checked arguments of the soft functions: float64 C-contiguous arrays and plain numbers."""
     lines, (radius, alpha) = _checked_strokes(lines, radius=radius, alpha=alpha)
     lines, radius, alpha = (np.ascontiguousarray(a, dtype=np.float64) for a in (lines, radius, alpha))
@@ -348,8 +374,9 @@ def _pointer(array: np.ndarray, kind):
     return array.ctypes.data_as(kind)
 
 
-def soft_forward(lines, radius, alpha, height: int, width: int, sigma: float, tolerance: float = SOFT_TOLERANCE,
-                 threads: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def soft_forward(
+    lines, radius, alpha, height: int, width: int, sigma: float, tolerance: float = SOFT_TOLERANCE, threads: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The soft renderer in pixel units: `(images, product, zeros)`, each [B, H, W].
 
     lines [B, N, 4], radius [B, N] and alpha [B, N] in pixels, used as given (as `soft.render_soft_px`
@@ -359,7 +386,8 @@ def soft_forward(lines, radius, alpha, height: int, width: int, sigma: float, to
     compositing state `soft_backward` needs. Strokes with a non-finite value are skipped.
     """
     library, lines, radius, alpha, height, width, sigma, tolerance, threads = _soft_arguments(
-        lines, radius, alpha, height, width, sigma, tolerance, threads)
+        lines, radius, alpha, height, width, sigma, tolerance, threads
+    )
     batch, n_lines = radius.shape
     images = np.empty((batch, height, width), np.float64)
     product = np.empty((batch, height, width), np.float64)
@@ -367,20 +395,43 @@ def soft_forward(lines, radius, alpha, height: int, width: int, sigma: float, to
     if images.size == 0:
         return images, product, zeros
     code = library.mnistvec_soft_forward(
-        _pointer(lines, _double_pointer), _pointer(radius, _double_pointer), _pointer(alpha, _double_pointer),
-        batch, n_lines, height, width, sigma, tolerance, threads,
-        _pointer(images, _double_pointer), _pointer(product, _double_pointer), _pointer(zeros, _uint32_pointer))
+        _pointer(lines, _double_pointer),
+        _pointer(radius, _double_pointer),
+        _pointer(alpha, _double_pointer),
+        batch,
+        n_lines,
+        height,
+        width,
+        sigma,
+        tolerance,
+        threads,
+        _pointer(images, _double_pointer),
+        _pointer(product, _double_pointer),
+        _pointer(zeros, _uint32_pointer),
+    )
     _check_code("mnistvec_soft_forward", code)
     return images, product, zeros
 
 
-def soft_backward(lines, radius, alpha, height: int, width: int, sigma: float, grad_images, product, zeros,
-                  tolerance: float = SOFT_TOLERANCE, threads: int = 0) -> np.ndarray:
+def soft_backward(
+    lines,
+    radius,
+    alpha,
+    height: int,
+    width: int,
+    sigma: float,
+    grad_images,
+    product,
+    zeros,
+    tolerance: float = SOFT_TOLERANCE,
+    threads: int = 0,
+) -> np.ndarray:
     """The gradient [B, N, 6] of a loss with respect to each stroke's (x0, y0, x1, y1, radius, alpha),
     given its gradient `grad_images` [B, H, W] with respect to the images of `soft_forward` called with
     the same arguments, and that call's `product` and `zeros`."""
     library, lines, radius, alpha, height, width, sigma, tolerance, threads = _soft_arguments(
-        lines, radius, alpha, height, width, sigma, tolerance, threads)
+        lines, radius, alpha, height, width, sigma, tolerance, threads
+    )
     batch, n_lines = radius.shape
     shape = (batch, height, width)
     grad_images = np.ascontiguousarray(_as_number_array("grad_images", grad_images), dtype=np.float64)
@@ -393,10 +444,21 @@ def soft_backward(lines, radius, alpha, height: int, width: int, sigma: float, g
     if grads.size == 0:
         return grads
     code = library.mnistvec_soft_backward(
-        _pointer(lines, _double_pointer), _pointer(radius, _double_pointer), _pointer(alpha, _double_pointer),
-        batch, n_lines, height, width, sigma, tolerance, threads,
-        _pointer(grad_images, _double_pointer), _pointer(product, _double_pointer),
-        _pointer(zeros, _uint32_pointer), _pointer(grads, _double_pointer))
+        _pointer(lines, _double_pointer),
+        _pointer(radius, _double_pointer),
+        _pointer(alpha, _double_pointer),
+        batch,
+        n_lines,
+        height,
+        width,
+        sigma,
+        tolerance,
+        threads,
+        _pointer(grad_images, _double_pointer),
+        _pointer(product, _double_pointer),
+        _pointer(zeros, _uint32_pointer),
+        _pointer(grads, _double_pointer),
+    )
     _check_code("mnistvec_soft_backward", code)
     return grads
 
@@ -405,8 +467,17 @@ SOFT_LOSSES = {"squared_error": 0, "cross_entropy": 1}
 """The per-pixel losses `soft_loss` computes, and their codes in the C ABI."""
 
 
-def soft_loss(lines, radius, alpha, targets, sigma: float, loss: str = "squared_error", eps: float = 1e-5,
-              tolerance: float = SOFT_TOLERANCE, threads: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def soft_loss(
+    lines,
+    radius,
+    alpha,
+    targets,
+    sigma: float,
+    loss: str = "squared_error",
+    eps: float = 1e-5,
+    tolerance: float = SOFT_TOLERANCE,
+    threads: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Each image's loss against `targets` [B, H, W] and its gradient [B, N, 6] with respect to each
     stroke's (x0, y0, x1, y1, radius, alpha), in one pass: the soft rendering of `soft_forward` scored
     pixel by pixel with `loss` ("squared_error": (y - x)^2; "cross_entropy": -x ln c - (1 - x) ln(1 - c)
@@ -420,7 +491,8 @@ def soft_loss(lines, radius, alpha, targets, sigma: float, loss: str = "squared_
         raise ValueError(f"targets must have shape [B, H, W], got {targets.shape}")
     height, width = targets.shape[1:]
     library, lines, radius, alpha, height, width, sigma, tolerance, threads = _soft_arguments(
-        lines, radius, alpha, height, width, sigma, tolerance, threads)
+        lines, radius, alpha, height, width, sigma, tolerance, threads
+    )
     batch, n_lines = radius.shape
     if targets.shape[0] != batch:
         raise ValueError(f"targets must hold {batch} images, got {targets.shape[0]}")
@@ -429,8 +501,21 @@ def soft_loss(lines, radius, alpha, targets, sigma: float, loss: str = "squared_
     if batch == 0:
         return losses, grads
     code = library.mnistvec_soft_loss(
-        _pointer(lines, _double_pointer), _pointer(radius, _double_pointer), _pointer(alpha, _double_pointer),
-        _pointer(targets, _double_pointer), batch, n_lines, height, width, sigma, tolerance,
-        SOFT_LOSSES[loss], float(eps), threads, _pointer(losses, _double_pointer), _pointer(grads, _double_pointer))
+        _pointer(lines, _double_pointer),
+        _pointer(radius, _double_pointer),
+        _pointer(alpha, _double_pointer),
+        _pointer(targets, _double_pointer),
+        batch,
+        n_lines,
+        height,
+        width,
+        sigma,
+        tolerance,
+        SOFT_LOSSES[loss],
+        float(eps),
+        threads,
+        _pointer(losses, _double_pointer),
+        _pointer(grads, _double_pointer),
+    )
     _check_code("mnistvec_soft_loss", code)
     return losses, grads

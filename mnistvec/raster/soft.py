@@ -28,11 +28,11 @@ import os
 
 import torch
 
+from mnistvec.config import RENDER_TEMPERATURE
+from mnistvec.errors import InputError
 from mnistvec.raster.coverage import composite, pixel_centres, segment_geometry
 from mnistvec.raster.native import SOFT_TOLERANCE, native_available, warn_native_missing_once
 from mnistvec.raster.soft_native import render_soft_native_px
-from mnistvec.config import RENDER_TEMPERATURE
-from mnistvec.errors import InputError
 
 MAX_ELEMENTS = 1 << 20
 DEFAULT_TEMPERATURE = RENDER_TEMPERATURE

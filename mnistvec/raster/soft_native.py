@@ -44,15 +44,29 @@ class NativeSoftRender(torch.autograd.Function):
     def backward(ctx, grad_images):
         height, width, sigma, tolerance, threads = ctx.settings
         lines, radius, alpha = ctx.arrays
-        grads = soft_backward(lines, radius, alpha, height, width, sigma, float64_array(grad_images), *ctx.state,
-                              tolerance, threads)
-        return (*stroke_gradients(torch.from_numpy(grads), grad_images, ctx.needs_input_grad[:3]),
-                None, None, None, None, None)
+        grads = soft_backward(
+            lines, radius, alpha, height, width, sigma, float64_array(grad_images), *ctx.state, tolerance, threads
+        )
+        return (
+            *stroke_gradients(torch.from_numpy(grads), grad_images, ctx.needs_input_grad[:3]),
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
 
 
-def render_soft_native_px(lines_px: torch.Tensor, radius: torch.Tensor, alpha: torch.Tensor, height: int,
-                          width: int, temperature: float, tolerance: float = SOFT_TOLERANCE,
-                          threads: int = 0) -> torch.Tensor:
+def render_soft_native_px(
+    lines_px: torch.Tensor,
+    radius: torch.Tensor,
+    alpha: torch.Tensor,
+    height: int,
+    width: int,
+    temperature: float,
+    tolerance: float = SOFT_TOLERANCE,
+    threads: int = 0,
+) -> torch.Tensor:
     """`soft.render_soft_px` computed natively (module docstring); tensors on another device are copied to
     the CPU and the result back."""
     return NativeSoftRender.apply(lines_px, radius, alpha, height, width, float(temperature), tolerance, threads)

@@ -31,8 +31,9 @@ def stroke_ink(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, size:
     from mnistvec.raster import render_numpy
 
     batch, n_lines = opacity.shape
-    ink = render_numpy(lines.reshape(batch * n_lines, 1, 4), widths.reshape(-1, 1), opacity.reshape(-1, 1),
-                       size, size, float(size))
+    ink = render_numpy(
+        lines.reshape(batch * n_lines, 1, 4), widths.reshape(-1, 1), opacity.reshape(-1, 1), size, size, float(size)
+    )
     return ink.reshape(batch, n_lines, size * size).astype(np.float64)
 
 
@@ -44,8 +45,9 @@ def _products_without_each(kept: np.ndarray) -> np.ndarray:
     return before * after
 
 
-def visible_strokes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray,
-                    threshold: float = VISIBLE, size: int = CANVAS) -> np.ndarray:
+def visible_strokes(
+    lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, threshold: float = VISIBLE, size: int = CANVAS
+) -> np.ndarray:
     """bool [B, N]: the strokes kept by the greedy rule of the module docstring (False: invisible), found by
     the native library (the same rule in numpy, much slower, when it is missing)."""
     from mnistvec.raster.native import native_available, visible_strokes_native
@@ -55,8 +57,9 @@ def visible_strokes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray,
     return visible_strokes_numpy(lines, widths, opacity, threshold, size)
 
 
-def visible_strokes_numpy(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray,
-                          threshold: float = VISIBLE, size: int = CANVAS) -> np.ndarray:
+def visible_strokes_numpy(
+    lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, threshold: float = VISIBLE, size: int = CANVAS
+) -> np.ndarray:
     """`visible_strokes` in numpy (float64), a reference for the native one."""
     lines, widths = np.asarray(lines, np.float32), np.asarray(widths, np.float32)
     opacity = np.asarray(opacity, np.float32)
@@ -79,7 +82,8 @@ def visible_strokes_numpy(lines: np.ndarray, widths: np.ndarray, opacity: np.nda
     return keep
 
 
-def without_invisible(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray,
-                      threshold: float = VISIBLE) -> np.ndarray:
+def without_invisible(
+    lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray, threshold: float = VISIBLE
+) -> np.ndarray:
     """`opacity` with every invisible stroke's set to 0 (the drawing keeps its N strokes)."""
     return np.where(visible_strokes(lines, widths, opacity, threshold), opacity, 0.0).astype(np.float32)

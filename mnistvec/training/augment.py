@@ -1,6 +1,6 @@
 """Label-free augmentation: random translations of whole images.
 
-    shifted[i] = x[i] translated by (dy_i, dx_i) pixels, dy, dx uniform in {-s, ..., s}, zero fill
+shifted[i] = x[i] translated by (dy_i, dx_i) pixels, dy, dx uniform in {-s, ..., s}, zero fill
 """
 
 from __future__ import annotations

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mnistvec.config import TrainConfig
 from mnistvec.models.classifier import DigitClassifier
 from mnistvec.training.augment import random_shift
-from mnistvec.config import TrainConfig
 from mnistvec.training.loop import Task, run
 
 
@@ -45,15 +45,26 @@ class ClassifierTask(Task):
         return loss, {"loss": loss.item()}, len(idx)
 
     def end_epoch(self, epoch, sums, seen, temperature, started, run_dir):
-        return {"epoch": epoch + 1, "train_loss": round(sums["loss"] / max(seen, 1), 5),
-                "seconds": round(time.perf_counter() - started, 2)}
+        return {
+            "epoch": epoch + 1,
+            "train_loss": round(sums["loss"] / max(seen, 1), 5),
+            "seconds": round(time.perf_counter() - started, 2),
+        }
 
     def summary(self, row):
         return f"train loss {row['train_loss']:.3f}, {row['seconds']:.0f} s"
 
 
-def train_classifier(images: np.ndarray, labels: np.ndarray, run_dir: str | Path, epochs: int = 12, seed: int = 0,
-                     batch_size: int = 64, lr: float = 1e-3, device: str = "cpu") -> DigitClassifier:
+def train_classifier(
+    images: np.ndarray,
+    labels: np.ndarray,
+    run_dir: str | Path,
+    epochs: int = 12,
+    seed: int = 0,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    device: str = "cpu",
+) -> DigitClassifier:
     """Fit the classifier with Adam, cosine learning-rate decay and random shifts (`ClassifierTask`), through
     the training loop, which writes its checkpoint and metrics to `run_dir`; the model, in eval mode."""
     config = TrainConfig(method="classifier", epochs=epochs, batch_size=batch_size, lr=lr, seed=seed)

@@ -19,16 +19,16 @@ Under torchrun:
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import torch
 import torch.distributed as dist
 from torch import nn
 
-from mnistvec.training import launch
 from mnistvec.errors import InputError
+from mnistvec.training import launch
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,7 @@ class Ranks:
         if not self.distributed:
             return sums, seen
         names = list(sums)
-        values = torch.tensor([float(seen), *(sums[name] for name in names)], dtype=torch.float64,
-                              device=self.device)
+        values = torch.tensor([float(seen), *(sums[name] for name in names)], dtype=torch.float64, device=self.device)
         dist.all_reduce(values)
         return dict(zip(names, values[1:].tolist())), int(round(values[0].item()))
 
@@ -90,9 +89,11 @@ def rank_device(name: str, local_rank: int, local_world_size: int) -> torch.devi
             return torch.device("cpu")
         raise InputError(f"--device {name}: no CUDA device is available (use --device cpu or auto)")
     if available < local_world_size:
-        raise InputError(f"--device {name}: {local_world_size} processes on this machine need {local_world_size} "
-                         f"GPUs, it has {available} (start at most {available} with torchrun --nproc_per_node, "
-                         "or use --device cpu)")
+        raise InputError(
+            f"--device {name}: {local_world_size} processes on this machine need {local_world_size} "
+            f"GPUs, it has {available} (start at most {available} with torchrun --nproc_per_node, "
+            "or use --device cpu)"
+        )
     return torch.device("cuda", local_rank)
 
 
@@ -102,8 +103,9 @@ def process_ranks(device: str) -> Ranks:
     if not launch.launched():
         return SINGLE
     local_rank = launch.local_rank()
-    return Ranks(launch.rank(), launch.world_size(), local_rank,
-                 rank_device(device, local_rank, launch.local_world_size()))
+    return Ranks(
+        launch.rank(), launch.world_size(), local_rank, rank_device(device, local_rank, launch.local_world_size())
+    )
 
 
 @contextmanager
@@ -122,12 +124,15 @@ def replicated(model: nn.Module, ranks: Ranks) -> Iterator[Callable[..., dict[st
     cuda = ranks.device.type == "cuda"
     if cuda:
         torch.cuda.set_device(ranks.device)
-    dist.init_process_group("nccl" if cuda else "gloo", rank=ranks.rank, world_size=ranks.world_size,
-                            device_id=ranks.device if cuda else None)
+    dist.init_process_group(
+        "nccl" if cuda else "gloo",
+        rank=ranks.rank,
+        world_size=ranks.world_size,
+        device_id=ranks.device if cuda else None,
+    )
     ddp: list[nn.Module] = []  # the only reference to DDP, so that leaving can drop it
     try:
-        ddp.append(nn.parallel.DistributedDataParallel(model, device_ids=[ranks.device.index] if cuda
-                                                       else None))
+        ddp.append(nn.parallel.DistributedDataParallel(model, device_ids=[ranks.device.index] if cuda else None))
         yield lambda *args, **kwargs: ddp[0](*args, **kwargs)
     finally:
         ddp.clear()

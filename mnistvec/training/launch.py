@@ -38,4 +38,3 @@ def local_world_size() -> int:
 def launched() -> bool:
     """Whether torchrun started this process as one of several."""
     return world_size() > 1
-

@@ -31,28 +31,28 @@ import csv
 import io
 import math
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.utils.data.distributed import DistributedSampler
 
-from mnistvec.io.atomic import write_text_atomic
 from mnistvec.config import SCORED_SAMPLES, TrainConfig
 from mnistvec.device import resolve_device
-from mnistvec.training.augment import random_shift
+from mnistvec.errors import InputError
+from mnistvec.io.atomic import write_text_atomic
 from mnistvec.io.checkpoint import load_checkpoint, save_checkpoint
 from mnistvec.io.console import console
-from mnistvec.training.distributed import SINGLE, Ranks, process_ranks, replicated
-from mnistvec.io.png import make_grid, save_png
 from mnistvec.io.interrupt import graceful_stop
+from mnistvec.io.png import make_grid, save_png
 from mnistvec.models.registry import build_model, check_weights, load_weights
 from mnistvec.raster import render_torch
-from mnistvec.errors import InputError
+from mnistvec.training.augment import random_shift
+from mnistvec.training.distributed import SINGLE, Ranks, process_ranks, replicated
 
 CHECKPOINT_NAME = "model.pt"
 METRICS_NAME = "metrics.csv"
@@ -72,21 +72,24 @@ class TrainingDiverged(InputError):
     checkpoint, whose weights were finite, stands."""
 
 
-def stop_if_diverged(ckpt_path: Path, when: str, loss: torch.Tensor | None = None,
-                     model: torch.nn.Module | None = None) -> None:
+def stop_if_diverged(
+    ckpt_path: Path, when: str, loss: torch.Tensor | None = None, model: torch.nn.Module | None = None
+) -> None:
     """Raise TrainingDiverged (saying `when`) when `loss` is NaN or infinite, or when a weight of `model`
     is: checked before the step that would spread the loss into the weights, and before a checkpoint is
     saved."""
     if loss is not None and not bool(torch.isfinite(loss)):
         problem = f"the loss is {float(loss.detach())}"
-    elif model is not None and not all(bool(torch.isfinite(t).all()) for t in model.state_dict().values()
-                                       if t.is_floating_point()):
+    elif model is not None and not all(
+        bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point()
+    ):
         problem = "the weights hold NaN or infinite values"
     else:
         return
     kept = f"{ckpt_path} is left as it was" if ckpt_path.exists() else "no checkpoint was saved"
-    raise TrainingDiverged(f"{ckpt_path.parent}: training diverged {when}: {problem}; stopped, {kept} "
-                           "(a lower --lr may help)")
+    raise TrainingDiverged(
+        f"{ckpt_path.parent}: training diverged {when}: {problem}; stopped, {kept} (a lower --lr may help)"
+    )
 
 
 def split_indices(count: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,8 +106,14 @@ def epoch_sampler(n_train: int, seed: int, ranks: Ranks = SINGLE) -> Distributed
     training images. Epoch e's order is the permutation randperm(n_train) drawn from seed * 100_003 + e + 1,
     dealt out round-robin to the processes (the first few repeated so that every process gets as many);
     one process gets all of it."""
-    return DistributedSampler(range(n_train), num_replicas=ranks.world_size, rank=ranks.rank, shuffle=True,
-                              seed=seed * 100_003 + 1, drop_last=False)
+    return DistributedSampler(
+        range(n_train),
+        num_replicas=ranks.world_size,
+        rank=ranks.rank,
+        shuffle=True,
+        seed=seed * 100_003 + 1,
+        drop_last=False,
+    )
 
 
 RANK_STREAMS = 0x9E3779B97F4A7C15
@@ -129,8 +138,16 @@ def schedules(config: TrainConfig, progress: float) -> tuple[float, float]:
 def training_progress(shown: bool = True) -> Progress:
     """The training progress bar: description, bar, a free-text `info` field, ETA (on stderr); `shown` False
     keeps it off the terminal."""
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
-                    TextColumn("eta"), TimeRemainingColumn(), console=console, transient=True, disable=not shown)
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not shown,
+    )
 
 
 def open_run(config: TrainConfig, run_dir: Path, device: str, resume: bool, ranks: Ranks = SINGLE):
@@ -157,8 +174,10 @@ def resumable_state(path: Path) -> dict:
     settings only) is an InputError that points to `--init`."""
     state = load_checkpoint(path)
     if any(key not in state for key in TRAINING_STATE):
-        raise InputError(f"{path}: holds no training state to resume (a shipped model keeps only its weights); "
-                         f"use --init {path} to fine-tune from it")
+        raise InputError(
+            f"{path}: holds no training state to resume (a shipped model keeps only its weights); "
+            f"use --init {path} to fine-tune from it"
+        )
     return state
 
 
@@ -210,8 +229,10 @@ def check_world_size(state: dict, ranks: Ranks) -> None:
     number of processes decides which images each step of the epoch takes."""
     saved = state.get("world_size", 1)
     if state["step"] > 0 and saved != ranks.world_size:
-        raise InputError(f"the checkpoint stopped in the middle of epoch {state['epoch'] + 1} of a run of {saved} "
-                         f"process(es): resume it with {saved} process(es), not {ranks.world_size}")
+        raise InputError(
+            f"the checkpoint stopped in the middle of epoch {state['epoch'] + 1} of a run of {saved} "
+            f"process(es): resume it with {saved} process(es), not {ranks.world_size}"
+        )
 
 
 def optimiser_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
@@ -254,10 +275,10 @@ def validate(model, images: torch.Tensor, config: TrainConfig, temperature: floa
         recon = render_torch(*model.strokes(batch), 28, "native")
         sq_err += float(((recon - batch) ** 2).mean(dim=(1, 2)).sum())
     model.train()
-    return {**{f"val_{name}": total / len(images) for name, total in sums.items()},
-            "val_mse_native": sq_err / len(images)}
-
-
+    return {
+        **{f"val_{name}": total / len(images) for name, total in sums.items()},
+        "val_mse_native": sq_err / len(images),
+    }
 
 
 def sample_metrics(model, classifier, device, seed: int = 0, count: int = SCORED_SAMPLES) -> dict:
@@ -267,8 +288,11 @@ def sample_metrics(model, classifier, device, seed: int = 0, count: int = SCORED
     from mnistvec.evaluation.scores import score_samples
 
     scores = score_samples(prior_drawings(model, count, seed + 1, device), classifier)
-    return {"sample_entropy": round(scores.entropy, 4), "sample_confidence": round(scores.confidence, 4),
-            **{f"sample_class_{digit}": n for digit, n in enumerate(scores.histogram)}}
+    return {
+        "sample_entropy": round(scores.entropy, 4),
+        "sample_confidence": round(scores.confidence, 4),
+        **{f"sample_class_{digit}": n for digit, n in enumerate(scores.histogram)},
+    }
 
 
 @torch.no_grad()
@@ -325,8 +349,9 @@ class Task:
     def begin_epoch(self, epoch: int) -> None:
         """Called before the first step of each epoch (resumed ones included)."""
 
-    def step(self, forward, epoch: int, step: int, at: float, temperature: float,
-             generator: torch.Generator) -> tuple[torch.Tensor, dict[str, float], int]:
+    def step(
+        self, forward, epoch: int, step: int, at: float, temperature: float, generator: torch.Generator
+    ) -> tuple[torch.Tensor, dict[str, float], int]:
         """(the loss to minimise, the terms to log, how many items they average over); `forward` is the model,
         inside DistributedDataParallel when several processes train."""
         raise NotImplementedError
@@ -334,8 +359,9 @@ class Task:
     def progress_info(self, sums: dict[str, float], seen: int, temperature: float) -> str:
         return f"loss {sums['loss'] / seen:.2f}"
 
-    def end_epoch(self, epoch: int, sums: dict[str, float], seen: int, temperature: float, started: float,
-                  run_dir: Path) -> dict:
+    def end_epoch(
+        self, epoch: int, sums: dict[str, float], seen: int, temperature: float, started: float, run_dir: Path
+    ) -> dict:
         """The epoch's metrics row (after writing its grids to `run_dir`); only rank 0 calls it."""
         raise NotImplementedError
 
@@ -385,8 +411,18 @@ class ImageTask(Task):
 
     def end_epoch(self, epoch, sums, seen, temperature, started, run_dir):
         save_epoch_grids(self.model, run_dir, epoch, self.val_images, self.device, self.config.seed)
-        return epoch_row(self.model, self.config, epoch, sums, seen, self.val_images, self.classifier, self.device,
-                         temperature=temperature, started=started)
+        return epoch_row(
+            self.model,
+            self.config,
+            epoch,
+            sums,
+            seen,
+            self.val_images,
+            self.classifier,
+            self.device,
+            temperature=temperature,
+            started=started,
+        )
 
     def summary(self, row):
         return epoch_summary(row)
@@ -406,12 +442,24 @@ def train(
     The model (`models/base.py`) is called as `model(batch, temperature, reconstruction, progress, generator)`
     for a dict of scalar tensors whose "loss" is minimised (the others are logged); models that can sample
     also get a grid of samples per epoch."""
-    return run(lambda config, dev, ranks, fresh: ImageTask(config, images, dev, ranks, fresh), config, run_dir,
-               device, resume, on_step)
+    return run(
+        lambda config, dev, ranks, fresh: ImageTask(config, images, dev, ranks, fresh),
+        config,
+        run_dir,
+        device,
+        resume,
+        on_step,
+    )
 
 
-def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, device: str = "auto",
-        resume: bool = False, on_step: Callable[[int, int], None] | None = None) -> dict:
+def run(
+    make_task: Callable[..., Task],
+    config: TrainConfig,
+    run_dir: Path,
+    device: str = "auto",
+    resume: bool = False,
+    on_step: Callable[[int, int], None] | None = None,
+) -> dict:
     """The training loop, for every task: `make_task(config, device, ranks, fresh)` builds what to train.
 
     Started by torchrun as one of several processes, every process calls this with the same arguments: each
@@ -434,18 +482,29 @@ def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, devi
 
     def checkpoint(epoch: int, step: int, sums: dict | None = None, seen: int = 0) -> None:
         stop_if_diverged(ckpt_path, "before a checkpoint", model=model)
-        save_checkpoint(ckpt_path, {
-            "method": config.method, "config": asdict(config), "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(), "epoch": epoch, "step": step, "metrics": rows,
-            "epoch_sums": sums or {}, "epoch_seen": seen, "complete": epoch >= config.epochs,
-            "world_size": ranks.world_size,
-        })
+        save_checkpoint(
+            ckpt_path,
+            {
+                "method": config.method,
+                "config": asdict(config),
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "epoch": epoch,
+                "step": step,
+                "metrics": rows,
+                "epoch_sums": sums or {},
+                "epoch_seen": seen,
+                "complete": epoch >= config.epochs,
+                "world_size": ranks.world_size,
+            },
+        )
 
     progress = training_progress(shown=ranks.is_main)
     model.train()
     with replicated(model, ranks) as forward, progress, graceful_stop() as stop, denormals_flushed():
-        task_bar = progress.add_task("training", total=total_steps, info="",
-                                     completed=start_epoch * steps_per_epoch + start_step)
+        task_bar = progress.add_task(
+            "training", total=total_steps, info="", completed=start_epoch * steps_per_epoch + start_step
+        )
         for epoch in range(start_epoch, config.epochs):
             epoch_start = time.perf_counter()
             task.begin_epoch(epoch)
@@ -463,8 +522,14 @@ def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, devi
                     done, seen = step + 1, seen + count
                     for name, value in terms.items():
                         sums[name] = sums.get(name, 0.0) + value * count
-                    step_done(progress, task_bar, f"epoch {epoch + 1}/{config.epochs}",
-                              task.progress_info(sums, seen, temperature), stop, ranks)
+                    step_done(
+                        progress,
+                        task_bar,
+                        f"epoch {epoch + 1}/{config.epochs}",
+                        task.progress_info(sums, seen, temperature),
+                        stop,
+                        ranks,
+                    )
                     if on_step is not None:
                         on_step(epoch, done)
             except KeyboardInterrupt as interrupt:
@@ -482,22 +547,36 @@ def run(make_task: Callable[..., Task], config: TrainConfig, run_dir: Path, devi
                 rows.append(task.end_epoch(epoch, sums, seen, end_temperature, epoch_start, run_dir))
                 write_metrics(run_dir / METRICS_NAME, rows)
                 checkpoint(epoch + 1, 0)
-                console.print(f"epoch {epoch + 1}/{config.epochs}: " + task.summary(rows[-1]), highlight=False,
-                              soft_wrap=True)
+                console.print(
+                    f"epoch {epoch + 1}/{config.epochs}: " + task.summary(rows[-1]), highlight=False, soft_wrap=True
+                )
             ranks.barrier()
     return rows[-1] if rows and ranks.is_main else {}
 
 
-def epoch_row(model, config: TrainConfig, epoch: int, sums: dict, seen: int, val_images: torch.Tensor,
-              classifier, device, temperature: float, started: float) -> dict:
+def epoch_row(
+    model,
+    config: TrainConfig,
+    epoch: int,
+    sums: dict,
+    seen: int,
+    val_images: torch.Tensor,
+    classifier,
+    device,
+    temperature: float,
+    started: float,
+) -> dict:
     """The metrics row of a finished epoch: mean training terms, validation terms, sample scores (models
     with a prior), the temperature the epoch ended at and its duration, scoring included (from `started`,
     a `time.perf_counter()`)."""
-    return {"epoch": epoch + 1,
-            **{f"train_{name}": round(total / max(seen, 1), 5) for name, total in sums.items()},
-            **{k: round(v, 6) for k, v in validate(model, val_images, config, temperature, device).items()},
-            **(sample_metrics(model, classifier, device, config.seed) if classifier is not None else {}),
-            "temperature": round(temperature, 4), "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "epoch": epoch + 1,
+        **{f"train_{name}": round(total / max(seen, 1), 5) for name, total in sums.items()},
+        **{k: round(v, 6) for k, v in validate(model, val_images, config, temperature, device).items()},
+        **(sample_metrics(model, classifier, device, config.seed) if classifier is not None else {}),
+        "temperature": round(temperature, 4),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def save_epoch_grids(model, run_dir: Path, epoch: int, val_images: torch.Tensor, device, seed: int) -> None:

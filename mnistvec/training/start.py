@@ -7,16 +7,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mnistvec.training import launch
-from mnistvec.io.console import console, info, warn
-from mnistvec.training.distributed import process_ranks
 from mnistvec.config import TrainConfig
-from mnistvec.training.loop import CHECKPOINT_NAME, resumable_state, train
 from mnistvec.errors import InputError
+from mnistvec.io.console import console, info, warn
+from mnistvec.training import launch
+from mnistvec.training.distributed import process_ranks
+from mnistvec.training.loop import CHECKPOINT_NAME, resumable_state, train
 
 
-def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, overwrite: bool,
-                 mirror: str | None, explicit: set[str]) -> dict:
+def run_training(
+    config: TrainConfig,
+    run_dir: Path,
+    device: str,
+    resume: bool,
+    overwrite: bool,
+    mirror: str | None,
+    explicit: set[str],
+) -> dict:
     """Check the run folder, load the images (labels are never used; the surrogate needs none), train, return
     the last metrics."""
     from mnistvec.data import load_images
@@ -34,12 +41,15 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
         stored = TrainConfig.from_dict(resumable_state(ckpt)["config"])
         ignored = sorted(k for k in explicit if getattr(stored, k, None) != getattr(config, k, None))
         if ignored:
-            warn(f"--resume continues with the settings stored in {ckpt}; ignoring "
-                 + ", ".join(f"--{k.replace('_', '-')}" for k in ignored))
+            warn(
+                f"--resume continues with the settings stored in {ckpt}; ignoring "
+                + ", ".join(f"--{k.replace('_', '-')}" for k in ignored)
+            )
         config = stored
     elif ckpt.exists() and not overwrite:
-        raise InputError(f"{ckpt} already exists: use --resume to continue it, --overwrite to start again, "
-                         "or choose another --out")
+        raise InputError(
+            f"{ckpt} already exists: use --resume to continue it, --overwrite to start again, or choose another --out"
+        )
     if config.method == "surrogate":
         from mnistvec.training.surrogate import surrogate_steps_hint, train_surrogate
 
@@ -50,6 +60,8 @@ def run_training(config: TrainConfig, run_dir: Path, device: str, resume: bool, 
 
         load_surrogate_state(config.surrogate)  # a missing or wrong surrogate fails now, not after loading data
     images = load_images(config.data, mirror=mirror).images
-    info(f"training {config.method} with {config.lines} lines on {len(images):,} images from {config.data} "
-         f"({config.epochs} epochs) -> {run_dir}")
+    info(
+        f"training {config.method} with {config.lines} lines on {len(images):,} images from {config.data} "
+        f"({config.epochs} epochs) -> {run_dir}"
+    )
     return train(config, images, run_dir, device=device, resume=resume)

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from mnistvec.io.png import make_grid, save_png
-from mnistvec.raster import render_torch
-from mnistvec.models.surrogate import StrokeSurrogate, coverage_fit, native_coverage, random_strokes
 from mnistvec.config import TrainConfig
+from mnistvec.io.png import make_grid, save_png
+from mnistvec.models.surrogate import StrokeSurrogate, coverage_fit, native_coverage, random_strokes
+from mnistvec.raster import render_torch
 from mnistvec.training.loop import Task, run
 
 STEPS_PER_EPOCH = 1000
@@ -44,10 +44,15 @@ def heldout_set(device) -> dict[str, torch.Tensor]:
     img_lines = img_lines.view(HELDOUT_IMAGES, HELDOUT_LINES, 4)
     img_widths = img_widths.view(HELDOUT_IMAGES, HELDOUT_LINES)
     opacity = 0.3 + 0.7 * torch.rand(HELDOUT_IMAGES, HELDOUT_LINES, generator=g)
-    return {"lines": lines.to(device), "widths": widths.to(device),
-            "coverage": native_coverage(lines, widths).to(device),
-            "img_lines": img_lines.to(device), "img_widths": img_widths.to(device), "opacity": opacity.to(device),
-            "images": render_torch(img_lines, img_widths, opacity, 28, "native").to(device)}
+    return {
+        "lines": lines.to(device),
+        "widths": widths.to(device),
+        "coverage": native_coverage(lines, widths).to(device),
+        "img_lines": img_lines.to(device),
+        "img_widths": img_widths.to(device),
+        "opacity": opacity.to(device),
+        "images": render_torch(img_lines, img_widths, opacity, 28, "native").to(device),
+    }
 
 
 @torch.no_grad()
@@ -92,17 +97,23 @@ class SurrogateTask(Task):
     def end_epoch(self, epoch, sums, seen, temperature, started, run_dir):
         errors = heldout_errors(self.model, self.heldout)
         save_comparison_grid(self.model, self.heldout, run_dir / f"surrogate-epoch-{epoch + 1:03d}.png")
-        return {"epoch": epoch + 1, "train_loss": float(f"{sums.get('loss', 0.0) / max(seen, 1):.4e}"),
-                **{k: float(f"{v:.4e}") for k, v in errors.items()},
-                "seconds": round(time.perf_counter() - started, 2)}
+        return {
+            "epoch": epoch + 1,
+            "train_loss": float(f"{sums.get('loss', 0.0) / max(seen, 1):.4e}"),
+            **{k: float(f"{v:.4e}") for k, v in errors.items()},
+            "seconds": round(time.perf_counter() - started, 2),
+        }
 
     def summary(self, row):
-        return (f"stroke MSE {row['train_loss']:.2e}, held-out stroke MSE {row['heldout_stroke_mse']:.2e}, "
-                f"image MSE {row['heldout_image_mse']:.2e}, {row['seconds']:.0f} s")
+        return (
+            f"stroke MSE {row['train_loss']:.2e}, held-out stroke MSE {row['heldout_stroke_mse']:.2e}, "
+            f"image MSE {row['heldout_image_mse']:.2e}, {row['seconds']:.0f} s"
+        )
 
 
-def train_surrogate(config: TrainConfig, run_dir: Path, device: str = "auto", resume: bool = False,
-                    on_step=None) -> dict:
+def train_surrogate(
+    config: TrainConfig, run_dir: Path, device: str = "auto", resume: bool = False, on_step=None
+) -> dict:
     """Fit a surrogate for `config.epochs * STEPS_PER_EPOCH` steps; checkpoint, metrics and grids in `run_dir`
     (the training loop `train.run`)."""
     return run(SurrogateTask, config, run_dir, device, resume, on_step)
