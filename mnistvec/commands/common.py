@@ -119,3 +119,16 @@ def batch_size_option(default: int):
     return click.option(
         "--batch-size", type=click.IntRange(1), default=default, show_default=True, help="Images per batch."
     )
+
+
+def refine_option(name: str = "refine"):
+    """`--refine K`, whose default is the model's own (`config.encode_refine`)."""
+    return click.option(
+        "--refine",
+        name,
+        type=click.IntRange(0),
+        default=None,
+        metavar="K",
+        help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer) "
+        "[default: the model's own: 0 for the shipped ae and lfi, 3 for the shipped vae].",
+    )

@@ -15,6 +15,7 @@ from mnistvec.commands.common import (
     batch_size_option,
     device_option,
     mirror_option,
+    refine_option,
     user_errors,
 )
 from mnistvec.config import ENCODE_BATCH, ENCODE_MODEL
@@ -45,15 +46,7 @@ from mnistvec.io.console import console, results
     default=None,
     help="PNG size: its longer side in pixels, the source's shape kept [default: the source's size].",
 )
-@click.option(
-    "--refine",
-    "refine_steps",
-    type=click.IntRange(0),
-    default=None,
-    metavar="K",
-    help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer) "
-    "[default: the model's own: 0 for the shipped ae and lfi, 3 for the shipped vae].",
-)
+@refine_option("refine_steps")
 @batch_size_option(ENCODE_BATCH)
 @device_option
 @click.option("--overwrite", is_flag=True, help="Encode everything again instead of skipping finished items.")

@@ -15,6 +15,7 @@ from mnistvec.commands.common import (
     batch_size_option,
     device_option,
     mirror_option,
+    refine_option,
     user_errors,
 )
 from mnistvec.config import ENCODE_BATCH, SCORED_SAMPLES
@@ -85,14 +86,7 @@ from mnistvec.io.console import console, results
     default=None,
     help="Also write DIR/report.md with PNG figures (reconstructions, worst digits, samples, per-digit accuracy).",
 )
-@click.option(
-    "--refine",
-    type=click.IntRange(0),
-    default=None,
-    metavar="K",
-    help="A model's strokes get K steps of per-image refinement, as `encode --refine K` gives them "
-    "[default: the model's own, as encode].",
-)
+@refine_option()
 @batch_size_option(ENCODE_BATCH)
 @device_option
 @mirror_option
