@@ -1,12 +1,12 @@
 """`mnistvec eval`: score a trained model or a classical baseline on digits, MNIST's or a user's own.
 
 Every method turns each image into a vector drawing, which is drawn back at the image's size (28 x 28) and
-compared with the original (`evaluate.score_reconstructions`): strokes (models, the skeleton baseline) by
+compared with the original (`scores.score_reconstructions`): strokes (models, the skeleton baseline) by
 the native renderer, potrace's outlines by rsvg-convert. Beside the scores: how many numbers a drawing
 takes (6 per visible stroke: x0, y0, x1, y1, width, opacity; potrace: the numbers of its path data), the
 mean size of its SVG file, and how many images per second the method vectorises (the model's forward
 pass or the baseline's tracing; reading, scoring and rendering for the score excluded). A model with a
-prior also gets its samples scored (`evaluate.score_samples`).
+prior also gets its samples scored (`scores.score_samples`).
 
 Labels come from the source (MNIST, an IDX file with its labels, an .npz with `labels`), from a CSV file
 of name,label rows, or from a folder's class sub-folders 0/ ... 9/ (`data.labels`); without labels the

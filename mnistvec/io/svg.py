@@ -114,7 +114,7 @@ def svg_grid(
     pad: int = 2,
     title: str | None = None,
 ) -> Iterator[str]:
-    """Many items tiled in one SVG, laid out like `images.make_grid`: each item on a `size`-pixel black
+    """Many items tiled in one SVG, laid out like `png.make_grid`: each item on a `size`-pixel black
     square (a nested `<svg>` that clips it, as the PNG grid does), squares separated by `pad` pixels of grey.
     lines [B, N, 4], widths/opacity [B, N], canvas units. The text comes in pieces (the document's head, one
     cell each, its end), so that a grid of many items is written without holding all of it."""

@@ -52,7 +52,7 @@ def soft_reconstruction_loss(
 ) -> torch.Tensor:
     """Per-image losses [B] (module docstring) of canvas-unit strokes (lines [B,N,4], widths and opacity
     [B,N]) against images [B,H,W] (square), rendered at blur `temperature` pixels; `backend` as in
-    `render.soft.render_soft_px` ("native" is the one-pass loss)."""
+    `raster.soft.render_soft_px` ("native" is the one-pass loss)."""
     if loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
     size = images.shape[-1]

@@ -115,7 +115,7 @@ def train_surrogate(
     config: TrainConfig, run_dir: Path, device: str = "auto", resume: bool = False, on_step=None
 ) -> dict:
     """Fit a surrogate for `config.epochs * STEPS_PER_EPOCH` steps; checkpoint, metrics and grids in `run_dir`
-    (the training loop `train.run`)."""
+    (the training loop `training.loop.run`)."""
     return run(SurrogateTask, config, run_dir, device, resume, on_step)
 
 
