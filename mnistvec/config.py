@@ -1,4 +1,4 @@
-"""The one home of every training setting and its default.
+"""The one home of every default: the lists of choices, the commands' defaults, and the training settings.
 
 `TrainConfig` is a run's settings (stored in its checkpoint); `METHOD_DEFAULTS` the settings that differ by
 method when the command line does not give them. The command line's options, their help texts, the
@@ -24,13 +24,14 @@ RECONSTRUCTIONS = ("bce", "mse")
 RENDERERS = ("native", "exact", "soft")
 """The renderers (`raster/`)."""
 DEVICES = ("auto", "cpu", "cuda")
+"""Where a command runs: `auto` picks CUDA when present."""
 
 RENDER_TEMPERATURE = 0.5
 """The soft renderer's blur, in pixels, when none is given."""
 ENCODE_BATCH = 256
 """Images encoded (and scored) at once."""
 ENCODE_MODEL = "ae"
-"""The shipped model `encode`, `eval` and the Python API use when none is named."""
+"""The shipped model `encode` and the Python API use when none is named."""
 SAMPLE_MODEL = "lfi"
 """The shipped model `sample` draws from when none is named (the best Frechet distance to real digits)."""
 SCORED_SAMPLES = 1000
