@@ -63,3 +63,17 @@ def test_the_defaults_the_readme_states_are_the_options_defaults(command):
             continue
         shown = f"{param.default:g}" if isinstance(param.default, float) else str(param.default)
         assert shown in cell.replace("`", ""), f"{names[0]}: README says {cell!r}, the option's default is {shown}"
+
+
+def test_every_train_option_is_a_setting_or_says_where_to_run():
+    """`train` builds its config from the options named like TrainConfig's fields: an option that is
+    neither such a field nor one of the run's own (where and how it runs) would be silently ignored."""
+    from dataclasses import fields
+
+    from mnistvec.config import TrainConfig
+
+    run_options = {"run_dir", "device", "resume", "overwrite", "mirror"}
+    settings = {f.name for f in fields(TrainConfig)}
+    names = {param.name for param in cli.commands["train"].params}
+    assert sorted(names - settings - run_options) == []
+    assert sorted(settings - names) == ["channels", "hidden"]  # the network's sizes: settings, not options
