@@ -20,6 +20,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mnistvec.config import ENCODE_BATCH, ENCODE_MODEL, encode_refine
+from mnistvec.data.arrays import item_problems
 from mnistvec.device import resolve_device
 from mnistvec.encoding.sampling import draw_samples
 from mnistvec.encoding.vectorise import vectorise
@@ -123,8 +124,10 @@ def as_canvases(images) -> np.ndarray:
             f"images must have shape [B, 28, 28], got {list(np.shape(images))} (other sizes: "
             "`mnistvec encode` reads image files of any size and normalises them)"
         )
-    if not np.isfinite(array).all() or array.min(initial=0.0) < 0 or array.max(initial=0.0) > 1:
-        raise InputError("images must hold finite values in [0, 1]")
+    problems = item_problems(array)  # the readers' check of an array's items
+    if problems:
+        index, reason = min(problems.items())
+        raise InputError(f"images must hold finite values in [0, 1]: item {index}: {reason}")
     return np.ascontiguousarray(array)
 
 
