@@ -19,12 +19,14 @@ An epoch is `STEPS_PER_EPOCH` steps. After each one, the held-out error is measu
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
 from mnistvec.config import TrainConfig
 from mnistvec.io.png import make_grid, save_png
+from mnistvec.models.registry import build_model
 from mnistvec.models.surrogate import StrokeSurrogate, coverage_fit, native_coverage, random_strokes
 from mnistvec.raster import render_torch
 from mnistvec.training.loop import Task, run
@@ -82,7 +84,7 @@ class SurrogateTask(Task):
 
     def __init__(self, config: TrainConfig, device, ranks, fresh: bool):
         self.device = device
-        self.model = StrokeSurrogate(hidden=config.hidden, seed=config.seed).to(device)
+        self.model = build_model(asdict(config)).to(device)  # the registry's StrokeSurrogate, as resume checks it
         self.heldout = heldout_set(device)
         self.strokes_per_step = config.batch_size * config.lines
 
