@@ -19,7 +19,7 @@ from mnistvec.commands.common import (
     user_errors,
 )
 from mnistvec.config import ENCODE_BATCH, ENCODE_MODEL
-from mnistvec.io.console import console, results
+from mnistvec.io.console import info, results
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -105,18 +105,14 @@ def encode(source, out_dir, model_path, png, size, refine_steps, batch_size, dev
     )
     results.print(table)
     if summary.doubted:
-        console.print(
+        info(
             f"{summary.doubted:,} image(s) did not look like one digit on a plain background: encoded, "
-            f"each named above and flagged in {out_dir / 'vectors.npz'} (suspect)",
-            highlight=False,
-            soft_wrap=True,
+            f"each named above and flagged in {out_dir / 'vectors.npz'} (suspect)"
         )
     if summary.kept:
-        console.print(
+        info(
             f"{out_dir / 'vectors.npz'} also keeps {summary.kept:,} item(s) of earlier runs into "
-            f"{out_dir} (--overwrite starts afresh)",
-            highlight=False,
-            soft_wrap=True,
+            f"{out_dir} (--overwrite starts afresh)"
         )
     if summary.interrupted:
         click.echo(f"interrupted: finished items are saved in {out_dir}; run the same command to finish", err=True)

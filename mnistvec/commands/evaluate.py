@@ -19,7 +19,7 @@ from mnistvec.commands.common import (
     user_errors,
 )
 from mnistvec.config import ENCODE_BATCH, SCORED_SAMPLES
-from mnistvec.io.console import console, results
+from mnistvec.io.console import info, results
 
 
 @click.command(name="eval", epilog=EXIT_CODES_HELP)
@@ -146,9 +146,9 @@ def evaluate(
     results.print(table)
     if json_path is not None:
         write_text_atomic(json_path, json.dumps(evaluation.as_dict(), indent=2) + "\n")
-        console.print(f"wrote {json_path}", highlight=False)
+        info(f"wrote {json_path}")
     if report_dir is not None:
-        console.print(f"wrote {write_report(evaluation, report_dir)}", highlight=False)
+        info(f"wrote {write_report(evaluation, report_dir)}")
     if evaluation.failed:
         click.echo(f"{evaluation.failed} unreadable item(s) were left out (each named above)", err=True)
         sys.exit(EXIT_PARTIAL)
