@@ -1,6 +1,6 @@
 """The package's layers: every module imports only from layers below its own, or from its own layer.
 
-    errors, strokes, device  ->  io, data  ->  raster  ->  models  ->  baselines, encoding, evaluation,
+    errors, strokes, device, config, native  ->  io, data  ->  raster  ->  models  ->  baselines, encoding, evaluation,
     training  ->  api, commands  ->  cli
 
 (`docs/design.md` says what each holds.) The test reads every module's imports, lazy ones inside functions
@@ -18,7 +18,7 @@ PACKAGE = Path(mnistvec.__file__).parent
 
 LAYERS = [
     ["mnistvec.errors", "mnistvec.weights"],
-    ["mnistvec.strokes", "mnistvec.device", "mnistvec.config"],
+    ["mnistvec.strokes", "mnistvec.device", "mnistvec.config", "mnistvec.native"],
     ["mnistvec.io"],
     ["mnistvec.data"],
     ["mnistvec.raster"],
