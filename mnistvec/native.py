@@ -16,7 +16,7 @@ import importlib
 import os
 from pathlib import Path
 
-ABI_VERSION = 3
+ABI_VERSION = 4
 """The C ABI version this package speaks."""
 
 LIBRARY_ENV = "MNISTVEC_NATIVE_LIBRARY"
@@ -95,6 +95,9 @@ def _open_library(path: Path) -> ctypes.CDLL | None:
             + [ctypes.c_float, ctypes.c_double, ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint8)]
         )
         library.mnistvec_visible_strokes.restype = ctypes.c_int32
+        blob = [ctypes.c_void_p, ctypes.c_void_p]  # bytes, then count + 1 uint64 offsets
+        library.mnistvec_write_files.argtypes = blob * 3 + [ctypes.c_uint64, ctypes.c_uint32, ctypes.c_void_p]
+        library.mnistvec_write_files.restype = ctypes.c_int32
     except (OSError, AttributeError):
         return None
     return library

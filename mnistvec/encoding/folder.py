@@ -32,7 +32,7 @@ from mnistvec.device import resolve_device
 from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread
 from mnistvec.encoding.vectorise import vectorise
 from mnistvec.errors import InputError
-from mnistvec.io.atomic import is_item_error, remove_stale_temps, write_bytes_atomic, write_text_atomic
+from mnistvec.io.atomic import is_item_error, remove_stale_temps, write_bytes_atomic, write_files_atomic
 from mnistvec.io.console import progress_bar, warn
 from mnistvec.io.interrupt import graceful_stop
 from mnistvec.io.journal import Entries, JournalError, JournalWriter, read_entries, read_meta
@@ -353,11 +353,14 @@ def _encode_items(
 
     def write() -> list[int]:
         texts = svg_drawings(lines, widths, opacity, frames, names)
+        svg_paths = [out_dir / "svg" / f"{stems[i]}.svg" for i in todo]
+        svg_errors = write_files_atomic([(path, text.encode()) for path, text in zip(svg_paths, texts)])
         failed = []
         for k, i in enumerate(todo):
-            svg_path = target = out_dir / "svg" / f"{stems[i]}.svg"
+            svg_path = target = svg_paths[k]
             try:
-                write_text_atomic(svg_path, texts[k])
+                if svg_errors[k] is not None:
+                    raise svg_errors[k]
                 if png:  # the SVG's picture: the same frame and polarity
                     target = out_dir / "png" / f"{stems[i]}.png"
                     image = render_in_frame(lines[k], widths[k], opacity[k], tuple(frames[k]), size)

@@ -5,6 +5,9 @@ half-written file: `os.replace` is atomic within one filesystem. Temporary files
 with the usual permissions (0666 less the umask), named after the target (its first `TEMP_NAME_BYTES`
 bytes, so that the temporary name of any legal target fits in 255 bytes), this process and a counter.
 
+`write_files_atomic` writes a batch of files the same way, in the native library when it is there (outside
+Python's global lock, so that other threads run meanwhile), else one after another in Python.
+
 An OS error that concerns one target only (its path is a folder, its name too long, its folder not
 writable: `is_item_error`) is the failure of that item, not of a whole batch job.
 """
@@ -16,9 +19,13 @@ import itertools
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+
+import numpy as np
+
+from mnistvec.native import load_library
 
 TEMP_PREFIX = ".tmp-"
 TEMP_NAME_BYTES = 32
@@ -27,19 +34,29 @@ _made_dirs: set[Path] = set()
 _lock = threading.Lock()
 
 
-def _create_temp(path: Path) -> tuple[Path, int]:
-    """Create the temporary sibling of `path` (making its folder when needed); return it and its fd."""
+def _make_parent(path: Path) -> None:
+    """Make the folder `path` goes in, unless this process made it already."""
     parent = path.parent
     if parent not in _made_dirs:
         parent.mkdir(parents=True, exist_ok=True)
         with _lock:
             _made_dirs.add(parent)
-    tmp = path.with_name(f"{TEMP_PREFIX}{_short(path.name)}.{os.getpid()}.{next(_counter)}")
+
+
+def _temp_name(path: Path) -> Path:
+    """A temporary sibling of `path` that no other writer uses (module docstring)."""
+    return path.with_name(f"{TEMP_PREFIX}{_short(path.name)}.{os.getpid()}.{next(_counter)}")
+
+
+def _create_temp(path: Path) -> tuple[Path, int]:
+    """Create the temporary sibling of `path` (making its folder when needed); return it and its fd."""
+    _make_parent(path)
+    tmp = _temp_name(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
     try:
         return tmp, os.open(tmp, flags, 0o666)
     except FileNotFoundError:  # the folder was removed since it was made
-        parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         return tmp, os.open(tmp, flags, 0o666)
 
 
@@ -99,6 +116,56 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> None:
     except BaseException as err:
         tmp.unlink(missing_ok=True)
         raise _naming_target(err, path, tmp) from None
+
+
+def write_files_atomic(files: Sequence[tuple[Path, bytes]]) -> list[OSError | None]:
+    """Write each `(path, data)` atomically, as `write_bytes_atomic` does, every one of them tried; return
+    each one's error (None when written). The paths' folders are made first; a folder that cannot be made
+    is the error of the files that go in it."""
+    errors: list[OSError | None] = [None] * len(files)
+    library = load_library()
+    if library is None:
+        return _write_each(files, errors, range(len(files)))
+    todo = []
+    for k, (path, _) in enumerate(files):
+        try:
+            _make_parent(path)
+            todo.append(k)
+        except OSError as err:
+            errors[k] = _naming_target(err, path, path)
+    if not todo:
+        return errors
+    targets = [os.fsencode(files[k][0]) for k in todo]
+    temps = [os.fsencode(_temp_name(files[k][0])) for k in todo]
+    blobs = [_blob(targets), _blob(temps), _blob([files[k][1] for k in todo])]
+    codes = np.zeros(len(todo), np.int32)
+    arguments = [pointer for blob, offsets in blobs for pointer in (blob, offsets.ctypes.data)]
+    code = library.mnistvec_write_files(*arguments, len(todo), 1, codes.ctypes.data)
+    if code != 0:
+        raise RuntimeError(f"mnistvec_write_files failed with code {code}")
+    again = [k for k, c in zip(todo, codes.tolist()) if c == errno.ENOENT]  # a folder removed meanwhile
+    for k, c in zip(todo, codes.tolist()):
+        if c not in (0, errno.ENOENT):
+            number = c if c > 0 else errno.EIO
+            errors[k] = OSError(number, os.strerror(number), str(files[k][0]))
+    return _write_each(files, errors, again)
+
+
+def _blob(items: list[bytes]) -> tuple[bytes, np.ndarray]:
+    """Byte strings one after another, and the `len(items) + 1` offsets where each starts (then the end)."""
+    offsets = np.zeros(len(items) + 1, np.uint64)
+    np.cumsum([len(item) for item in items], out=offsets[1:])
+    return b"".join(items), offsets
+
+
+def _write_each(files: Sequence[tuple[Path, bytes]], errors: list, indices) -> list[OSError | None]:
+    """`write_bytes_atomic` for the files at `indices`, each one's OS error kept in `errors`."""
+    for k in indices:
+        try:
+            write_bytes_atomic(*files[k])
+        except OSError as err:
+            errors[k] = err
+    return errors
 
 
 def _naming_target(err: BaseException, path: Path, tmp: Path) -> BaseException:

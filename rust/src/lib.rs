@@ -25,6 +25,10 @@
 //!                            const double* targets, uint64_t batch, uint64_t n_lines, uint64_t height,
 //!                            uint64_t width, double sigma, double tolerance, uint32_t loss, double eps,
 //!                            uint32_t threads, double* losses, double* grad_strokes);
+//! int32_t mnistvec_write_files(const uint8_t* paths, const uint64_t* path_offsets,
+//!                              const uint8_t* temps, const uint64_t* temp_offsets,
+//!                              const uint8_t* data, const uint64_t* data_offsets,
+//!                              uint64_t count, uint32_t threads, int32_t* errors);
 //! ```
 //!
 //! The soft renderer ([`soft`], [`soft_batch`]) takes pixel units and `f64`, as `render_soft_px` of
@@ -36,6 +40,7 @@
 
 pub mod clip;
 pub mod coverage;
+pub mod files;
 pub mod kernel;
 pub mod lanes;
 pub mod parallel;
@@ -56,7 +61,7 @@ use soft_batch::{Composite, SoftBatch};
 use soft_loss::Loss;
 
 /// Version of the C ABI below; bumped on any incompatible change.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// Success.
 pub const OK: i32 = 0;
@@ -78,7 +83,7 @@ pub const ERR_BAD_SOFT_PARAMETER: i32 = -6;
 /// Image sides must be below this many pixels (`2^31`; pixel rows and columns are counted in `i32`).
 pub const MAX_SIDE: u64 = 1 << 31;
 
-/// The version of this C ABI (2: the soft renderer added).
+/// The version of this C ABI (2: the soft renderer added; 3: visible strokes; 4: batch file writes).
 #[no_mangle]
 pub extern "C" fn mnistvec_abi_version() -> u32 {
     ABI_VERSION
@@ -566,6 +571,119 @@ pub unsafe extern "C" fn mnistvec_soft_loss(
         };
         let targets = unsafe { input_slice(targets, pixels) };
         strokes.loss(strokes.threads(threads), targets, loss, losses, grads);
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
+/// Item `k` of a blob of concatenated byte strings: `blob[offsets[k]..offsets[k + 1]]`, or None when the
+/// offsets decrease or run past the blob.
+fn blob_item<'a>(blob: &'a [u8], offsets: &[u64], k: usize) -> Option<&'a [u8]> {
+    let (start, end) = (
+        usize::try_from(offsets[k]).ok()?,
+        usize::try_from(offsets[k + 1]).ok()?,
+    );
+    blob.get(start..end)
+}
+
+/// A blob of `count` byte strings and its `count + 1` offsets, checked: non-null, the offsets starting at 0
+/// and never decreasing. The blob's length is the last offset.
+///
+/// # Safety
+/// `offsets` must be valid for `count + 1` `u64`s, and `blob` for as many bytes as the last offset says.
+unsafe fn checked_blob<'a>(
+    blob: *const u8,
+    offsets: *const u64,
+    count: u64,
+) -> Result<(&'a [u8], &'a [u64]), i32> {
+    let Some(offset_count) = count.checked_add(1).and_then(|n| element_count_of::<u64>(&[n])) else {
+        return Err(ERR_SIZE_OVERFLOW);
+    };
+    check_pointer(offsets, offset_count)?;
+    // SAFETY: checked non-null and aligned; its size is the caller's contract.
+    let offsets = unsafe { input_slice(offsets, offset_count) };
+    if offsets[0] != 0 || offsets.windows(2).any(|pair| pair[0] > pair[1]) {
+        return Err(ERR_SIZE_OVERFLOW);
+    }
+    let Some(bytes) = element_count_of::<u8>(&[offsets[offset_count - 1]]) else {
+        return Err(ERR_SIZE_OVERFLOW);
+    };
+    check_pointer(blob, bytes)?;
+    // SAFETY: as above.
+    Ok((unsafe { input_slice(blob, bytes) }, offsets))
+}
+
+/// Writes `count` files atomically (see [`files`]): file `k` goes to path `k` of the `paths` blob by way of
+/// the temporary path `k` of `temps`, with the bytes `k` of `data` (each blob: its byte strings one after
+/// another, string `k` at `blob[offsets[k]..offsets[k + 1]]`, `count + 1` offsets from 0; paths are the
+/// Unix bytes of the names, without NUL). `errors[k]` gets 0 when file `k` was written, else the OS error
+/// number (or -1 for an error without one), the target then left as it was and no temporary file left.
+/// `threads`: worker threads, 0 for one per core (files of one folder mostly wait on each other in the
+/// kernel, so 1 is as fast there).
+///
+/// Returns `OK` (0) once every file was tried, or a negative `ERR_*` code before any was (bad offsets:
+/// `ERR_SIZE_OVERFLOW`).
+///
+/// # Safety
+/// Each blob and its offsets must be valid as above, and `errors` for `count` `i32`s.
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_write_files(
+    paths: *const u8,
+    path_offsets: *const u64,
+    temps: *const u8,
+    temp_offsets: *const u64,
+    data: *const u8,
+    data_offsets: *const u64,
+    count: u64,
+    threads: u32,
+    errors: *mut i32,
+) -> i32 {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    use std::path::Path;
+
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let Some(files) = element_count_of::<i32>(&[count]) else {
+            return ERR_SIZE_OVERFLOW;
+        };
+        // SAFETY: the blobs' validity is the caller's contract; `checked_blob` checks their offsets.
+        let blobs = unsafe {
+            (
+                checked_blob(paths, path_offsets, count),
+                checked_blob(temps, temp_offsets, count),
+                checked_blob(data, data_offsets, count),
+            )
+        };
+        let ((paths, path_offsets), (temps, temp_offsets), (data, data_offsets)) = match blobs {
+            (Ok(p), Ok(t), Ok(d)) => (p, t, d),
+            (Err(code), _, _) | (_, Err(code), _) | (_, _, Err(code)) => return code,
+        };
+        if let Err(code) = check_pointer(errors, files) {
+            return code;
+        }
+        let mut jobs = Vec::with_capacity(files);
+        for k in 0..files {
+            let (Some(target), Some(temp), Some(bytes)) = (
+                blob_item(paths, path_offsets, k),
+                blob_item(temps, temp_offsets, k),
+                blob_item(data, data_offsets, k),
+            ) else {
+                return ERR_SIZE_OVERFLOW;
+            };
+            jobs.push(files::FileJob {
+                target: Path::new(OsStr::from_bytes(target)),
+                temp: Path::new(OsStr::from_bytes(temp)),
+                data: bytes,
+            });
+        }
+        // SAFETY: `errors` checked non-null and aligned; its size is the caller's contract.
+        let errors = unsafe { std::slice::from_raw_parts_mut(errors, files) };
+        let threads = if threads == 0 {
+            parallel::available_threads()
+        } else {
+            threads as usize
+        };
+        files::write_all_atomic(&jobs, threads.min(parallel::MAX_THREADS), errors);
         OK
     }));
     result.unwrap_or(ERR_PANIC)

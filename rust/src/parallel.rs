@@ -67,7 +67,7 @@ impl<'a> StrokeBatch<'a> {
 }
 
 /// The machine's available parallelism, asked once (the answer can take a system call or two).
-fn available_threads() -> usize {
+pub(crate) fn available_threads() -> usize {
     static AVAILABLE: OnceLock<usize> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
         thread::available_parallelism()
