@@ -381,15 +381,39 @@ class FillingDisk:
 
         return Limited()
 
+    def batch_writer(self, real):
+        """`write_files_atomic` (the native batch writer) on this disk: each file whose bytes no longer fit
+        fails with ENOSPC, the others are written."""
 
-def test_a_full_disk_stops_with_one_line_and_the_same_command_finishes_later(tmp_path, monkeypatch):
+        def write(files):
+            fits = []
+            for _, data in files:
+                fits.append(len(data) <= self.budget)
+                self.budget -= len(data) if fits[-1] else 0
+            written = iter(real([f for f, ok in zip(files, fits) if ok]))
+            return [
+                next(written) if ok else OSError(errno.ENOSPC, "No space left on device", str(f[0]))
+                for f, ok in zip(files, fits)
+            ]
+
+        return write
+
+
+@pytest.mark.parametrize("writer", ["python", "native"])
+def test_a_full_disk_stops_with_one_line_and_the_same_command_finishes_later(tmp_path, monkeypatch, writer):
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(40):
         digit().rotate(3 * i).save(folder / f"d{i:02d}.png")
     command = ["encode", folder, tmp_path / "out", "--batch-size", 8, "--device", "cpu"]
     disk = FillingDisk(budget=12_000)
-    monkeypatch.setattr("mnistvec.io.atomic.os.fdopen", disk.fdopen)
+    if writer == "python":  # one file at a time in Python
+        monkeypatch.setattr("mnistvec.io.atomic.load_library", lambda: None)
+        monkeypatch.setattr("mnistvec.io.atomic.os.fdopen", disk.fdopen)
+    else:  # a batch at a time (in the native library when it is there)
+        import mnistvec.encoding.folder as folder_module
+
+        monkeypatch.setattr(folder_module, "write_files_atomic", disk.batch_writer(folder_module.write_files_atomic))
     result = invoke(*command)
     check(
         result, EXIT_ERROR, r"out/svg/d\d\d\.png\.svg: No space left on device .*run the same command again", "No space"
