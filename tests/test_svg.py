@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 from conftest import EXAMPLE_VECTORS, random_strokes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from mnistvec.io.svg import canvas_frame, svg_drawing
@@ -73,3 +75,31 @@ def test_strokes_with_opacity_zero_are_not_written():
     text = svg_drawing(lines, np.full(3, 0.05), np.array([1.0, 0.0, 0.5]), canvas_frame(28))
     drawn = ET.fromstring(text).findall(".//{http://www.w3.org/2000/svg}line")
     assert [float(line.get("stroke-opacity")) for line in drawn] == [1.0, 0.5]
+
+
+@pytest.mark.skipif(not __import__("mnistvec.native").native.load_library(), reason="the native library is not built")
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(0, 5),
+    st.sampled_from([1.0, 28.0, 640.0, 1e5, 1e9]),
+    st.floats(-1e6, 1e6),
+    st.integers(0, 2**32 - 1),
+)
+def test_native_line_elements_are_the_python_text_byte_for_byte(batch, n_lines, scale, offset, seed):
+    import mnistvec.io.svg as svg
+
+    rng = np.random.default_rng(seed)
+    lines = rng.normal(0.5, 2.0, (batch, n_lines, 4)) * rng.choice([1e-7, 1e-3, 1.0, 1e3], (batch, n_lines, 4))
+    widths = rng.uniform(-0.1, 0.3, (batch, n_lines))
+    opacity = rng.choice([0.0, 1e-5, 0.0004, 0.5, 1.0, 1.5], (batch, n_lines))
+    frames = np.tile([scale, scale, scale, offset, -offset, float(seed % 2)], (batch, 1))
+    titles = [f"item {k}" for k in range(batch)]
+    native = svg.svg_drawings(lines, widths, opacity, frames, titles)
+    real = svg.load_library
+    try:
+        svg.load_library = lambda: None
+        python = svg.svg_drawings(lines, widths, opacity, frames, titles)
+    finally:
+        svg.load_library = real
+    assert native == python

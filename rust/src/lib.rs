@@ -29,6 +29,8 @@
 //!                              const uint8_t* temps, const uint64_t* temp_offsets,
 //!                              const uint8_t* data, const uint64_t* data_offsets,
 //!                              uint64_t count, uint32_t threads, int32_t* errors);
+//! int32_t mnistvec_svg_lines(const double* rows, const uint8_t* drawn, uint64_t batch, uint64_t n_lines,
+//!                            uint8_t* out, uint64_t capacity, uint64_t* offsets);
 //! ```
 //!
 //! The soft renderer ([`soft`], [`soft_batch`]) takes pixel units and `f64`, as `render_soft_px` of
@@ -52,6 +54,7 @@ pub mod soft_batch;
 pub mod soft_loss;
 pub mod span;
 pub mod stroke;
+pub mod svg_text;
 pub mod visibility;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -684,6 +687,76 @@ pub unsafe extern "C" fn mnistvec_write_files(
             threads as usize
         };
         files::write_all_atomic(&jobs, threads.min(parallel::MAX_THREADS), errors);
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
+/// The `<line>` elements of `batch` SVG drawings of `n_lines` strokes each (see [`svg_text`]): `rows`
+/// `[batch, n_lines, 6]` holds each stroke's `(x0, y0, x1, y1, width, opacity)` in pixels, `drawn`
+/// `[batch, n_lines]` which of them are written. Drawing `k`'s text goes to `out[offsets[k]..offsets[k + 1]]`
+/// (`offsets`: `batch + 1` entries from 0), with `capacity` bytes at `out`, which must be at least
+/// `batch * n_lines * 144` (`svg_text::MAX_ELEMENT_BYTES` per stroke).
+///
+/// Returns `OK` (0), or a negative `ERR_*` code (`ERR_SIZE_OVERFLOW` for a `capacity` below that bound).
+///
+/// # Safety
+/// Each non-null pointer must be valid for its array's size; `out` and `offsets` must not overlap the
+/// inputs or each other.
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_svg_lines(
+    rows: *const f64,
+    drawn: *const u8,
+    batch: u64,
+    n_lines: u64,
+    out: *mut u8,
+    capacity: u64,
+    offsets: *mut u64,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let (Some(row_count), Some(strokes), Some(offset_count), Some(needed)) = (
+            element_count_of::<f64>(&[batch, n_lines, 6]),
+            element_count_of::<u8>(&[batch, n_lines]),
+            batch.checked_add(1).and_then(|n| element_count_of::<u64>(&[n])),
+            element_count_of::<u8>(&[batch, n_lines, svg_text::MAX_ELEMENT_BYTES as u64]),
+        ) else {
+            return ERR_SIZE_OVERFLOW;
+        };
+        if (capacity as u128) < needed as u128 || usize::try_from(capacity).is_err() {
+            return ERR_SIZE_OVERFLOW;
+        }
+        for check in [
+            check_pointer(rows, row_count),
+            check_pointer(drawn, strokes),
+            check_pointer(out as *const u8, needed),
+            check_pointer(offsets as *const u64, offset_count),
+        ] {
+            if let Err(code) = check {
+                return code;
+            }
+        }
+        // SAFETY: pointers checked above; sizes and validity are the caller's contract.
+        let (rows, drawn) = unsafe { (input_slice(rows, row_count), input_slice(drawn, strokes)) };
+        // SAFETY: as above; `offsets` has `batch + 1` entries.
+        let offsets = unsafe { std::slice::from_raw_parts_mut(offsets, offset_count) };
+        let n = n_lines as usize;
+        let mut text = Vec::with_capacity(needed);
+        offsets[0] = 0;
+        for k in 0..batch as usize {
+            svg_text::push_lines(
+                &rows[k * n * 6..(k + 1) * n * 6],
+                &drawn[k * n..(k + 1) * n],
+                &mut text,
+            );
+            offsets[k + 1] = text.len() as u64;
+        }
+        if text.len() > needed {
+            return ERR_SIZE_OVERFLOW; // never: each element is within its bound
+        }
+        if !text.is_empty() {
+            // SAFETY: `out` is valid for `needed >= text.len()` bytes (bound above) and does not overlap `text`.
+            unsafe { std::ptr::copy_nonoverlapping(text.as_ptr(), out, text.len()) };
+        }
         OK
     }));
     result.unwrap_or(ERR_PANIC)
