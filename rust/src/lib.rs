@@ -36,6 +36,7 @@
 
 pub mod clip;
 pub mod coverage;
+pub mod inflate;
 pub mod kernel;
 pub mod lanes;
 pub mod parallel;
