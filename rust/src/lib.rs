@@ -25,6 +25,9 @@
 //!                            const double* targets, uint64_t batch, uint64_t n_lines, uint64_t height,
 //!                            uint64_t width, double sigma, double tolerance, uint32_t loss, double eps,
 //!                            uint32_t threads, double* losses, double* grad_strokes);
+//! int32_t mnistvec_decode_png_gray(const uint8_t* paths, const uint64_t* offsets, uint64_t count,
+//!                                  uint64_t height, uint64_t width, uint32_t threads, uint8_t* out,
+//!                                  int32_t* status);
 //! ```
 //!
 //! The soft renderer ([`soft`], [`soft_batch`]) takes pixel units and `f64`, as `render_soft_px` of
@@ -33,6 +36,11 @@
 //! (`product`, `zeros`, each `[batch, height, width]`) that the backward pass reads back with the
 //! loss gradient `grad_out` to write `grad_strokes`, `[batch, n_lines, 6]`: the gradient with respect
 //! to `(x0, y0, x1, y1, radius, alpha)` of every stroke.
+//!
+//! The PNG decoder ([`inflate`], [`png`], [`png_batch`]) reads `count` files named by their path bytes and
+//! writes each one's 8-bit gray pixels, `[count, height, width]`, when it is an 8-bit gray or RGB PNG of
+//! exactly that size that it handles; `status[k]` says whether it did (0) or not (1: any other file,
+//! which the caller reads some other way).
 
 pub mod clip;
 pub mod coverage;
@@ -41,6 +49,8 @@ pub mod kernel;
 pub mod lanes;
 pub mod parallel;
 pub mod pixel_batch;
+pub mod png;
+pub mod png_batch;
 pub mod raster;
 pub mod real;
 pub mod soft;
@@ -57,7 +67,7 @@ use soft_batch::{Composite, SoftBatch};
 use soft_loss::Loss;
 
 /// Version of the C ABI below; bumped on any incompatible change.
-pub const ABI_VERSION: u32 = 3;
+pub const ABI_VERSION: u32 = 4;
 
 /// Success.
 pub const OK: i32 = 0;
@@ -79,7 +89,7 @@ pub const ERR_BAD_SOFT_PARAMETER: i32 = -6;
 /// Image sides must be below this many pixels (`2^31`; pixel rows and columns are counted in `i32`).
 pub const MAX_SIDE: u64 = 1 << 31;
 
-/// The version of this C ABI (2: the soft renderer added).
+/// The version of this C ABI (2: the soft renderer added; 4: the PNG decoder added).
 #[no_mangle]
 pub extern "C" fn mnistvec_abi_version() -> u32 {
     ABI_VERSION
@@ -572,13 +582,86 @@ pub unsafe extern "C" fn mnistvec_soft_loss(
     result.unwrap_or(ERR_PANIC)
 }
 
+/// Reads and decodes `count` PNG files to 8-bit gray (see [`png`] for what is handled): file `k`'s path is
+/// the bytes `paths[offsets[k]..offsets[k + 1]]` (Unix path bytes, no NUL; `offsets` has `count + 1`
+/// non-decreasing entries, `paths` `offsets[count]` bytes). Each file is opened without blocking, checked
+/// to be a regular file of at most 16 MiB, read and decoded; `out[k * height * width ..]` (`[count, height,
+/// width]`) gets its pixels and `status[k]` 0, or `status[k]` is 1 (not handled, for any reason, an I/O
+/// error included) and its slot of `out` is unspecified. `threads` 0 uses the machine's available
+/// parallelism; the result does not depend on it.
+///
+/// Returns `OK`, `ERR_NULL_POINTER`, `ERR_MISALIGNED`, `ERR_SIZE_OVERFLOW` (also for offsets that
+/// decrease) or `ERR_PANIC`. With `count == 0` nothing is read or written; with `height` or `width` 0 every
+/// status is 1 and no file is opened.
+///
+/// # Safety
+/// Each non-null pointer must be valid for its array's size; `out` and `status` must not overlap each
+/// other or the inputs.
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_decode_png_gray(
+    paths: *const u8,
+    offsets: *const u64,
+    count: u64,
+    height: u64,
+    width: u64,
+    threads: u32,
+    out: *mut u8,
+    status: *mut i32,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        if count == 0 {
+            return OK;
+        }
+        let (Some(out_len), Some(status_len), Some(offset_len)) = (
+            element_count_of::<u8>(&[count, height, width]),
+            element_count_of::<i32>(&[count]),
+            count.checked_add(1).and_then(|n| element_count_of::<u64>(&[n])),
+        ) else {
+            return ERR_SIZE_OVERFLOW;
+        };
+        if let Err(code) = first_error(&[
+            check_pointer(offsets, offset_len),
+            check_pointer(status, status_len),
+            check_pointer(out, out_len),
+        ]) {
+            return code;
+        }
+        // SAFETY: checked non-null and aligned above; the size is the caller's contract.
+        let offsets = unsafe { input_slice(offsets, offset_len) };
+        let Some(path_len) = element_count_of::<u8>(&[offsets[offset_len - 1]]) else {
+            return ERR_SIZE_OVERFLOW;
+        };
+        if let Err(code) = check_pointer(paths, path_len) {
+            return code;
+        }
+        // SAFETY: checked non-null above; its size, `offsets[count]`, is the caller's contract.
+        let files = png_batch::PathList {
+            paths: unsafe { input_slice(paths, path_len) },
+            offsets,
+        };
+        if !files.is_valid() {
+            return ERR_SIZE_OVERFLOW;
+        }
+        // SAFETY: checked non-null and aligned above; sizes and validity are the caller's contract.
+        let (out, status) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(out, out_len),
+                std::slice::from_raw_parts_mut(status, status_len),
+            )
+        };
+        png_batch::decode_files(files, height as usize, width as usize, threads, out, status);
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn abi_version_is_three() {
-        assert_eq!(mnistvec_abi_version(), 3);
+    fn abi_version_is_four() {
+        assert_eq!(mnistvec_abi_version(), 4);
     }
 
     #[test]
@@ -1193,5 +1276,37 @@ mod tests {
             };
             assert_eq!(code, ERR_BAD_SOFT_PARAMETER, "loss {loss}, eps {eps}");
         }
+    }
+
+    #[test]
+    fn png_decoder_through_the_c_abi() {
+        let names: &[&[u8]] = &[b"/nonexistent/a.png", b"/", b"/dev/null"];
+        let paths: Vec<u8> = names.concat();
+        let mut offsets = vec![0u64];
+        for name in names {
+            offsets.push(offsets.last().unwrap() + name.len() as u64);
+        }
+        let mut out = vec![0u8; 3 * 4];
+        let mut status = vec![7i32; 3];
+        let call = |offsets: &[u64], count, out: *mut u8, status: *mut i32| unsafe {
+            mnistvec_decode_png_gray(paths.as_ptr(), offsets.as_ptr(), count, 2, 2, 0, out, status)
+        };
+        assert_eq!(call(&offsets, 3, out.as_mut_ptr(), status.as_mut_ptr()), OK);
+        assert_eq!(status, vec![1, 1, 1]);
+        assert_eq!(call(&offsets, 0, std::ptr::null_mut(), std::ptr::null_mut()), OK);
+        assert_eq!(
+            call(&offsets, 3, std::ptr::null_mut(), status.as_mut_ptr()),
+            ERR_NULL_POINTER
+        );
+        assert_eq!(
+            call(&[0, 5, 3, 12], 3, out.as_mut_ptr(), status.as_mut_ptr()),
+            ERR_SIZE_OVERFLOW
+        );
+        assert_eq!(
+            call(&offsets, u64::MAX, out.as_mut_ptr(), status.as_mut_ptr()),
+            ERR_SIZE_OVERFLOW
+        );
+        let misaligned = unsafe { (status.as_mut_ptr() as *mut u8).add(1) as *mut i32 };
+        assert_eq!(call(&offsets, 3, out.as_mut_ptr(), misaligned), ERR_MISALIGNED);
     }
 }
