@@ -2,7 +2,9 @@
 
 The renderer (`mnistvec.raster.native`) and the batch file functions of `mnistvec.io` and `mnistvec.data`
 share one library; this module finds it, checks that it speaks this package's ABI version and declares the
-argument types of its functions. Setting the environment variable `MNISTVEC_NATIVE_LIBRARY` to a library file
+argument types of its functions (the renderers, the stroke visibility test, and `mnistvec_decode_png_gray`,
+the batch PNG decoder behind `mnistvec.data.png_native`: file paths in, 8-bit gray pixels and a per-file
+decoded-or-not status out). Setting the environment variable `MNISTVEC_NATIVE_LIBRARY` to a library file
 loads that file instead, and only it (for instance the debug build `rust/target/debug/libmnistvec_native.so`).
 It is read once, when the library is first loaded. A missing or broken library is never an error here:
 `load_library()` returns None and each caller falls back to its Python path.
@@ -104,6 +106,17 @@ def _open_library(path: Path) -> ctypes.CDLL | None:
             ctypes.c_void_p,
         ]
         library.mnistvec_svg_lines.restype = ctypes.c_int32
+        library.mnistvec_decode_png_gray.argtypes = [
+            ctypes.POINTER(ctypes.c_uint8),
+            ctypes.POINTER(ctypes.c_uint64),
+            ctypes.c_uint64,
+            ctypes.c_uint64,
+            ctypes.c_uint64,
+            ctypes.c_uint32,
+            ctypes.POINTER(ctypes.c_uint8),
+            ctypes.POINTER(ctypes.c_int32),
+        ]
+        library.mnistvec_decode_png_gray.restype = ctypes.c_int32
     except (OSError, AttributeError):
         return None
     return library

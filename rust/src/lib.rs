@@ -31,6 +31,9 @@
 //!                              uint64_t count, uint32_t threads, int32_t* errors);
 //! int32_t mnistvec_svg_lines(const double* rows, const uint8_t* drawn, uint64_t batch, uint64_t n_lines,
 //!                            uint8_t* out, uint64_t capacity, uint64_t* offsets);
+//! int32_t mnistvec_decode_png_gray(const uint8_t* paths, const uint64_t* offsets, uint64_t count,
+//!                                  uint64_t height, uint64_t width, uint32_t threads, uint8_t* out,
+//!                                  int32_t* status);
 //! ```
 //!
 //! The soft renderer ([`soft`], [`soft_batch`]) takes pixel units and `f64`, as `render_soft_px` of
@@ -39,14 +42,23 @@
 //! (`product`, `zeros`, each `[batch, height, width]`) that the backward pass reads back with the
 //! loss gradient `grad_out` to write `grad_strokes`, `[batch, n_lines, 6]`: the gradient with respect
 //! to `(x0, y0, x1, y1, radius, alpha)` of every stroke.
+//!
+//! The PNG decoder ([`inflate`], [`png`], [`png_batch`]) reads `count` files named by their path bytes and
+//! writes each one's 8-bit gray pixels, `[count, height, width]`, when it is an 8-bit gray or RGB PNG of
+//! exactly that size that it handles; `status[k]` says whether it did (0) or not (1: any other file,
+//! which the caller reads some other way).
 
+pub mod blob;
 pub mod clip;
 pub mod coverage;
 pub mod files;
+pub mod inflate;
 pub mod kernel;
 pub mod lanes;
 pub mod parallel;
 pub mod pixel_batch;
+pub mod png;
+pub mod png_batch;
 pub mod raster;
 pub mod real;
 pub mod soft;
@@ -59,6 +71,7 @@ pub mod visibility;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use blob::Blob;
 use parallel::{render_batch, thread_count, StrokeBatch};
 use soft_batch::{Composite, SoftBatch};
 use soft_loss::Loss;
@@ -86,7 +99,8 @@ pub const ERR_BAD_SOFT_PARAMETER: i32 = -6;
 /// Image sides must be below this many pixels (`2^31`; pixel rows and columns are counted in `i32`).
 pub const MAX_SIDE: u64 = 1 << 31;
 
-/// The version of this C ABI (2: the soft renderer added; 3: visible strokes; 4: batch file writes).
+/// The version of this C ABI (2: the soft renderer added; 3: visible strokes; 4: batch file writes,
+/// SVG stroke text and the PNG decoder).
 #[no_mangle]
 pub extern "C" fn mnistvec_abi_version() -> u32 {
     ABI_VERSION
@@ -579,41 +593,32 @@ pub unsafe extern "C" fn mnistvec_soft_loss(
     result.unwrap_or(ERR_PANIC)
 }
 
-/// Item `k` of a blob of concatenated byte strings: `blob[offsets[k]..offsets[k + 1]]`, or None when the
-/// offsets decrease or run past the blob.
-fn blob_item<'a>(blob: &'a [u8], offsets: &[u64], k: usize) -> Option<&'a [u8]> {
-    let (start, end) = (
-        usize::try_from(offsets[k]).ok()?,
-        usize::try_from(offsets[k + 1]).ok()?,
-    );
-    blob.get(start..end)
-}
-
-/// A blob of `count` byte strings and its `count + 1` offsets, checked: non-null, the offsets starting at 0
-/// and never decreasing. The blob's length is the last offset.
+/// A blob of `count` byte strings and its `count + 1` offsets (see [`blob`]), checked: pointers non-null
+/// and aligned, offsets non-decreasing. The blob's length is the last offset.
 ///
 /// # Safety
-/// `offsets` must be valid for `count + 1` `u64`s, and `blob` for as many bytes as the last offset says.
-unsafe fn checked_blob<'a>(
-    blob: *const u8,
-    offsets: *const u64,
-    count: u64,
-) -> Result<(&'a [u8], &'a [u64]), i32> {
+/// `offsets` must be valid for `count + 1` `u64`s, and `bytes` for as many bytes as the last offset says.
+unsafe fn checked_blob<'a>(bytes: *const u8, offsets: *const u64, count: u64) -> Result<Blob<'a>, i32> {
     let Some(offset_count) = count.checked_add(1).and_then(|n| element_count_of::<u64>(&[n])) else {
         return Err(ERR_SIZE_OVERFLOW);
     };
     check_pointer(offsets, offset_count)?;
     // SAFETY: checked non-null and aligned; its size is the caller's contract.
     let offsets = unsafe { input_slice(offsets, offset_count) };
-    if offsets[0] != 0 || offsets.windows(2).any(|pair| pair[0] > pair[1]) {
-        return Err(ERR_SIZE_OVERFLOW);
-    }
-    let Some(bytes) = element_count_of::<u8>(&[offsets[offset_count - 1]]) else {
+    let Some(length) = element_count_of::<u8>(&[offsets[offset_count - 1]]) else {
         return Err(ERR_SIZE_OVERFLOW);
     };
-    check_pointer(blob, bytes)?;
+    check_pointer(bytes, length)?;
     // SAFETY: as above.
-    Ok((unsafe { input_slice(blob, bytes) }, offsets))
+    let blob = Blob {
+        bytes: unsafe { input_slice(bytes, length) },
+        offsets,
+    };
+    if blob.is_valid() {
+        Ok(blob)
+    } else {
+        Err(ERR_SIZE_OVERFLOW)
+    }
 }
 
 /// Writes `count` files atomically (see [`files`]): file `k` goes to path `k` of the `paths` blob by way of
@@ -657,28 +662,20 @@ pub unsafe extern "C" fn mnistvec_write_files(
                 checked_blob(data, data_offsets, count),
             )
         };
-        let ((paths, path_offsets), (temps, temp_offsets), (data, data_offsets)) = match blobs {
+        let (paths, temps, data) = match blobs {
             (Ok(p), Ok(t), Ok(d)) => (p, t, d),
             (Err(code), _, _) | (_, Err(code), _) | (_, _, Err(code)) => return code,
         };
         if let Err(code) = check_pointer(errors, files) {
             return code;
         }
-        let mut jobs = Vec::with_capacity(files);
-        for k in 0..files {
-            let (Some(target), Some(temp), Some(bytes)) = (
-                blob_item(paths, path_offsets, k),
-                blob_item(temps, temp_offsets, k),
-                blob_item(data, data_offsets, k),
-            ) else {
-                return ERR_SIZE_OVERFLOW;
-            };
-            jobs.push(files::FileJob {
-                target: Path::new(OsStr::from_bytes(target)),
-                temp: Path::new(OsStr::from_bytes(temp)),
-                data: bytes,
-            });
-        }
+        let jobs: Vec<files::FileJob> = (0..files)
+            .map(|k| files::FileJob {
+                target: Path::new(OsStr::from_bytes(paths.item(k))),
+                temp: Path::new(OsStr::from_bytes(temps.item(k))),
+                data: data.item(k),
+            })
+            .collect();
         // SAFETY: `errors` checked non-null and aligned; its size is the caller's contract.
         let errors = unsafe { std::slice::from_raw_parts_mut(errors, files) };
         let threads = if threads == 0 {
@@ -762,13 +759,70 @@ pub unsafe extern "C" fn mnistvec_svg_lines(
     result.unwrap_or(ERR_PANIC)
 }
 
+/// Reads and decodes `count` PNG files to 8-bit gray (see [`png`] for what is handled): file `k`'s path is
+/// the bytes `paths[offsets[k]..offsets[k + 1]]` (Unix path bytes, no NUL; `offsets` has `count + 1`
+/// non-decreasing entries, `paths` `offsets[count]` bytes). Each file is opened without blocking, checked
+/// to be a regular file of at most 16 MiB, read and decoded; `out[k * height * width ..]` (`[count, height,
+/// width]`) gets its pixels and `status[k]` 0, or `status[k]` is 1 (not handled, for any reason, an I/O
+/// error included) and its slot of `out` is unspecified. `threads` 0 uses the machine's available
+/// parallelism; the result does not depend on it.
+///
+/// Returns `OK`, `ERR_NULL_POINTER`, `ERR_MISALIGNED`, `ERR_SIZE_OVERFLOW` (also for offsets that
+/// decrease) or `ERR_PANIC`. With `count == 0` nothing is read or written; with `height` or `width` 0 every
+/// status is 1 and no file is opened.
+///
+/// # Safety
+/// Each non-null pointer must be valid for its array's size; `out` and `status` must not overlap each
+/// other or the inputs.
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_decode_png_gray(
+    paths: *const u8,
+    offsets: *const u64,
+    count: u64,
+    height: u64,
+    width: u64,
+    threads: u32,
+    out: *mut u8,
+    status: *mut i32,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        if count == 0 {
+            return OK;
+        }
+        let (Some(out_len), Some(status_len)) = (
+            element_count_of::<u8>(&[count, height, width]),
+            element_count_of::<i32>(&[count]),
+        ) else {
+            return ERR_SIZE_OVERFLOW;
+        };
+        if let Err(code) = first_error(&[check_pointer(status, status_len), check_pointer(out, out_len)]) {
+            return code;
+        }
+        // SAFETY: the paths' validity is the caller's contract; `checked_blob` checks their offsets.
+        let files = match unsafe { checked_blob(paths, offsets, count) } {
+            Ok(files) => files,
+            Err(code) => return code,
+        };
+        // SAFETY: checked non-null and aligned above; sizes and validity are the caller's contract.
+        let (out, status) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(out, out_len),
+                std::slice::from_raw_parts_mut(status, status_len),
+            )
+        };
+        png_batch::decode_files(files, height as usize, width as usize, threads, out, status);
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn abi_version_is_three() {
-        assert_eq!(mnistvec_abi_version(), 3);
+    fn abi_version_is_four() {
+        assert_eq!(mnistvec_abi_version(), 4);
     }
 
     #[test]
@@ -1383,5 +1437,37 @@ mod tests {
             };
             assert_eq!(code, ERR_BAD_SOFT_PARAMETER, "loss {loss}, eps {eps}");
         }
+    }
+
+    #[test]
+    fn png_decoder_through_the_c_abi() {
+        let names: &[&[u8]] = &[b"/nonexistent/a.png", b"/", b"/dev/null"];
+        let paths: Vec<u8> = names.concat();
+        let mut offsets = vec![0u64];
+        for name in names {
+            offsets.push(offsets.last().unwrap() + name.len() as u64);
+        }
+        let mut out = vec![0u8; 3 * 4];
+        let mut status = vec![7i32; 3];
+        let call = |offsets: &[u64], count, out: *mut u8, status: *mut i32| unsafe {
+            mnistvec_decode_png_gray(paths.as_ptr(), offsets.as_ptr(), count, 2, 2, 0, out, status)
+        };
+        assert_eq!(call(&offsets, 3, out.as_mut_ptr(), status.as_mut_ptr()), OK);
+        assert_eq!(status, vec![1, 1, 1]);
+        assert_eq!(call(&offsets, 0, std::ptr::null_mut(), std::ptr::null_mut()), OK);
+        assert_eq!(
+            call(&offsets, 3, std::ptr::null_mut(), status.as_mut_ptr()),
+            ERR_NULL_POINTER
+        );
+        assert_eq!(
+            call(&[0, 5, 3, 12], 3, out.as_mut_ptr(), status.as_mut_ptr()),
+            ERR_SIZE_OVERFLOW
+        );
+        assert_eq!(
+            call(&offsets, u64::MAX, out.as_mut_ptr(), status.as_mut_ptr()),
+            ERR_SIZE_OVERFLOW
+        );
+        let misaligned = unsafe { (status.as_mut_ptr() as *mut u8).add(1) as *mut i32 };
+        assert_eq!(call(&offsets, 3, out.as_mut_ptr(), misaligned), ERR_MISALIGNED);
     }
 }
