@@ -516,6 +516,8 @@ def test_permission_error_while_opening_is_a_failure(tmp_path, monkeypatch):
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(Image, "open", guarded_open)
+    # The native decoder hands a file it cannot open to Pillow; here Pillow is what refuses it.
+    monkeypatch.setattr(folder_module, "decode_png_gray", lambda *args, **kwargs: None)
     seen, callback = record_failures()
     loaded = load_images(tmp_path, on_failure=callback)
     assert loaded.names == ["open.png"]
@@ -565,14 +567,17 @@ def test_iter_batches_reads_a_folder_lazily_and_records_each_failure_once(tmp_pa
     (tmp_path / "03b.png").write_text("bad")
     (tmp_path / "06b.png").write_text("bad")
 
-    reads = []
-    real_read_canvas = folder_module.read_canvas
+    reads = []  # every file opened, by the native decoder (a batch ahead) or by Pillow
+    real_read_canvas, real_decode = folder_module.read_canvas, folder_module.decode_png_gray
     monkeypatch.setattr(folder_module, "read_canvas", lambda path: reads.append(path) or real_read_canvas(path))
+    monkeypatch.setattr(
+        folder_module, "decode_png_gray", lambda paths, *a: reads.extend(paths) or real_decode(paths, *a)
+    )
 
     seen, callback = record_failures()
     batches = iter_batches(tmp_path, 3, on_failure=callback)
     first = next(batches)
-    assert len(first) == 3 and len(reads) <= 3 + 2, "only about one batch of files is read before the first batch"
+    assert len(first) == 3 and len(reads) <= 2 * 3 + 2, "only about two batches of files are read before the first"
     rest = list(batches)
     assert [len(b) for b in [first, *rest]] == [3, 3, 1]
     assert [n for b in [first, *rest] for n in b.names] == [f"{k:02d}.png" for k in range(7)]
@@ -714,3 +719,43 @@ def test_train_5k_subset_loads_with_plausible_ink():
     assert 0.05 < ink_fraction.mean() < 0.25 and ink_fraction.min() > 0.01
     assert np.all(loaded.images[:, 0, :] == 0) and not any(f.inverted for f in loaded.frames)
     assert np.bincount(loaded.labels).tolist() == [500] * 10
+
+
+def test_the_native_png_decoder_reads_a_folder_exactly_as_pillow_does(tmp_path, monkeypatch):
+    from mnistvec.native import load_library
+
+    if load_library() is None:
+        pytest.skip("the native library is not built")
+    rng = np.random.default_rng(3)
+    for k in range(12):
+        save(digit_array(seed=k % 5), tmp_path / f"gray-{k:02d}.png", compress_level=k % 10)
+    save(255 - digit_array(seed=2), tmp_path / "inverted.png")  # dark ink on light paper
+    save(digit_array(seed=1), tmp_path / "rgb.png", mode="RGB")
+    save(
+        np.stack([digit_array(seed=3), rng.integers(0, 255, (28, 28), np.uint8), digit_array()], -1),
+        tmp_path / "colour.png",
+    )
+    save(digit_array(seed=1), tmp_path / "rgba.png", mode="RGBA")
+    save(digit_array(56, seed=2), tmp_path / "large.png")
+    save(digit_array(seed=4), tmp_path / "scan.jpg")
+    save(np.zeros((28, 28), np.uint8), tmp_path / "blank.png")
+    save(rng.integers(0, 255, (28, 28), np.uint8), tmp_path / "noise.png")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    (tmp_path / "sub").mkdir()
+    save(digit_array(seed=2), tmp_path / "sub" / "deeper.png")
+
+    def read_all() -> tuple[list, list]:
+        seen, callback = record_failures()
+        return list(iter_batches(tmp_path, 4, on_failure=callback)), seen
+
+    natively, native_failures = read_all()
+    decoded = []
+    real = folder_module.decode_png_gray
+    monkeypatch.setattr(folder_module, "decode_png_gray", lambda *a, **k: decoded.append(real(*a, **k)) or None)
+    by_pillow, pillow_failures = read_all()
+    assert sum(int(d.sum()) for _, d in decoded) >= 15, "most of these files are the native decoder's"
+    assert native_failures == pillow_failures and len(pillow_failures) == 2  # blank, broken
+    assert len(natively) == len(by_pillow) == 5
+    for a, b in zip(natively, by_pillow):
+        assert a.names == b.names and a.frames == b.frames and a.doubts == b.doubts and a.failures == b.failures
+        assert a.images.dtype == b.images.dtype and np.array_equal(a.images, b.images)

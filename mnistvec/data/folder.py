@@ -33,8 +33,9 @@ import numpy as np
 
 from mnistvec.data.errors import DataError, Failure, OnFailure, warn_on_stderr
 from mnistvec.data.grayscale import UnreadableImage, read_gray
-from mnistvec.data.imageset import ImageSet
+from mnistvec.data.imageset import CANVAS_PIXELS, ImageSet
 from mnistvec.data.normalise import Canvas, NoInk, judge_canvases, to_canvas
+from mnistvec.data.png_native import decode_png_gray
 
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"})
 
@@ -174,40 +175,71 @@ def _read_batches(
     failures: list[Failure] = []
     read = seen = 0
 
-    def take_unlistable() -> None:
-        while unlistable:
-            failure = unlistable.pop(0)
+    def take(pending: list[Failure]) -> None:
+        for failure in pending:
             report(failure)
             failures.append(failure)
 
-    for item in files:
-        take_unlistable()
+    for chunk in _chunks(files, unlistable, batch_size if limit is None else min(batch_size, max(limit, 1))):
+        decoded = decode_pngs([item.path for item, _ in chunk])
+        for k, (item, walked_before) in enumerate(chunk):
+            take(walked_before)
+            if limit is not None and read >= limit:
+                break
+            seen += 1
+            if item.problem is not None:
+                take([Failure(str(item.path), item.problem)])
+                continue
+            try:
+                canvas = to_canvas(decoded[k]) if decoded[k] is not None else read_canvas(item.path)
+            except (UnreadableImage, NoInk) as error:
+                take([Failure(str(item.path), str(error), item.name)])
+                continue
+            if len(canvases) == batch_size:
+                yield _image_set(canvases, names, failures)
+                canvases, names, failures = [], [], []
+            canvases.append(canvas)
+            names.append(item.name)
+            read += 1
         if limit is not None and read >= limit:
             break
-        seen += 1
-        if item.problem is not None:
-            failure = Failure(str(item.path), item.problem)
-            report(failure)
-            failures.append(failure)
-            continue
-        try:
-            canvas = read_canvas(item.path)
-        except (UnreadableImage, NoInk) as error:
-            failure = Failure(str(item.path), str(error), item.name)
-            report(failure)
-            failures.append(failure)
-            continue
-        if len(canvases) == batch_size:
-            yield _image_set(canvases, names, failures)
-            canvases, names, failures = [], [], []
-        canvases.append(canvas)
-        names.append(item.name)
-        read += 1
-    take_unlistable()
+    take(unlistable)
     if read == 0 and (limit is None or limit > 0):
         raise DataError(f"{folder}: none of its {seen} image files could be read (each failure is listed above)")
     if canvases or failures:
         yield _image_set(canvases, names, failures)
+
+
+def _chunks(
+    files: Iterator[ImageFile], unlistable: list[Failure], size: int
+) -> Iterator[list[tuple[ImageFile, list[Failure]]]]:
+    """The files `size` at a time, each with the unlistable-folder failures the walk met before it (taken
+    out of `unlistable`), so that failures are reported in walk order however far ahead files are read."""
+    chunk: list[tuple[ImageFile, list[Failure]]] = []
+    for item in files:
+        walked_before, unlistable[:] = list(unlistable), []
+        chunk.append((item, walked_before))
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def decode_pngs(paths: list[Path]) -> list[np.ndarray | None]:
+    """The gray images (float32 in ``[0, 1]``) of the 28×28 8-bit gray or RGB PNG files among `paths`, decoded
+    together by the native library (:mod:`.png_native`, the same pixels Pillow gives); None for every other
+    file, and for all of them without the library: those are read one at a time by :func:`read_canvas`."""
+    wanted = [k for k, path in enumerate(paths) if path.suffix.lower() == ".png"]
+    found: list[np.ndarray | None] = [None] * len(paths)
+    result = decode_png_gray([paths[k] for k in wanted], CANVAS_PIXELS, CANVAS_PIXELS) if wanted else None
+    if result is not None:
+        pixels, decoded = result
+        gray = pixels.astype(np.float32) / np.float32(255.0)
+        for j, k in enumerate(wanted):
+            if decoded[j]:
+                found[k] = gray[j]
+    return found
 
 
 def _image_set(canvases: list[Canvas], names: list[str], failures: list[Failure]) -> ImageSet:
