@@ -50,3 +50,11 @@ def test_write_behind_runs_jobs_in_order_and_surfaces_errors():
     writer.submit(lambda: (_ for _ in ()).throw(PermissionError("read-only")))
     with pytest.raises(PermissionError):
         writer.drain()
+
+
+def test_steady_heap_applies_on_glibc():
+    import platform
+
+    from mnistvec.encoding.pipeline import steady_heap
+
+    assert steady_heap() is (platform.libc_ver()[0] == "glibc")

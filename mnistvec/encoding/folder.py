@@ -29,7 +29,7 @@ import torch
 from mnistvec.config import encode_refine
 from mnistvec.data import Failure, resolve_source
 from mnistvec.device import resolve_device
-from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread
+from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread, steady_heap
 from mnistvec.encoding.vectorise import vectorise
 from mnistvec.errors import InputError
 from mnistvec.io.atomic import is_item_error, remove_stale_temps, write_bytes_atomic, write_files_atomic
@@ -143,6 +143,7 @@ def encode_source(
     side is `size` pixels. With `posterior_seed`, a VAE's strokes come from a draw of q(z|x) (seeded per
     batch) instead of its mean. `refine_steps` None takes the model's own default (`config.encode_refine`)."""
     start = time.perf_counter()
+    steady_heap()
     dev = resolve_device(device)
     model, config = load_model(model_path, dev)
     refine_steps = encode_refine(config, refine_steps)
