@@ -1,13 +1,17 @@
-"""Encode speed: `mnistvec encode` end to end on 10,000 PNGs, and the same work split into its stages.
+"""Encode speed: `mnistvec encode` end to end on 10,000 PNGs beside potrace on the same digits, and the
+same work split into its stages.
 
 The MNIST t10k images are written as 10,000 PNG files to a temporary folder. End to end is the command as a
 user runs it (NPZ + one SVG per image; the stages overlap there: reading ahead and writing behind run in
-threads). Then each stage alone, in sequence, on the same files:
+threads), process start included. The peer, in the same run: the potrace program tracing the same 10,000
+digits (ink at 0.5, written beforehand as PBM bitmaps, the format potrace reads) into one SVG each, as
+`potrace --svg` processes given 500 files each, run two at a time (one per core). Then each stage alone,
+in sequence, on the same files:
 
     read     decode the PNGs and normalise them to 28x28 canvases (the data readers, batch 256)
     encode   the model's forward pass, image -> strokes
     render   the native renderer drawing the strokes at 28x28 (for the MSE the command reports)
-    write    one SVG per image (atomic writes) and vectors.npz
+    write    one SVG per image (atomic writes, a batch at a time) and vectors.npz
 
     python benchmarks/bench_encode.py --model runs/ae/model.pt
 
@@ -42,8 +46,8 @@ def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> 
     """Seconds of each stage run alone (module docstring)."""
     from mnistvec.data import resolve_source
     from mnistvec.encoding.folder import frame_tuple
-    from mnistvec.io.atomic import write_text_atomic
-    from mnistvec.io.svg import svg_drawing
+    from mnistvec.io.atomic import write_files_atomic
+    from mnistvec.io.svg import svg_drawings
     from mnistvec.io.vectors import Vectors
     from mnistvec.models.registry import load_model
     from mnistvec.raster import render_numpy
@@ -67,14 +71,36 @@ def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> 
     start = time.perf_counter()
     names = []
     for batch, (lines, widths, opacity) in zip(batches, strokes):
-        for k, name in enumerate(batch.names):
-            write_text_atomic(
-                out / "svg" / f"{Path(name).stem}.svg",
-                svg_drawing(lines[k], widths[k], opacity[k], frame_tuple(batch.frames[k]), title=name),
-            )
-            names.append(name)
+        frames = np.array([frame_tuple(f) for f in batch.frames], np.float64)
+        texts = svg_drawings(lines, widths, opacity, frames, list(batch.names))
+        paths = [out / "svg" / f"{Path(name).stem}.svg" for name in batch.names]
+        write_files_atomic([(path, text.encode()) for path, text in zip(paths, texts)])
+        names.extend(batch.names)
     Vectors(*(np.concatenate([s[k] for s in strokes]) for k in range(3)), names=names).save(out / "vectors.npz")
     seconds["write"] = time.perf_counter() - start
+    return seconds
+
+
+def potrace_seconds(images: np.ndarray, folder: Path) -> float | None:
+    """Seconds potrace takes to trace `images` (module docstring), None when it is not installed."""
+    potrace = shutil.which("potrace")
+    if potrace is None:
+        return None
+    folder.mkdir(parents=True)
+    for i, image in enumerate(images):
+        Image.fromarray(image > 0.5).save(folder / f"{i:05d}.pbm")
+    files = sorted(str(p) for p in folder.iterdir())
+    chunks = [files[k : k + 500] for k in range(0, len(files), 500)]
+    start = time.perf_counter()
+    running: list[subprocess.Popen] = []
+    for chunk in chunks:
+        if len(running) == 2:
+            running.pop(0).wait()
+        running.append(subprocess.Popen([potrace, "--svg", *chunk]))
+    for process in running:
+        process.wait()
+    seconds = time.perf_counter() - start
+    assert len(list(folder.glob("*.svg"))) == len(images), "potrace wrote one SVG per bitmap"
     return seconds
 
 
@@ -118,6 +144,14 @@ def main() -> None:
             f"end to end (`mnistvec encode`, NPZ + SVG, process start included): {len(images) / end_to_end:,.0f} "
             f"images/s ({end_to_end:.1f} s for {len(images):,} PNGs)"
         )
+        traced = potrace_seconds(images, workdir / "potrace")
+        if traced is None:
+            print("potrace: not installed (apt-get install potrace), no peer measured")
+        else:
+            print(
+                f"potrace --svg on the same digits: {len(images) / traced:,.0f} images/s ({traced:.1f} s); "
+                f"mnistvec encode takes {end_to_end / traced:.2f}x its time"
+            )
         split = stages(args.model, workdir / "pngs", workdir / "stages")
         total = sum(split.values())
         print(f"\n{'stage':<8} {'seconds':>8} {'images/s':>10} {'share':>6}")

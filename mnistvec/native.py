@@ -100,11 +100,15 @@ def _open_library(path: Path) -> ctypes.CDLL | None:
         blob = [ctypes.c_void_p, ctypes.c_void_p]  # bytes, then count + 1 uint64 offsets
         library.mnistvec_write_files.argtypes = blob * 3 + [ctypes.c_uint64, ctypes.c_uint32, ctypes.c_void_p]
         library.mnistvec_write_files.restype = ctypes.c_int32
-        library.mnistvec_svg_lines.argtypes = [ctypes.c_void_p] * 2 + [ctypes.c_uint64] * 2 + [
-            ctypes.c_void_p,
-            ctypes.c_uint64,
-            ctypes.c_void_p,
-        ]
+        library.mnistvec_svg_lines.argtypes = (
+            [ctypes.c_void_p] * 2
+            + [ctypes.c_uint64] * 2
+            + [
+                ctypes.c_void_p,
+                ctypes.c_uint64,
+                ctypes.c_void_p,
+            ]
+        )
         library.mnistvec_svg_lines.restype = ctypes.c_int32
         library.mnistvec_decode_png_gray.argtypes = [
             ctypes.POINTER(ctypes.c_uint8),

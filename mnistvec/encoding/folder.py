@@ -45,6 +45,7 @@ from mnistvec.io.vectors import Vectors, VectorsError
 from mnistvec.models.bundled import resolve_model
 from mnistvec.models.registry import load_model
 from mnistvec.raster import render_in_frame, render_numpy
+from mnistvec.raster.visibility import without_invisible
 
 VECTORS_NAME = "vectors.npz"
 ERRORS_NAME = "errors.txt"
@@ -327,13 +328,13 @@ def _encode_items(
     summary,
     draw_seed: int | None = None,
 ):
-    """Encode the items `todo` of `batch` and fill their slots in `entries`; return the job that writes
-    their SVG (and PNG) files, to run in the background while the next batch is encoded, and the items
-    that failed: those whose strokes are not finite numbers (a warning each, listed in errors.txt; nothing
-    of them is written)."""
+    """Encode the items `todo` of `batch`; return the job that finishes them in the background while the
+    next batch is encoded (hides the strokes no one can see, fills their slots in `entries`, scores them and
+    writes their SVG and PNG files), and the items that failed: those whose strokes are not finite numbers
+    (a warning each, listed in errors.txt; nothing of them is written)."""
     images = torch.from_numpy(batch.images[todo]).to(dev)
     generator = None if draw_seed is None else torch.Generator().manual_seed(draw_seed)
-    drawn = Vectors(*vectorise(model, images, refine_steps, generator))
+    drawn = Vectors(*vectorise(model, images, refine_steps, generator, hide_invisible=False))
     bad = dict(drawn.bad_items())
     for k, reason in bad.items():  # a model whose weights overflow: nothing of these items is written
         summary.failures.append(
@@ -343,16 +344,17 @@ def _encode_items(
     kept = np.array([k for k in range(len(todo)) if k not in bad], dtype=np.int64)
     todo, failed = [todo[k] for k in kept], [todo[k] for k in bad]
     lines, widths, opacity = drawn.lines[kept], drawn.widths[kept], drawn.opacity[kept]
-    recon = render_numpy(lines, widths, opacity, 28, 28, 28.0)
-    squared_errors = ((recon - batch.images[todo]) ** 2).mean(axis=(1, 2))
-    summary.squared_error_sum += float(squared_errors.sum())
-    summary.encoded += len(todo)
     frames = np.array([frame_tuple(batch.frames[i]) for i in todo], np.float64).reshape(-1, 6)
     names = [batch.names[i] for i in todo]
-    for k, i in enumerate(todo):
-        entries.lines[i], entries.widths[i], entries.opacity[i] = lines[k], widths[k], opacity[k]
 
     def write() -> list[int]:
+        opacity[:] = without_invisible(lines, widths, opacity)
+        recon = render_numpy(lines, widths, opacity, 28, 28, 28.0)
+        squared_errors = ((recon - batch.images[todo]) ** 2).mean(axis=(1, 2))
+        summary.squared_error_sum += float(squared_errors.sum())
+        summary.encoded += len(todo)
+        for k, i in enumerate(todo):
+            entries.lines[i], entries.widths[i], entries.opacity[i] = lines[k], widths[k], opacity[k]
         texts = svg_drawings(lines, widths, opacity, frames, names)
         svg_paths = [out_dir / "svg" / f"{stems[i]}.svg" for i in todo]
         svg_errors = write_files_atomic([(path, text.encode()) for path, text in zip(svg_paths, texts)])

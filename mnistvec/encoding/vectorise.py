@@ -4,7 +4,8 @@ in, strokes out.
     raw = model.raw_strokes(x)          (or a draw from q(z|x) for a VAE, `generator` given)
     raw = refine(raw, x, K)             (per-image refinement, when K > 0: `refine.py`)
     lines, widths, opacity = squash(raw), then strokes no one can see get opacity 0
-                                        (`raster/visibility.py`)
+                                        (`raster/visibility.py`; a caller that does that step
+                                        itself, later, passes hide_invisible=False)
 """
 
 from __future__ import annotations
@@ -18,7 +19,11 @@ from mnistvec.strokes import squash
 
 
 def vectorise(
-    model, images: torch.Tensor, refine_steps: int = 0, generator: torch.Generator | None = None
+    model,
+    images: torch.Tensor,
+    refine_steps: int = 0,
+    generator: torch.Generator | None = None,
+    hide_invisible: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """images [B, 28, 28] in [0, 1] on the model's device -> float32 numpy (lines [B, N, 4], widths [B, N],
     opacity [B, N]) in canvas units (module docstring)."""
@@ -30,4 +35,4 @@ def vectorise(
     if refine_steps > 0:
         raw = refine(raw, images, refine_steps)
     lines, widths, opacity = (t.detach().float().cpu().numpy() for t in squash(raw))
-    return lines, widths, without_invisible(lines, widths, opacity)
+    return lines, widths, without_invisible(lines, widths, opacity) if hide_invisible else opacity
