@@ -19,8 +19,15 @@ mnistvec train --method vae --refiner-steps 2 --data "$data" --out runs/vae --ov
 mnistvec train --method lfi --data "$data" --out runs/lfi --overwrite &
 wait
 # The VAE's strokes gain most from per-image refinement: it encodes with 3 steps unless told otherwise.
+# Its samples come from a learned prior: a 50-component Gaussian mixture fitted to the posterior means of
+# the images it trained on (the same split as training: its val_fraction and seed), chosen among
+# K = 1, 5, 10, 20, 50 by the held-out log-likelihood of the validation split's posterior means
+# (experiments/select_prior.py). The fit leaves the VAE's weights as they are.
 python -c "
+import sys
 from mnistvec.models.bundled import export_bundled
+from mnistvec.training.prior import fit_prior_to_checkpoint
 for name, refine in (('ae', 0), ('vae', 3), ('lfi', 0)):
     export_bundled(f'runs/{name}/model.pt', f'mnistvec/weights/{name}.pt', encode_refine=refine)
-print('exported mnistvec/weights/ae.pt, vae.pt and lfi.pt')"
+fit_prior_to_checkpoint('mnistvec/weights/vae.pt', 'mnistvec/weights/vae.pt', sys.argv[1], components=50, seed=0)
+print('exported mnistvec/weights/ae.pt, vae.pt (with its learned prior) and lfi.pt')" "$data"

@@ -19,10 +19,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mnistvec.config import ENCODE_BATCH, ENCODE_MODEL, encode_refine
+from mnistvec.config import ENCODE_BATCH, ENCODE_MODEL, PRIORS, encode_refine
 from mnistvec.data.arrays import item_problems
 from mnistvec.device import resolve_device
-from mnistvec.encoding.sampling import draw_samples
+from mnistvec.encoding.sampling import draw_samples, prior_name
 from mnistvec.encoding.vectorise import vectorise
 from mnistvec.errors import InputError
 from mnistvec.io.vectors import Vectors
@@ -87,15 +87,26 @@ class Vectoriser:
         ]
         return Vectors(*arrays, names=names, meta={"model": self.source, "method": self.method})
 
-    def sample(self, count: int, seed: int = 0, temperature: float = 1.0) -> Vectors:
-        """`count` new digits from the prior (vae and lfi models), z = temperature * N(0, I) drawn from `seed`;
-        the same as `mnistvec sample` with those settings."""
+    def sample(self, count: int, seed: int = 0, temperature: float = 1.0, prior: str = "learned") -> Vectors:
+        """`count` new digits from the prior (vae and lfi models) drawn from `seed` at `temperature`: the
+        model's own (`learned`: its fitted mixture, or N(0, I) for a model without one) or N(0, I)
+        (`standard`, z = temperature * eps); the same as `mnistvec sample` with those settings."""
         if not self.can_sample:
             raise InputError(f"{self.source}: a {self.method!r} model has no prior to sample from (vae and lfi do)")
         if count < 0 or not np.isfinite(temperature) or temperature <= 0:
             raise InputError(f"count must be 0 or more and temperature finite and > 0, got {count}, {temperature}")
-        samples = draw_samples(self.module, count, seed, temperature, self.device)
-        samples.meta.update({"model": self.source, "method": self.method, "seed": seed, "temperature": temperature})
+        if prior not in PRIORS:
+            raise InputError(f"unknown prior {prior!r}; choose one of {', '.join(PRIORS)}")
+        samples = draw_samples(self.module, count, seed, temperature, self.device, prior)
+        samples.meta.update(
+            {
+                "model": self.source,
+                "method": self.method,
+                "seed": seed,
+                "temperature": temperature,
+                "prior": prior_name(self.module, prior),
+            }
+        )
         return samples
 
 

@@ -21,6 +21,9 @@ OBJECTIVES = ("js", "wasserstein")
 """The likelihood-free model's adversarial games (`models/adversarial.py`)."""
 RECONSTRUCTIONS = ("bce", "mse")
 """Reconstruction losses: Bernoulli likelihood or squared error."""
+PRIORS = ("learned", "standard")
+"""What `sample` and `eval` draw latent codes from: the model's own prior (its fitted mixture, or N(0, I)
+for a model without one) or N(0, I) always."""
 RENDERERS = ("native", "exact", "soft")
 """The renderers (`raster/`)."""
 DEVICES = ("auto", "cpu", "cuda")
@@ -73,6 +76,10 @@ class TrainConfig:
     instance_noise_end: float = 0.0
     critic_lr_scale: float = 2.0
     spectral: bool = False
+    prior_components: int = 0
+    """vae: 0 samples from the standard normal prior N(0, I); K > 0 fits a K-component full-covariance
+    Gaussian mixture to the posterior means of the training split after the last epoch, and samples from it
+    (`models/prior.py`; the training objective keeps N(0, I))."""
     encode_refine: int = 0
     """Steps of per-image refinement that `encode`, `eval` and the Python API give this model's strokes when
     not told otherwise (set for a model whose strokes it pays to refine; it changes nothing in training)."""

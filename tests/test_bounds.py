@@ -454,7 +454,19 @@ def test_sample_leaves_out_samples_whose_strokes_are_not_finite(tmp_path):
     from mnistvec.io.vectors import Vectors
 
     model = overflowing_vae(tmp_path / "model.pt")
-    result = invoke("sample", "--model", model, "--n", 16, "--out", tmp_path / "s", "--grid", tmp_path / "g.png")
+    result = invoke(  # N(0, I) codes: the draws whose lines overflow in this model
+        "sample",
+        "--model",
+        model,
+        "--n",
+        16,
+        "--prior",
+        "standard",
+        "--out",
+        tmp_path / "s",
+        "--grid",
+        tmp_path / "g.png",
+    )
     assert result.exit_code == EXIT_PARTIAL, result.output
     warned = re.findall(r"warning: (sample-\d+): lines has a non-finite value", result.stderr)
     kept = Vectors.load(tmp_path / "s" / "samples.npz")

@@ -18,7 +18,7 @@ from mnistvec.commands.common import (
     refine_option,
     user_errors,
 )
-from mnistvec.config import ENCODE_BATCH, SCORED_SAMPLES
+from mnistvec.config import ENCODE_BATCH, PRIORS, SCORED_SAMPLES
 from mnistvec.io.console import info, results
 
 
@@ -73,6 +73,14 @@ from mnistvec.io.console import info, results
 )
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the samples.")
 @click.option(
+    "--prior",
+    type=click.Choice(PRIORS),
+    default="learned",
+    show_default=True,
+    help="Models with a prior: draw the samples from the model's own prior (learned: its fitted mixture, "
+    "or N(0, I) without one) or from N(0, I) (standard).",
+)
+@click.option(
     "--json",
     "json_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -100,6 +108,7 @@ def evaluate(
     limit,
     samples,
     seed,
+    prior,
     json_path,
     report_dir,
     refine,
@@ -136,7 +145,19 @@ def evaluate(
     if (model_path is None) == (baseline is None):
         raise click.UsageError("name either a model (--model PATH) or a baseline (--baseline NAME)")
     evaluation = evaluate_source(
-        data, model_path, baseline, lines, limit, samples, seed, device, batch_size, mirror, labels_path, refine
+        data,
+        model_path,
+        baseline,
+        lines,
+        limit,
+        samples,
+        seed,
+        device,
+        batch_size,
+        mirror,
+        labels_path,
+        refine,
+        prior,
     )
     table = Table(title=f"{evaluation.name} on {evaluation.data}", title_justify="left")
     table.add_column("metric")

@@ -16,7 +16,7 @@ from mnistvec.commands.common import (
     device_option,
     user_errors,
 )
-from mnistvec.config import SAMPLE_MODEL
+from mnistvec.config import PRIORS, SAMPLE_MODEL
 from mnistvec.io.console import results
 
 
@@ -63,7 +63,16 @@ def _png_path(ctx, param, value):
     type=FiniteFloat(min=0),
     default=1.0,
     show_default=True,
-    help="Scale of z ~ N(0, temperature^2 I): below 1 gives more typical, less varied digits.",
+    help="Scale of the prior's spread (z = temperature * eps, or m_k + temperature * L_k eps for a learned "
+    "mixture): below 1 gives more typical, less varied digits.",
+)
+@click.option(
+    "--prior",
+    type=click.Choice(PRIORS),
+    default="learned",
+    show_default=True,
+    help="learned: the model's own prior (the Gaussian mixture fitted to its training codes, as the shipped "
+    "vae has; N(0, I) for a model without one); standard: N(0, I) always.",
 )
 @click.option(
     "--size",
@@ -75,8 +84,9 @@ def _png_path(ctx, param, value):
 @device_option
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUT/samples.npz.")
 @user_errors
-def sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite):
-    """Draw new digits from a model's prior: z ~ N(0, I) -> strokes, rendered by the native renderer.
+def sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite, prior):
+    """Draw new digits from a model's prior: z ~ p(z) -> strokes, rendered by the native renderer; p(z) is
+    the model's learned mixture where it has one, else N(0, I) (--prior standard: N(0, I) always).
 
     Only models with a prior can sample (vae, lfi); an autoencoder cannot. Ctrl-C or SIGTERM stops with
     every file whole and no temporary file left (exit code 130). One run at a time may write into an OUT.
@@ -85,12 +95,13 @@ def sample(model_path, count, out_dir, grid, seed, temperature, size, device, ov
     Examples:
       mnistvec sample --model runs/vae/model.pt --n 64 --grid grid.png
       mnistvec sample --n 1000 --out samples/ --seed 1
+      mnistvec sample --model vae --prior standard --n 64 --grid vae-standard.png
     """
     from mnistvec.encoding.sampling import sample_model
 
     if out_dir is None and grid is None:
         out_dir = Path("samples")
-    summary = sample_model(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite)
+    summary = sample_model(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite, prior)
     if summary.interrupted:
         saved = ", ".join(str(p) for p in summary.written) or "nothing"
         click.echo(

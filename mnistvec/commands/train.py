@@ -230,6 +230,16 @@ def default(name: str, help: str) -> dict:
     type=FiniteFloat(min=0, min_open=True),
     **default("critic_lr_scale", "lfi: the critic learns at this multiple of --lr (two time-scale learning rates)."),
 )
+@click.option(
+    "--prior-components",
+    type=click.IntRange(0, 1000),
+    **default(
+        "prior_components",
+        "vae: 0 samples from N(0, I); K > 0 fits a K-component full-covariance Gaussian mixture to the "
+        "posterior means of the training images after the last epoch, saved with the model, and samples "
+        "from it (training itself is unchanged).",
+    ),
+)
 @click.option("--spectral-norm", "spectral", is_flag=True, help="lfi: spectral normalisation of the critic's layers.")
 @mirror_option
 @click.pass_context
@@ -248,6 +258,7 @@ def train(ctx, run_dir, device, resume, overwrite, mirror, **settings):
       mnistvec train --method ae --data mnist --out runs/ae
       mnistvec train --method vae --data mnist --out runs/vae
       mnistvec train --method vae --kl-weight 0 --out runs/vae-beta0
+      mnistvec train --method vae --prior-components 10 --out runs/vae-mixture
       mnistvec train --method lfi --out runs/lfi
       mnistvec train --method lfi --objective js --instance-noise-end 0.1 --out runs/lfi-js
     """

@@ -1,5 +1,7 @@
-"""New digits from a model's prior, z = temperature * eps, eps ~ N(0, I) -> decoder -> strokes (`draw_samples`),
-and `mnistvec sample`'s outputs (`sample_model`).
+"""New digits from a model's prior -> decoder -> strokes (`draw_samples`), and `mnistvec sample`'s outputs
+(`sample_model`). The codes come from the model's own prior (`learned`: its fitted mixture, z = m_k +
+temperature * L_k eps, or z = temperature * eps, eps ~ N(0, I), for a model without one) or from N(0, I)
+(`standard`); `models/latent.py` draws them.
 
 One run at a time writes into an OUT (`io/lock.py`). Ctrl-C or SIGTERM stops after the file being written
 (`interrupted`): every file is whole, no temporary file is left. A sample whose strokes are not finite
@@ -38,11 +40,11 @@ CHUNK = 1024
 NPZ_NAME = "samples.npz"
 
 
-def draw_samples(model, count: int, seed: int, temperature: float, device) -> Vectors:
-    """`count` stroke drawings decoded from z = temperature * eps, eps ~ N(0, I) drawn from `seed`, named
-    sample-0000, sample-0001, ...; strokes no one can see get opacity 0."""
+def draw_samples(model, count: int, seed: int, temperature: float, device, prior: str = "learned") -> Vectors:
+    """`count` stroke drawings decoded from codes drawn from `prior` (module docstring) at `temperature`
+    from `seed`, named sample-0000, sample-0001, ...; strokes no one can see get opacity 0."""
     generator = torch.Generator().manual_seed(seed)
-    z = temperature * torch.randn(count, model.latent, generator=generator)
+    z = model.draw_latent(count, generator, temperature, prior)
     parts = []
     with torch.no_grad():
         for lo in range(0, count, CHUNK):
@@ -51,6 +53,12 @@ def draw_samples(model, count: int, seed: int, temperature: float, device) -> Ve
     opacity = without_invisible(lines, widths, opacity)
     names = [f"sample-{i:04d}" for i in range(count)]
     return Vectors(lines, widths, opacity, names=names)
+
+
+def prior_name(model, prior: str) -> str:
+    """What the codes were drawn from: `mixture-K` (a learned prior of K components) or `standard`."""
+    mixture = getattr(model, "prior", None)
+    return f"mixture-{mixture.components}" if prior == "learned" and mixture is not None else "standard"
 
 
 @dataclass
@@ -72,12 +80,13 @@ def sample_model(
     size: int,
     device: str,
     overwrite: bool,
+    prior: str = "learned",
 ) -> SampleSummary:
     """Draw `count` samples; write OUT/samples.npz and OUT/svg/sample-NNNN.svg, and/or the grid (PNG + SVG)
     (module docstring)."""
     start = time.perf_counter()
     with graceful_stop() as stop:
-        summary = _sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite, stop)
+        summary = _sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite, prior, stop)
     summary.seconds = time.perf_counter() - start
     return summary
 
@@ -100,7 +109,7 @@ def _refuse_existing(out_dir: Path | None, overwrite: bool) -> None:
         raise InputError(f"{out_dir / NPZ_NAME} already exists: use --overwrite to replace it or choose another --out")
 
 
-def _sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite, stop) -> SampleSummary:
+def _sample(model_path, count, out_dir, grid, seed, temperature, size, device, overwrite, prior, stop) -> SampleSummary:
     _refuse_existing(out_dir, overwrite)
     if grid is not None:
         check_grid_size(grid, count, size, "--n or --size")
@@ -119,9 +128,15 @@ def _sample(model_path, count, out_dir, grid, seed, temperature, size, device, o
             f"{model_path}: this {config['method']!r} model has no prior to sample from; models that can "
             f"sample: {', '.join(SAMPLING_METHODS)} (train one with `mnistvec train --method vae`)"
         )
-    samples, left_out = drawable(draw_samples(model, count, seed, temperature, dev), model_path)
+    samples, left_out = drawable(draw_samples(model, count, seed, temperature, dev, prior), model_path)
     samples.meta.update(
-        {"model": str(model_path), "method": config["method"], "seed": seed, "temperature": temperature}
+        {
+            "model": str(model_path),
+            "method": config["method"],
+            "seed": seed,
+            "temperature": temperature,
+            "prior": prior_name(model, prior),
+        }
     )
     summary = SampleSummary(len(samples), 0.0, [], left_out)
     if stop.requested:

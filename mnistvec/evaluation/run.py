@@ -170,11 +170,12 @@ def vectorise(
     return name, recon, numbers, sizes, seconds, model
 
 
-def draw_prior_samples(model, count: int, seed: int, temperature: float = 1.0) -> np.ndarray:
-    """`count` samples from the model's prior (seeded), native-rendered at 28 x 28."""
+def draw_prior_samples(model, count: int, seed: int, temperature: float = 1.0, prior: str = "learned") -> np.ndarray:
+    """`count` samples from the model's own prior (or N(0, I) with `prior` standard; seeded), native-rendered
+    at 28 x 28."""
     from mnistvec.encoding.sampling import draw_samples
 
-    drawn = draw_samples(model, count, seed, temperature, next(model.parameters()).device)
+    drawn = draw_samples(model, count, seed, temperature, next(model.parameters()).device, prior)
     return render_numpy(drawn.lines, drawn.widths, drawn.opacity, 28, 28, 28.0)
 
 
@@ -252,11 +253,12 @@ def evaluate_source(
     mirror: str | None = None,
     labels_path: Path | None = None,
     refine: int | None = None,
+    prior: str = "learned",
 ) -> Evaluation:
     """Score a model (`model_path`) or a baseline on `data` (module docstring), labelled as `read_scored`
     says. `lines` is the baseline's stroke count (default 16); given with a model, it must be the model's
     own. A model's strokes are those `encode` writes: `refine` steps of refinement (None: the model's own
-    default)."""
+    default). Samples come from the model's own prior (`prior` learned) or from N(0, I) (standard)."""
     if (model_path is None) == (baseline is None):
         raise InputError("name either a model (--model) or a baseline (--baseline)")
     if model_path is not None:
@@ -278,11 +280,11 @@ def evaluate_source(
     )
     classifier = load_classifier()
     scores = score_reconstructions(images, recon, dataset.labels, classifier)
-    prior = None
+    sample_scores = None
     sample_images = None
     if model is not None and model.can_sample and samples > 0:
-        sample_images = draw_prior_samples(model, samples, seed)
-        prior = score_samples(sample_images, classifier, reference=images)
+        sample_images = draw_prior_samples(model, samples, seed, prior=prior)
+        sample_scores = score_samples(sample_images, classifier, reference=images)
     return Evaluation(
         name,
         str(data),
@@ -292,7 +294,7 @@ def evaluate_source(
         float(sizes.mean()),
         len(images) / max(seconds, 1e-9),
         classifier.accuracy.get("t10k"),
-        prior,
+        sample_scores,
         images,
         recon,
         sample_images,

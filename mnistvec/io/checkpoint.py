@@ -141,6 +141,9 @@ MAX_SHIFT = 8
 MAX_REFINER_STEPS = 8
 """The most amortised refinement steps a model may have."""
 
+MAX_PRIOR_COMPONENTS = 1000
+"""The most components a model's learned prior may have."""
+
 CONFIG_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "lines": (1, None, False),
     "epochs": (1, None, False),
@@ -164,6 +167,7 @@ CONFIG_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "instance_noise_end": (0, None, False),
     "critic_lr_scale": (0, None, True),
     "encode_refine": (0, None, False),
+    "prior_components": (0, MAX_PRIOR_COMPONENTS, False),
 }
 """(lowest, highest, lowest excluded) of the settings a stored config may hold: what the command line
 accepts, and what the models and the training loop can run with (None: no bound)."""
@@ -207,6 +211,8 @@ def check_config(values, where) -> None:
             raise refuse(f"{name!r} is {value!r}; it must be {bound}")
         if name in CONFIG_CHOICES and value not in CONFIG_CHOICES[name]:
             raise refuse(f"{name!r} is {value!r}, not one of {', '.join(CONFIG_CHOICES[name])}")
+    if values.get("prior_components", 0) and values.get("method", "vae") != "vae":
+        raise refuse(f"'prior_components' is {values['prior_components']!r}; only a vae has a learned prior")
     if values.get("channels", 8) % 8:
         raise refuse(f"'channels' is {values['channels']!r}, not a multiple of 8 (the encoder's groups)")
 

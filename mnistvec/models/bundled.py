@@ -6,7 +6,8 @@ the strokes they draw move by about 1e-3 canvas units) and, for the VAE, its cop
 the surrogate only carries gradients while a model trains and draws nothing, so the bundled surrogate
 (`mnistvec/weights/surrogate.pt`) stands in for it when the model is loaded. The likelihood-free model's
 critic, which judges drawings only while the model trains, is left out too (it starts afresh if the model
-is trained further with `train --init`).
+is trained further with `train --init`). A VAE's learned prior (`models/prior.py`) keeps its float64
+buffers: its Cholesky factors must stay exact to stay positive definite, and they are few bytes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ BUNDLED_MODELS = {"ae": "ae.pt", "vae": "vae.pt", "lfi": "lfi.pt"}
 SURROGATE_PREFIX = "surrogate."
 TRAINING_ONLY = ("critic.",)
 """Weights of parts that only training uses, left out of a bundled model."""
+FULL_PRECISION = ("prior.",)
+"""Buffers a bundled model keeps at their own precision (the learned prior's mixture)."""
 
 
 def bundled_model_path(name: str) -> Path:
@@ -49,17 +52,21 @@ def with_bundled_surrogate(weights: dict) -> dict:
     return {**{SURROGATE_PREFIX + k: v for k, v in surrogate.items()}, **weights}
 
 
+def halved(name: str, value):
+    """A weight as a bundled model stores it: float16 unless it is one of FULL_PRECISION."""
+    return value.half() if value.is_floating_point() and not name.startswith(FULL_PRECISION) else value
+
+
 def export_bundled(run_checkpoint: str | Path, destination: str | Path, encode_refine: int = 0) -> None:
-    """Write a run's model as a bundled one: no optimiser state, float16 weights, no surrogate weights; it
-    encodes with `encode_refine` steps of per-image refinement unless told otherwise (`config.py`)."""
+    """Write a run's model as a bundled one: no optimiser state, float16 weights (the prior's excepted), no
+    surrogate weights; it encodes with `encode_refine` steps of per-image refinement unless told otherwise
+    (`config.py`)."""
     state = load_checkpoint(run_checkpoint)
     if "model" not in state or not state.get("complete", False):
         raise CheckpointError(f"{run_checkpoint}: not a finished training run")
     state["config"] = {**state["config"], "encode_refine": encode_refine}
     kept = {k: v for k, v in state["model"].items() if not k.startswith(TRAINING_ONLY)}
-    weights = {
-        k: (v.half() if v.is_floating_point() else v) for k, v in kept.items() if not k.startswith(SURROGATE_PREFIX)
-    }
+    weights = {k: halved(k, v) for k, v in kept.items() if not k.startswith(SURROGATE_PREFIX)}
     save_checkpoint(
         destination,
         {

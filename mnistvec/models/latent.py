@@ -1,6 +1,10 @@
 """What the two generative methods (vae, lfi) share: a latent code z with prior N(0, I), decoded to strokes
 that the native renderer draws, and the learned surrogate that carries the renderer's gradients.
 
+A model may also hold a learned prior (`prior`, a `models/prior.py` mixture fitted after training, vae
+only): new digits are then drawn from it. `draw_latent` is the one place that draws latent codes to
+sample from, for `sample`, `eval`, the Python API and the training loop's sample scores.
+
     g: z in R^latent -> MLP (two GELU layers of `hidden`) -> N strokes' raw parameters -> `squash`
 
 While a model trains, the surrogate keeps being fitted to the native renderer on the strokes the decoder
@@ -13,7 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mnistvec.config import PRIORS
 from mnistvec.models.base import StrokeModel
+from mnistvec.models.prior import MixturePrior
 from mnistvec.models.surrogate import StrokeSurrogate
 from mnistvec.strokes import PARAMS_PER_LINE, squash
 
@@ -40,12 +46,25 @@ class LatentStrokeModel(StrokeModel):
 
     can_sample = True
 
-    def __init__(self, encoder: nn.Module, n_lines: int, hidden: int, latent: int):
+    def __init__(self, encoder: nn.Module, n_lines: int, hidden: int, latent: int, prior_components: int = 0):
         super().__init__()
         self.n_lines, self.latent = n_lines, latent
         self.encoder = encoder
         self.decoder = stroke_decoder(latent, hidden, n_lines)
         self.surrogate = StrokeSurrogate()
+        self.prior = MixturePrior(prior_components, latent) if prior_components > 0 else None
+
+    def draw_latent(
+        self, count: int, generator: torch.Generator, temperature: float = 1.0, prior: str = "learned"
+    ) -> torch.Tensor:
+        """[count, latent] float32 codes on the CPU, drawn from `generator` at `temperature`: from the model's
+        own prior (`learned`: its mixture, or N(0, I) when it has none) or from N(0, I) (`standard`), which
+        is z = temperature * eps, eps ~ N(0, I)."""
+        if prior not in PRIORS:
+            raise ValueError(f"unknown prior {prior!r}; choose one of {', '.join(PRIORS)}")
+        if prior == "learned" and self.prior is not None:
+            return self.prior.sample(count, generator, temperature).float()
+        return temperature * torch.randn(count, self.latent, generator=generator)
 
     def prepare_training(self, config) -> None:
         """Start from trained surrogate weights (the bundled ones unless `config.surrogate` names a file)."""
@@ -62,7 +81,7 @@ class LatentStrokeModel(StrokeModel):
 
     def model_parameters(self) -> list[nn.Parameter]:
         """Every trained parameter except the surrogate's."""
-        return [p for name, p in self.named_parameters() if not name.startswith("surrogate.")]
+        return [p for name, p in self.named_parameters() if not name.startswith("surrogate.")]  # the prior: buffers
 
     def surrogate_group(self) -> dict:
         """The optimiser group of the surrogate (SURROGATE_LR_SCALE of the learning rate)."""

@@ -45,6 +45,7 @@ def build_model(config: dict) -> torch.nn.Module:
             gradients=settings.gradients,
             pixel_noise=settings.pixel_noise,
             refiner_steps=settings.refiner_steps,
+            prior_components=settings.prior_components,
         )
     if method == "lfi":
         from mnistvec.models.lfi import StrokeLFI

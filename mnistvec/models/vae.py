@@ -1,7 +1,7 @@
 """Method 2, the VAE whose decoder ends in the real (native, non-differentiable) renderer.
 
     q(z|x) = N(mu(x), diag sigma^2(x))              encoder: the CNN of `encoder.py`, z in R^latent
-    p(z)   = N(0, I)
+    p(z)   = N(0, I)                                (in training; samples may come from a mixture fitted after it)
     p(x|z) = prod_pixels Bernoulli(x | N(squash(g(z))))   g: MLP latent -> N strokes' raw parameters
 
 A latent code z (not the raw stroke parameters themselves) is what the prior covers: with a prior put
@@ -18,6 +18,10 @@ The reconstruction is rendered by the native renderer and differentiated through
 (`models/gradients.py`). While it trains, the surrogate keeps being fitted to the native renderer on the
 strokes the decoder currently draws (cross-entropy of each stroke's coverage, as in its pretraining), so it
 stays accurate where it is used; that term only trains the surrogate.
+
+With `prior_components` K > 0 the model also holds a K-component Gaussian mixture (`prior.py`), fitted
+after training to the posterior means of its training images; new digits are drawn from it, which avoids
+the parts of N(0, I) that no image maps to. It changes nothing in training, encoding or reconstruction.
 
 Reconstructions and `mnistvec encode` use the mean of q; `strokes(images, sample=True)` draws from q.
 
@@ -58,10 +62,13 @@ class StrokeVAE(LatentStrokeModel):
         gradients: str = DEFAULTS.gradients,
         pixel_noise: float = DEFAULTS.pixel_noise,
         refiner_steps: int = DEFAULTS.refiner_steps,
+        prior_components: int = DEFAULTS.prior_components,
     ):
         if gradients not in GRADIENTS:
             raise ValueError(f"unknown gradients {gradients!r}; choose one of {', '.join(GRADIENTS)}")
-        super().__init__(StrokeEncoder(2, latent, hidden=hidden, channels=channels), n_lines, hidden, latent)
+        super().__init__(
+            StrokeEncoder(2, latent, hidden=hidden, channels=channels), n_lines, hidden, latent, prior_components
+        )
         self.kl_weight, self.kl_warmup, self.gradients = kl_weight, kl_warmup, gradients
         self.pixel_noise = pixel_noise
         self.refiner = refine_steps(refiner_steps, n_lines, hidden, channels)

@@ -195,14 +195,16 @@ def denormals_flushed() -> Iterator[None]:
 def start_from(model: torch.nn.Module, path: str, config: dict) -> None:
     """Fine-tuning: load the weights of the checkpoint at `path` (a run's or a shipped model's) into `model`,
     built from `config`. Only refinement steps may be missing from it (they start fresh, as the identity);
-    any other difference is a CheckpointError."""
+    any other difference is a CheckpointError. A learned prior it holds is left behind: it describes the
+    codes of the weights before fine-tuning (a run with `prior_components` fits its own at the end)."""
     from mnistvec.io.checkpoint import CheckpointError
     from mnistvec.models.bundled import resolve_model
 
     state = load_checkpoint(resolve_model(path))
     if "model" not in state:
         raise CheckpointError(f"{path}: checkpoint has no model to start from")
-    load_weights(model, state, path, config, may_lack=("refiner.",))
+    state = {**state, "model": {k: v for k, v in state["model"].items() if not k.startswith("prior.")}}
+    load_weights(model, state, path, config, may_lack=("refiner.", "prior."))
 
 
 def restore(state: dict | None, model: torch.nn.Module, optimizer: torch.optim.Optimizer, ranks: Ranks = SINGLE):
@@ -297,9 +299,10 @@ def sample_metrics(model, classifier, device, seed: int = 0, count: int = SCORED
 
 @torch.no_grad()
 def prior_drawings(model, count: int, seed: int, device) -> np.ndarray:
-    """[count, 28, 28] native drawings of z ~ N(0, I) drawn from `seed` (the model stays in training mode)."""
+    """[count, 28, 28] native drawings of codes drawn from the model's prior (N(0, I) until a learned prior
+    is fitted) from `seed` (the model stays in training mode)."""
     model.eval()
-    z = torch.randn(count, model.latent, generator=torch.Generator().manual_seed(seed)).to(device)
+    z = model.draw_latent(count, torch.Generator().manual_seed(seed)).to(device)
     samples = render_torch(*model.decode(z), 28, "native").cpu().numpy()
     model.train()
     return samples
@@ -410,22 +413,36 @@ class ImageTask(Task):
         return f"loss {sums['loss'] / seen:.2f}  T {temperature:.2f}"
 
     def end_epoch(self, epoch, sums, seen, temperature, started, run_dir):
+        fitted = self.fit_prior() if epoch + 1 == self.config.epochs and self.config.prior_components else {}
         save_epoch_grids(self.model, run_dir, epoch, self.val_images, self.device, self.config.seed)
-        return epoch_row(
-            self.model,
-            self.config,
-            epoch,
-            sums,
-            seen,
-            self.val_images,
-            self.classifier,
-            self.device,
-            temperature=temperature,
-            started=started,
+        return (
+            epoch_row(
+                self.model,
+                self.config,
+                epoch,
+                sums,
+                seen,
+                self.val_images,
+                self.classifier,
+                self.device,
+                temperature=temperature,
+                started=started,
+            )
+            | fitted
         )
 
     def summary(self, row):
         return epoch_summary(row)
+
+    def fit_prior(self) -> dict:
+        """After the last epoch: fit the VAE's learned prior to the posterior means of the training split
+        (`training/prior.py`), so that the last epoch's samples, and the checkpoint, have it. Returns the
+        average log-likelihood of the training and the validation split's posterior means under it."""
+        from mnistvec.training.prior import fit_model_prior, posterior_means
+
+        fit = fit_model_prior(self.model, self.train_images, self.config.prior_components, self.config.seed)
+        held_out = fit.log_prob(posterior_means(self.model, self.val_images)).mean()
+        return {"prior_train_loglik": round(fit.log_likelihood, 4), "prior_val_loglik": round(float(held_out), 4)}
 
 
 def train(

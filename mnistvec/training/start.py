@@ -28,6 +28,12 @@ def run_training(
     the last metrics."""
     from mnistvec.data import load_images
 
+    if config.prior_components and config.method != "vae":
+        raise InputError(
+            f"--prior-components is for --method vae only (a {config.method} model "
+            + ("has no prior" if config.method in ("ae", "surrogate") else "samples from N(0, I)")
+            + "); leave it at 0"
+        )
     if launch.rank() > 0:
         console.quiet = True  # every process would print the same lines: rank 0 speaks for all
     if launch.launched():
