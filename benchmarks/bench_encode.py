@@ -46,6 +46,7 @@ def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> 
     """Seconds of each stage run alone (module docstring)."""
     from mnistvec.data import resolve_source
     from mnistvec.encoding.folder import frame_tuple
+    from mnistvec.encoding.pipeline import single_torch_thread, steady_heap
     from mnistvec.io.atomic import write_files_atomic
     from mnistvec.io.svg import svg_drawings
     from mnistvec.io.vectors import Vectors
@@ -58,8 +59,9 @@ def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> 
     seconds["read"] = time.perf_counter() - start
 
     model, _ = load_model(model_path)
+    steady_heap()  # as the command runs it: one torch thread, large blocks kept in the heap
     start = time.perf_counter()
-    with torch.no_grad():
+    with torch.no_grad(), single_torch_thread():
         strokes = [[t.numpy() for t in model.strokes(torch.from_numpy(b.images))] for b in batches]
     seconds["encode"] = time.perf_counter() - start
 
