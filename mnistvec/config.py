@@ -35,7 +35,7 @@ ENCODE_BATCH = 256
 """Images encoded (and scored) at once."""
 ENCODE_MODEL = "ae"
 """The shipped model `encode` and the Python API use when none is named."""
-SAMPLE_MODEL = "lfi"
+SAMPLE_MODEL = "vae"
 """The shipped model `sample` draws from when none is named (the best Frechet distance to real digits)."""
 SCORED_SAMPLES = 1000
 """Samples drawn to score a model with a prior (`eval`, and every training epoch)."""

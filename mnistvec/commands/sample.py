@@ -35,8 +35,8 @@ def _png_path(ctx, param, value):
     default=SAMPLE_MODEL,
     show_default=True,
     metavar="NAME|PATH",
-    help="lfi or vae: a model shipped with mnistvec (lfi's samples are closer to real digits, by "
-    "Frechet distance); or a checkpoint of a model with a prior (vae, lfi) written by "
+    help="vae or lfi: a model shipped with mnistvec (the vae's samples, from its learned prior, are closer "
+    "to real digits by Frechet distance); or a checkpoint of a model with a prior (vae, lfi) written by "
     "`mnistvec train`.",
 )
 @click.option(
