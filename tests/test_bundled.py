@@ -7,6 +7,7 @@ from click.testing import CliRunner
 from conftest import REPO, synthetic_digits
 
 from mnistvec.cli import cli
+from mnistvec.config import SAMPLE_MODEL
 from mnistvec.io.checkpoint import CheckpointError, load_checkpoint
 from mnistvec.io.vectors import Vectors
 from mnistvec.models import bundled
@@ -54,7 +55,7 @@ def test_unfinished_runs_are_not_exported(tmp_path, tiny_vae):
 def test_a_missing_bundled_model_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(bundled, "bundled_model_path", lambda name: tmp_path / "gone.pt")
     result = CliRunner().invoke(cli, ["sample", "--n", "2", "--grid", str(tmp_path / "g.png")])
-    assert result.exit_code == 1 and "bundled lfi model is missing" in result.output
+    assert result.exit_code == 1 and f"bundled {SAMPLE_MODEL} model is missing" in result.output
     assert "Traceback" not in result.output
 
 
