@@ -18,6 +18,8 @@ import importlib
 import os
 from pathlib import Path
 
+import numpy as np
+
 ABI_VERSION = 4
 """The C ABI version this package speaks."""
 
@@ -25,6 +27,15 @@ LIBRARY_ENV = "MNISTVEC_NATIVE_LIBRARY"
 """Environment variable naming a library file to load instead of the package's `_native*` extension."""
 
 _LIBRARY_PATTERNS = ("_native*.so", "_native*.pyd", "_native*.dylib")
+
+
+def byte_blob(items: list[bytes]) -> tuple[bytes, np.ndarray]:
+    """Byte strings as the batch functions take them: one after another, and the `len(items) + 1` uint64
+    offsets where each starts (the last: where the last one ends)."""
+    offsets = np.zeros(len(items) + 1, np.uint64)
+    np.cumsum([len(item) for item in items], out=offsets[1:])
+    return b"".join(items), offsets
+
 
 _float_pointer = ctypes.POINTER(ctypes.c_float)
 _double_pointer = ctypes.POINTER(ctypes.c_double)

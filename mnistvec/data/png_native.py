@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from mnistvec.native import load_library
+from mnistvec.native import byte_blob, load_library
 
 MAX_THREADS = 2**32 - 1
 """`threads` travels as a uint32."""
@@ -53,12 +53,9 @@ def _as_count(name: str, value, limit: int | None = None) -> int:
 
 
 def _path_table(paths: Sequence[str | os.PathLike]) -> tuple[np.ndarray, np.ndarray]:
-    """The paths' bytes (`os.fsencode`) concatenated, and the `len(paths) + 1` offsets of each one's start."""
-    encoded = [os.fsencode(path) for path in paths]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.uint64)
-    np.cumsum([len(path) for path in encoded], out=offsets[1:])
-    joined = np.frombuffer(b"".join(encoded) or b"\0", dtype=np.uint8)
-    return joined, offsets
+    """The paths' bytes (`os.fsencode`) concatenated, as uint8, and the `len(paths) + 1` offsets."""
+    joined, offsets = byte_blob([os.fsencode(path) for path in paths])
+    return np.frombuffer(joined or b"\0", dtype=np.uint8), offsets
 
 
 def decode_png_gray(

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mnistvec.native import load_library
+from mnistvec.native import byte_blob, load_library
 
 TEMP_PREFIX = ".tmp-"
 TEMP_NAME_BYTES = 32
@@ -137,7 +137,7 @@ def write_files_atomic(files: Sequence[tuple[Path, bytes]]) -> list[OSError | No
         return errors
     targets = [os.fsencode(files[k][0]) for k in todo]
     temps = [os.fsencode(_temp_name(files[k][0])) for k in todo]
-    blobs = [_blob(targets), _blob(temps), _blob([files[k][1] for k in todo])]
+    blobs = [byte_blob(targets), byte_blob(temps), byte_blob([files[k][1] for k in todo])]
     codes = np.zeros(len(todo), np.int32)
     arguments = [pointer for blob, offsets in blobs for pointer in (blob, offsets.ctypes.data)]
     code = library.mnistvec_write_files(*arguments, len(todo), 1, codes.ctypes.data)
@@ -149,13 +149,6 @@ def write_files_atomic(files: Sequence[tuple[Path, bytes]]) -> list[OSError | No
             number = c if c > 0 else errno.EIO
             errors[k] = OSError(number, os.strerror(number), str(files[k][0]))
     return _write_each(files, errors, again)
-
-
-def _blob(items: list[bytes]) -> tuple[bytes, np.ndarray]:
-    """Byte strings one after another, and the `len(items) + 1` offsets where each starts (then the end)."""
-    offsets = np.zeros(len(items) + 1, np.uint64)
-    np.cumsum([len(item) for item in items], out=offsets[1:])
-    return b"".join(items), offsets
 
 
 def _write_each(files: Sequence[tuple[Path, bytes]], errors: list, indices) -> list[OSError | None]:
