@@ -15,6 +15,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import importlib
+import operator
 import os
 from pathlib import Path
 
@@ -27,6 +28,37 @@ LIBRARY_ENV = "MNISTVEC_NATIVE_LIBRARY"
 """Environment variable naming a library file to load instead of the package's `_native*` extension."""
 
 _LIBRARY_PATTERNS = ("_native*.so", "_native*.pyd", "_native*.dylib")
+
+
+MAX_THREADS = 2**32 - 1
+"""`threads` travels as a uint32."""
+
+
+def as_size(name: str, value) -> int:
+    """`value` as a plain non-negative int (a bool is refused), else ValueError naming `name`."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    try:
+        size = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}") from None
+    if size < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {size}")
+    return size
+
+
+def as_threads(value) -> int:
+    """A thread count for the library (0: as many as the machine has) that fits a uint32, else ValueError."""
+    threads = as_size("threads", value)
+    if threads > MAX_THREADS:
+        raise ValueError(f"threads must be at most {MAX_THREADS}, got {threads}")
+    return threads
+
+
+def check_code(function: str, code: int, meanings: dict[int, str]) -> None:
+    """RuntimeError naming `function`, its code and the code's meaning, unless `code` is 0 (success)."""
+    if code != 0:
+        raise RuntimeError(f"{function} failed with code {code} ({meanings.get(code, 'unknown error')})")
 
 
 def byte_blob(items: list[bytes]) -> tuple[bytes, np.ndarray]:

@@ -19,16 +19,12 @@ is not a readable regular file (a folder, a FIFO, which is never waited on, a mi
 from __future__ import annotations
 
 import ctypes
-import operator
 import os
 from collections.abc import Sequence
 
 import numpy as np
 
-from mnistvec.native import byte_blob, load_library
-
-MAX_THREADS = 2**32 - 1
-"""`threads` travels as a uint32."""
+from mnistvec.native import as_size, as_threads, byte_blob, check_code, load_library
 
 ERROR_CODES = {
     -1: "null pointer",
@@ -37,19 +33,6 @@ ERROR_CODES = {
     -5: "misaligned pointer",
 }
 """Meaning of `mnistvec_decode_png_gray`'s negative return codes."""
-
-
-def _as_count(name: str, value, limit: int | None = None) -> int:
-    """`value` as a non-negative int (at most `limit`), else ValueError naming `name`."""
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    try:
-        count = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}") from None
-    if count < 0 or (limit is not None and count > limit):
-        raise ValueError(f"{name} must be an integer in [0, {limit if limit is not None else 'inf'}], got {count}")
-    return count
 
 
 def _path_table(paths: Sequence[str | os.PathLike]) -> tuple[np.ndarray, np.ndarray]:
@@ -68,9 +51,7 @@ def decode_png_gray(
     `threads` 0 uses every core the machine has (fewer for small batches); the result does not depend on it.
     Returns None when the native library is missing. Raises ValueError for a bad size or thread count.
     """
-    height = _as_count("height", height)
-    width = _as_count("width", width)
-    threads = _as_count("threads", threads, MAX_THREADS)
+    height, width, threads = as_size("height", height), as_size("width", width), as_threads(threads)
     library = load_library()
     if library is None:
         return None
@@ -89,8 +70,5 @@ def decode_png_gray(
         images.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8)),
         status.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)),
     )
-    if code != 0:
-        raise RuntimeError(
-            f"mnistvec_decode_png_gray failed with code {code} ({ERROR_CODES.get(code, 'unknown error')})"
-        )
+    check_code("mnistvec_decode_png_gray", code, ERROR_CODES)
     return images, status == 0

@@ -41,18 +41,23 @@ from __future__ import annotations
 
 import ctypes
 import math
-import operator
 import warnings
 
 import numpy as np
 
-from mnistvec.native import ABI_VERSION, LIBRARY_ENV, _open_library, load_library  # noqa: F401 (re-exported)
+from mnistvec.native import (  # noqa: F401 (ABI_VERSION, LIBRARY_ENV, MAX_THREADS, _open_library: re-exported)
+    ABI_VERSION,
+    LIBRARY_ENV,
+    MAX_THREADS,
+    _open_library,
+    as_size,
+    as_threads,
+    check_code,
+    load_library,
+)
 
 MAX_OUTPUT_BYTES = 8 * 1024**3
 """Largest output `render_native` allocates: batch * height * width * 4 bytes."""
-
-MAX_THREADS = 2**32 - 1
-"""`threads` travels as a uint32."""
 
 MAX_SIDE = 2**31
 """Image height and width must be below this (the library counts pixel rows and columns in int32)."""
@@ -106,18 +111,6 @@ def _as_number_array(name: str, value) -> np.ndarray:
     return array
 
 
-def _as_size(name: str, value) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    try:
-        size = operator.index(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}") from None
-    if size < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {size}")
-    return size
-
-
 def _as_c_floats(array: np.ndarray) -> np.ndarray:
     """C-contiguous, aligned float32 (the same array when it already is); values beyond float32 become inf."""
     with np.errstate(over="ignore", invalid="ignore"):
@@ -139,12 +132,10 @@ def _checked_strokes(lines, **per_stroke) -> tuple[np.ndarray, list[np.ndarray]]
 
 def _checked_sizes(height, width, threads) -> tuple[int, int, int]:
     """Image sides below `MAX_SIDE` and a thread count that fits a uint32, as plain integers."""
-    height, width, threads = _as_size("height", height), _as_size("width", width), _as_size("threads", threads)
+    height, width, threads = as_size("height", height), as_size("width", width), as_threads(threads)
     for name, side in (("height", height), ("width", width)):
         if side >= MAX_SIDE:
             raise ValueError(f"{name} must be below {MAX_SIDE}, got {side}")
-    if threads > MAX_THREADS:
-        raise ValueError(f"threads must be at most {MAX_THREADS}, got {threads}")
     return height, width, threads
 
 
@@ -173,8 +164,7 @@ def _required_library() -> ctypes.CDLL:
 
 
 def _check_code(function: str, code: int) -> None:
-    if code != 0:
-        raise RuntimeError(f"{function} failed with code {code} ({ERROR_CODES.get(code, 'unknown error')})")
+    check_code(function, code, ERROR_CODES)
 
 
 def render_native(lines, widths, opacity, height: int, width: int, scale: float, threads: int = 0) -> np.ndarray:
