@@ -14,7 +14,7 @@ import traceback
 
 import click
 
-from mnistvec.config import DEVICES
+from mnistvec.config import DEVICES, PRIORS
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -132,3 +132,8 @@ def refine_option(name: str = "refine"):
         help="K steps of per-image gradient descent on the strokes after the encoder (slower, closer) "
         "[default: the model's own: 0 for the shipped ae and lfi, 3 for the shipped vae].",
     )
+
+
+def prior_option(help_text: str):
+    """`--prior learned|standard`: which prior a model's samples are drawn from (`config.PRIORS`)."""
+    return click.option("--prior", type=click.Choice(PRIORS), default="learned", show_default=True, help=help_text)

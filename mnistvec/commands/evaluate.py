@@ -15,10 +15,11 @@ from mnistvec.commands.common import (
     batch_size_option,
     device_option,
     mirror_option,
+    prior_option,
     refine_option,
     user_errors,
 )
-from mnistvec.config import ENCODE_BATCH, PRIORS, SCORED_SAMPLES
+from mnistvec.config import ENCODE_BATCH, SCORED_SAMPLES
 from mnistvec.io.console import info, results
 
 
@@ -72,13 +73,9 @@ from mnistvec.io.console import info, results
     help="Models with a prior: how many samples to score (0: none).",
 )
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the samples.")
-@click.option(
-    "--prior",
-    type=click.Choice(PRIORS),
-    default="learned",
-    show_default=True,
-    help="Models with a prior: draw the samples from the model's own prior (learned: its fitted mixture, "
-    "or N(0, I) without one) or from N(0, I) (standard).",
+@prior_option(
+    "Models with a prior: draw the samples from the model's own prior (learned: its fitted mixture, "
+    "or N(0, I) without one) or from N(0, I) (standard)."
 )
 @click.option(
     "--json",

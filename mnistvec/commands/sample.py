@@ -14,9 +14,10 @@ from mnistvec.commands.common import (
     SEED,
     FiniteFloat,
     device_option,
+    prior_option,
     user_errors,
 )
-from mnistvec.config import PRIORS, SAMPLE_MODEL
+from mnistvec.config import SAMPLE_MODEL
 from mnistvec.io.console import results
 
 
@@ -66,13 +67,9 @@ def _png_path(ctx, param, value):
     help="Scale of the prior's spread (z = temperature * eps, or m_k + temperature * L_k eps for a learned "
     "mixture): below 1 gives more typical, less varied digits.",
 )
-@click.option(
-    "--prior",
-    type=click.Choice(PRIORS),
-    default="learned",
-    show_default=True,
-    help="learned: the model's own prior (the Gaussian mixture fitted to its training codes, as the shipped "
-    "vae has; N(0, I) for a model without one); standard: N(0, I) always.",
+@prior_option(
+    "learned: the model's own prior (the Gaussian mixture fitted to its training codes, as the shipped "
+    "vae has; N(0, I) for a model without one); standard: N(0, I) always."
 )
 @click.option(
     "--size",
