@@ -31,6 +31,14 @@
 //!                              uint64_t count, uint32_t threads, int32_t* errors);
 //! int32_t mnistvec_svg_lines(const double* rows, const uint8_t* drawn, uint64_t batch, uint64_t n_lines,
 //!                            uint8_t* out, uint64_t capacity, uint64_t* offsets);
+//! int32_t mnistvec_encoder_sizes(uint64_t in_planes, uint64_t channels, uint64_t hidden, uint64_t outputs,
+//!                                uint64_t* torch_len, uint64_t* packed_len);
+//! int32_t mnistvec_encoder_pack(const float* weights, uint64_t weights_len, uint64_t in_planes,
+//!                               uint64_t channels, uint64_t hidden, uint64_t outputs, float* packed,
+//!                               uint64_t packed_len);
+//! int32_t mnistvec_encode(const float* packed, uint64_t packed_len, uint64_t in_planes, uint64_t channels,
+//!                         uint64_t hidden, uint64_t outputs, const float* images, uint64_t batch,
+//!                         uint32_t threads, float* out);
 //! int32_t mnistvec_decode_png_gray(const uint8_t* paths, const uint64_t* offsets, uint64_t count,
 //!                                  uint64_t height, uint64_t width, uint32_t threads, uint8_t* out,
 //!                                  int32_t* status);
@@ -43,6 +51,10 @@
 //! loss gradient `grad_out` to write `grad_strokes`, `[batch, n_lines, 6]`: the gradient with respect
 //! to `(x0, y0, x1, y1, radius, alpha)` of every stroke.
 //!
+//! The encoder ([`encoder`], on [`gemm`] and [`gelu`]) is the network of `mnistvec/models/encoder.py` for
+//! inference: its weights, in torch's layout and order, are packed once (`mnistvec_encoder_pack`), then
+//! `mnistvec_encode` maps `[batch, 28, 28]` images to `[batch, outputs]` raw stroke numbers.
+//!
 //! The PNG decoder ([`inflate`], [`png`], [`png_batch`]) reads `count` files named by their path bytes and
 //! writes each one's 8-bit gray pixels, `[count, height, width]`, when it is an 8-bit gray or RGB PNG of
 //! exactly that size that it handles; `status[k]` says whether it did (0) or not (1: any other file,
@@ -51,7 +63,10 @@
 pub mod blob;
 pub mod clip;
 pub mod coverage;
+pub mod encoder;
 pub mod files;
+pub mod gelu;
+pub mod gemm;
 pub mod inflate;
 pub mod kernel;
 pub mod lanes;
@@ -77,7 +92,7 @@ use soft_batch::{Composite, SoftBatch};
 use soft_loss::Loss;
 
 /// Version of the C ABI below; bumped on any incompatible change.
-pub const ABI_VERSION: u32 = 4;
+pub const ABI_VERSION: u32 = 5;
 
 /// Success.
 pub const OK: i32 = 0;
@@ -96,11 +111,15 @@ pub const ERR_MISALIGNED: i32 = -5;
 /// is unknown (or its `eps` not in `(0, 1/2)`).
 pub const ERR_BAD_SOFT_PARAMETER: i32 = -6;
 
+/// The encoder's sizes are not ones it runs (`encoder::Dims::valid`), or an array's length is not the
+/// one they give.
+pub const ERR_BAD_ENCODER: i32 = -7;
+
 /// Image sides must be below this many pixels (`2^31`; pixel rows and columns are counted in `i32`).
 pub const MAX_SIDE: u64 = 1 << 31;
 
 /// The version of this C ABI (2: the soft renderer added; 3: visible strokes; 4: batch file writes,
-/// SVG stroke text and the PNG decoder).
+/// SVG stroke text and the PNG decoder; 5: the encoder).
 #[no_mangle]
 pub extern "C" fn mnistvec_abi_version() -> u32 {
     ABI_VERSION
@@ -816,13 +835,178 @@ pub unsafe extern "C" fn mnistvec_decode_png_gray(
     result.unwrap_or(ERR_PANIC)
 }
 
+/// The encoder's sizes, from four `u64`s, when they are ones it runs.
+fn encoder_dims(in_planes: u64, channels: u64, hidden: u64, outputs: u64) -> Result<encoder::Dims, i32> {
+    let size = |v: u64| usize::try_from(v).map_err(|_| ERR_BAD_ENCODER);
+    let dims = encoder::Dims {
+        in_planes: size(in_planes)?,
+        channels: size(channels)?,
+        hidden: size(hidden)?,
+        outputs: size(outputs)?,
+    };
+    if dims.valid() {
+        Ok(dims)
+    } else {
+        Err(ERR_BAD_ENCODER)
+    }
+}
+
+/// Writes how many floats the encoder of these sizes has in torch's layout (`torch_len`) and packed
+/// (`packed_len`).
+///
+/// Returns `OK` (0), `ERR_BAD_ENCODER` for sizes it does not run (`in_planes` 1 or 3, `channels` a
+/// positive multiple of 8 up to 4096, `hidden` and `outputs` from 1 to 65536), or another negative `ERR_*`
+/// code.
+///
+/// # Safety
+/// `torch_len` and `packed_len` must each be valid for writing one `u64`.
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_encoder_sizes(
+    in_planes: u64,
+    channels: u64,
+    hidden: u64,
+    outputs: u64,
+    torch_len: *mut u64,
+    packed_len: *mut u64,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let dims = match encoder_dims(in_planes, channels, hidden, outputs) {
+            Ok(dims) => dims,
+            Err(code) => return code,
+        };
+        if let Err(code) = first_error(&[check_pointer(torch_len, 1), check_pointer(packed_len, 1)]) {
+            return code;
+        }
+        // SAFETY: checked non-null and aligned above; validity is the caller's contract.
+        unsafe {
+            *torch_len = dims.torch_len() as u64;
+            *packed_len = dims.packed_len() as u64;
+        }
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
+/// Packs the encoder's weights, `weights_len` floats in torch's layout and order (module docs of
+/// [`encoder`]), into `packed` (`packed_len` floats), for [`mnistvec_encode`].
+///
+/// Returns `OK` (0), `ERR_BAD_ENCODER` for sizes it does not run or lengths other than
+/// [`mnistvec_encoder_sizes`] gives, or another negative `ERR_*` code.
+///
+/// # Safety
+/// `weights` must be valid for reading `weights_len` floats and `packed` for writing `packed_len`, not
+/// overlapping.
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_encoder_pack(
+    weights: *const f32,
+    weights_len: u64,
+    in_planes: u64,
+    channels: u64,
+    hidden: u64,
+    outputs: u64,
+    packed: *mut f32,
+    packed_len: u64,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let dims = match encoder_dims(in_planes, channels, hidden, outputs) {
+            Ok(dims) => dims,
+            Err(code) => return code,
+        };
+        if weights_len != dims.torch_len() as u64 || packed_len != dims.packed_len() as u64 {
+            return ERR_BAD_ENCODER;
+        }
+        let (weights_len, packed_len) = (dims.torch_len(), dims.packed_len());
+        if let Err(code) = first_error(&[
+            check_pointer(weights, weights_len),
+            check_pointer(packed, packed_len),
+        ]) {
+            return code;
+        }
+        // SAFETY: checked non-null and aligned above; sizes and validity are the caller's contract.
+        let (weights, packed) = unsafe {
+            (
+                input_slice(weights, weights_len),
+                std::slice::from_raw_parts_mut(packed, packed_len),
+            )
+        };
+        encoder::pack_weights(dims, weights, packed);
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
+/// Runs the encoder (weights from [`mnistvec_encoder_pack`], `packed_len` floats) on `images`
+/// (`[batch, 28, 28]` floats) and writes its `[batch, outputs]` raw numbers to `out`, on up to `threads`
+/// threads (0: the machine's available parallelism). An image's numbers do not depend on the batch or
+/// the threads.
+///
+/// Returns `OK` (0), `ERR_BAD_ENCODER` for sizes it does not run or a `packed_len` other than theirs,
+/// `ERR_SIZE_OVERFLOW` when the arrays' sizes overflow, or another negative `ERR_*` code. With `batch` 0
+/// the images and `out` are not read or written.
+///
+/// # Safety
+/// `packed` must be valid for reading `packed_len` floats, `images` for reading `batch * 784` and `out`
+/// for writing `batch * outputs`, `out` not overlapping the others.
+#[no_mangle]
+pub unsafe extern "C" fn mnistvec_encode(
+    packed: *const f32,
+    packed_len: u64,
+    in_planes: u64,
+    channels: u64,
+    hidden: u64,
+    outputs: u64,
+    images: *const f32,
+    batch: u64,
+    threads: u32,
+    out: *mut f32,
+) -> i32 {
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let dims = match encoder_dims(in_planes, channels, hidden, outputs) {
+            Ok(dims) => dims,
+            Err(code) => return code,
+        };
+        if packed_len != dims.packed_len() as u64 {
+            return ERR_BAD_ENCODER;
+        }
+        let side = encoder::SIDE as u64;
+        let (Some(image_len), Some(out_len)) = (
+            element_count(&[batch, side, side]),
+            element_count(&[batch, outputs]),
+        ) else {
+            return ERR_SIZE_OVERFLOW;
+        };
+        if batch == 0 {
+            return OK;
+        }
+        let packed_len = dims.packed_len();
+        if let Err(code) = first_error(&[
+            check_pointer(out, out_len),
+            check_pointer(packed, packed_len),
+            check_pointer(images, image_len),
+        ]) {
+            return code;
+        }
+        // SAFETY: checked non-null and aligned above; sizes and validity are the caller's contract.
+        let (packed, images, out) = unsafe {
+            (
+                input_slice(packed, packed_len),
+                input_slice(images, image_len),
+                std::slice::from_raw_parts_mut(out, out_len),
+            )
+        };
+        encoder::encode_images(dims, packed, images, threads, out);
+        OK
+    }));
+    result.unwrap_or(ERR_PANIC)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn abi_version_is_four() {
-        assert_eq!(mnistvec_abi_version(), 4);
+    fn abi_version_is_five() {
+        assert_eq!(mnistvec_abi_version(), 5);
     }
 
     #[test]
