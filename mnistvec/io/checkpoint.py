@@ -5,7 +5,8 @@ tensors and plain containers (dict, list, str, int, float, bool): a checkpoint c
 loaded, and a file that would is refused. Nothing it holds is trusted before it is checked: a zip member
 that would inflate (torch.save stores its members as they are) is refused before anything is read, and
 the header's fields, the training settings (`check_config`) and the weights' container are checked
-for their types and ranges before any caller uses them.
+for their types and ranges before any caller uses them. torch is imported only by the functions that
+use it, so the checks here serve `checkpoint_arrays`, which reads a checkpoint without torch.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import pickle
 import zipfile
 from pathlib import Path
 from typing import get_type_hints
-
-import torch
 
 from mnistvec import __version__
 from mnistvec.config import GRADIENTS, OBJECTIVES, RECONSTRUCTIONS, TrainConfig
@@ -33,11 +32,15 @@ class CheckpointError(InputError, ValueError):
 
 
 def versions() -> dict:
+    import torch
+
     return {"mnistvec": str(__version__), "torch": str(torch.__version__)}
 
 
 def save_checkpoint(path: str | Path, payload: dict) -> None:
     """Write `payload` (plain containers and tensors) with the format header, atomically."""
+    import torch
+
     full = {"format": FORMAT, "format_version": FORMAT_VERSION, "versions": versions(), **payload}
     buffer = io.BytesIO()  # serialised in memory first: a full disk is then an OSError naming `path`
     torch.save(full, buffer)
@@ -53,6 +56,8 @@ def _first_line(err: Exception) -> str:
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     """Read a checkpoint safely; CheckpointError for anything that is not one of ours."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
@@ -221,10 +226,15 @@ COUNTS = ("epoch", "step", "epoch_seen", "world_size")
 """Fields that count something, so are never negative."""
 
 
-def check_fields(data: dict, path: Path) -> None:
+def check_fields(data: dict, path: Path, tensor_type: type | None = None) -> None:
     """CheckpointError naming the first field of `data` whose type or value is not what mnistvec writes:
     each field of FIELD_TYPES has its type (a bool is not a number here), counts are not negative, and
-    `model` maps names to tensors."""
+    `model` maps names to tensors (`tensor_type`: torch.Tensor unless a reader that does without torch
+    names its own array type)."""
+    if tensor_type is None:
+        import torch
+
+        tensor_type = torch.Tensor
     for key, types in FIELD_TYPES.items():
         value = data.get(key)
         if key in data and (not isinstance(value, types) or (isinstance(value, bool) and bool not in types)):
@@ -235,7 +245,7 @@ def check_fields(data: dict, path: Path) -> None:
         if key in COUNTS and key in data and value < 0:
             raise CheckpointError(f"{path}: not a usable mnistvec checkpoint ({key!r} is {value}, below 0)")
     weights = data.get("model", {})
-    odd = next((k for k, v in weights.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)), None)
+    odd = next((k for k, v in weights.items() if not isinstance(k, str) or not isinstance(v, tensor_type)), None)
     if odd is not None:
         raise CheckpointError(f"{path}: not a usable mnistvec checkpoint (its weight {odd!r:.40} is not a tensor)")
     if not all(isinstance(row, dict) for row in data.get("metrics", [])):
