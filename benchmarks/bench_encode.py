@@ -3,13 +3,15 @@ same work split into its stages.
 
 The MNIST t10k images are written as 10,000 PNG files to a temporary folder. End to end is the command as a
 user runs it (NPZ + one SVG per image; the stages overlap there: reading ahead and writing behind run in
-threads), process start included. The peer, in the same run: the potrace program tracing the same 10,000
-digits (ink at 0.5, written beforehand as PBM bitmaps, the format potrace reads) into one SVG each, as
+threads), process start included; then the same command with the torch encoder (the native one hidden
+from it, as where it cannot run the model). The peer, in the same run: the potrace program tracing the
+same 10,000 digits (ink at 0.5, written beforehand as PBM bitmaps, the format potrace reads) into one SVG each, as
 `potrace --svg` processes given 500 files each, run two at a time (one per core). Then each stage alone,
 in sequence, on the same files:
 
     read     decode the PNGs and normalise them to 28x28 canvases (the data readers, batch 256)
-    encode   the model's forward pass, image -> strokes
+    encode   the model's forward pass, image -> strokes (the encoder the command picks: the native one for
+             an autoencoder without refinement steps on the CPU, else the torch model)
     render   the native renderer drawing the strokes at 28x28 (for the MSE the command reports)
     write    one SVG per image (atomic writes, a batch at a time) and vectors.npz
 
@@ -45,12 +47,12 @@ def write_pngs(images: np.ndarray, folder: Path) -> None:
 def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> dict[str, float]:
     """Seconds of each stage run alone (module docstring)."""
     from mnistvec.data import resolve_source
+    from mnistvec.encoding.encoders import load_batch_encoder
     from mnistvec.encoding.folder import frame_tuple
     from mnistvec.encoding.pipeline import single_torch_thread, steady_heap
     from mnistvec.io.atomic import write_files_atomic
     from mnistvec.io.svg import svg_drawings
     from mnistvec.io.vectors import Vectors
-    from mnistvec.models.registry import load_model
     from mnistvec.raster import render_numpy
 
     seconds = {}
@@ -58,11 +60,12 @@ def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> 
     batches = list(resolve_source(str(folder)).iter_batches(batch_size))
     seconds["read"] = time.perf_counter() - start
 
-    model, _ = load_model(model_path)
-    steady_heap()  # as the command runs it: one torch thread, large blocks kept in the heap
+    encoder = load_batch_encoder(model_path, "cpu", None)  # the one the command picks
+    print(f"encoder: {'torch (one thread)' if encoder.uses_torch else 'native (every core)'}")
+    steady_heap()  # as the command runs it: large blocks kept in the heap
     start = time.perf_counter()
-    with torch.no_grad(), single_torch_thread():
-        strokes = [[t.numpy() for t in model.strokes(torch.from_numpy(b.images))] for b in batches]
+    with single_torch_thread(enabled=encoder.uses_torch):
+        strokes = [encoder.encode(b.images, None) for b in batches]
     seconds["encode"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -81,6 +84,25 @@ def stages(model_path: Path, folder: Path, out: Path, batch_size: int = 256) -> 
     Vectors(*(np.concatenate([s[k] for s in strokes]) for k in range(3)), names=names).save(out / "vectors.npz")
     seconds["write"] = time.perf_counter() - start
     return seconds
+
+
+TORCH_ENCODER = (
+    "import sys, mnistvec.models.native_encoder as native\n"
+    "native.load_library = lambda: None  # as where the native encoder cannot run the model\n"
+    "from mnistvec.cli import cli\n"
+    "cli.main(sys.argv[1:])\n"
+)
+"""The command with the torch encoder: the same process, the native encoder's library hidden from it."""
+
+
+def command_seconds(model: Path, folder: Path, out: Path, encoder: str) -> float:
+    """Seconds `mnistvec encode FOLDER OUT --model MODEL --device cpu` takes, process start included, with
+    the encoder the command picks (`native`) or the torch one."""
+    entry = ["-m", "mnistvec.cli"] if encoder == "native" else ["-c", TORCH_ENCODER]
+    start = time.perf_counter()
+    command = [sys.executable, *entry, "encode", str(folder), str(out), "--model", str(model), "--device", "cpu"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
 
 
 def potrace_seconds(images: np.ndarray, folder: Path) -> float | None:
@@ -124,28 +146,18 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="mnistvec-bench-encode-"))
     try:
         write_pngs(images, workdir / "pngs")
-        start = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "mnistvec.cli",
-                "encode",
-                str(workdir / "pngs"),
-                str(workdir / "cli"),
-                "--model",
-                str(args.model),
-                "--device",
-                "cpu",
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        end_to_end = time.perf_counter() - start
+        end_to_end = {}
+        for encoder in ("native", "torch"):
+            end_to_end[encoder] = command_seconds(args.model, workdir / "pngs", workdir / f"cli-{encoder}", encoder)
+            print(
+                f"end to end (`mnistvec encode`, NPZ + SVG, process start included, {encoder} encoder): "
+                f"{len(images) / end_to_end[encoder]:,.0f} images/s ({end_to_end[encoder]:.1f} s for "
+                f"{len(images):,} PNGs)"
+            )
         print(
-            f"end to end (`mnistvec encode`, NPZ + SVG, process start included): {len(images) / end_to_end:,.0f} "
-            f"images/s ({end_to_end:.1f} s for {len(images):,} PNGs)"
+            f"the native encoder's command takes {end_to_end['native'] / end_to_end['torch']:.2f}x the torch one's time"
         )
+        end_to_end = end_to_end["native"]
         traced = potrace_seconds(images, workdir / "potrace")
         if traced is None:
             print("potrace: not installed (apt-get install potrace), no peer measured")

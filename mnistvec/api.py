@@ -8,7 +8,8 @@
     layer = mnistvec.SoftRenderer(size=28)         # the differentiable renderer, a torch.nn.Module
 
 `encode` gives the strokes `mnistvec encode` writes for the same 28x28 canvases (same model, same
-refinement). Long work shows a `tqdm.auto` progress bar.
+refinement, and on the CPU the same encoder: the native one where it runs the model,
+`models/native_encoder.py`). Long work shows a `tqdm.auto` progress bar.
 """
 
 from __future__ import annotations
@@ -27,18 +28,22 @@ from mnistvec.encoding.vectorise import vectorise
 from mnistvec.errors import InputError
 from mnistvec.io.vectors import Vectors
 from mnistvec.models.bundled import resolve_model
+from mnistvec.models.native_encoder import load_native_encoder
 from mnistvec.models.registry import load_model as load_checkpoint_model
 from mnistvec.raster import RENDERERS, render_numpy
 from mnistvec.raster.soft import DEFAULT_TEMPERATURE
+from mnistvec.raster.visibility import without_invisible
 
 
 class Vectoriser:
     """A trained model, ready to encode images (and, for vae and lfi, to sample new digits).
 
-    `module` is the torch model itself (`models/base.py`), `config` its training settings."""
+    `module` is the torch model itself (`models/base.py`), `config` its training settings; `native` the
+    native encoder that `encode` uses instead of it when refining nothing (`models/native_encoder.py`),
+    or None."""
 
-    def __init__(self, module: torch.nn.Module, config: dict, source: str):
-        self.module, self.config, self.source = module, config, source
+    def __init__(self, module: torch.nn.Module, config: dict, source: str, native=None):
+        self.module, self.config, self.source, self.native = module, config, source, native
 
     @property
     def method(self) -> str:
@@ -79,6 +84,10 @@ class Vectoriser:
         parts = []
         starts = range(0, len(canvases), batch_size)
         for lo in tqdm(starts, desc="encoding", unit="batch", disable=not progress or len(starts) < 2, leave=False):
+            if refine == 0 and self.native is not None:
+                lines, widths, opacity = self.native.strokes(canvases[lo : lo + batch_size])
+                parts.append((lines, widths, without_invisible(lines, widths, opacity)))
+                continue
             batch = torch.from_numpy(canvases[lo : lo + batch_size]).to(self.device)
             parts.append(vectorise(self.module, batch, refine))
         arrays = [
@@ -113,8 +122,10 @@ class Vectoriser:
 def load_model(model: str | Path = ENCODE_MODEL, device: str = "cpu") -> Vectoriser:
     """A shipped model by name (`ae`, `vae`, `lfi`) or a checkpoint written by `mnistvec train`, on `device`
     (`cpu`, `cuda`, `auto`)."""
-    module, config = load_checkpoint_model(resolve_model(model), resolve_device(device))
-    return Vectoriser(module, config, str(model))
+    path, dev = resolve_model(model), resolve_device(device)
+    module, config = load_checkpoint_model(path, dev)
+    native = load_native_encoder(path) if dev.type == "cpu" else None
+    return Vectoriser(module, config, str(model), None if native is None else native[0])
 
 
 def as_canvases(images) -> np.ndarray:

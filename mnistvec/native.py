@@ -2,7 +2,8 @@
 
 The renderer (`mnistvec.raster.native`) and the batch file functions of `mnistvec.io` and `mnistvec.data`
 share one library; this module finds it, checks that it speaks this package's ABI version and declares the
-argument types of its functions (the renderers, the stroke visibility test, and `mnistvec_decode_png_gray`,
+argument types of its functions (the renderers, the stroke visibility test, the encoder network behind
+`mnistvec.models.native_encoder`, and `mnistvec_decode_png_gray`,
 the batch PNG decoder behind `mnistvec.data.png_native`: file paths in, 8-bit gray pixels and a per-file
 decoded-or-not status out). Setting the environment variable `MNISTVEC_NATIVE_LIBRARY` to a library file
 loads that file instead, and only it (for instance the debug build `rust/target/debug/libmnistvec_native.so`).
@@ -21,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-ABI_VERSION = 4
+ABI_VERSION = 5
 """The C ABI version this package speaks."""
 
 LIBRARY_ENV = "MNISTVEC_NATIVE_LIBRARY"
@@ -164,6 +165,27 @@ def _open_library(path: Path) -> ctypes.CDLL | None:
             ctypes.POINTER(ctypes.c_int32),
         ]
         library.mnistvec_decode_png_gray.restype = ctypes.c_int32
+        dims = [ctypes.c_uint64] * 4  # in_planes, channels, hidden, outputs
+        library.mnistvec_encoder_sizes.argtypes = dims + [ctypes.POINTER(ctypes.c_uint64)] * 2
+        library.mnistvec_encoder_sizes.restype = ctypes.c_int32
+        library.mnistvec_encoder_pack.argtypes = [
+            _float_pointer,
+            ctypes.c_uint64,
+            *dims,
+            _float_pointer,
+            ctypes.c_uint64,
+        ]
+        library.mnistvec_encoder_pack.restype = ctypes.c_int32
+        library.mnistvec_encode.argtypes = [
+            _float_pointer,
+            ctypes.c_uint64,
+            *dims,
+            _float_pointer,
+            ctypes.c_uint64,
+            ctypes.c_uint32,
+            _float_pointer,
+        ]
+        library.mnistvec_encode.restype = ctypes.c_int32
     except (OSError, AttributeError):
         return None
     return library

@@ -372,9 +372,9 @@ def test_the_environment_can_name_the_library_file(monkeypatch, tmp_path, fresh_
 
 
 @needs_native
-def test_abi_reports_version_four_and_refuses_null_pointers():
+def test_abi_reports_version_five_and_refuses_null_pointers():
     library = load_library()
-    assert library.mnistvec_abi_version() == 4
+    assert library.mnistvec_abi_version() == 5
     values = np.zeros(4, np.float32)
     pointer = values.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
     out = np.zeros(4, np.float32)

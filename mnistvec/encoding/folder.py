@@ -24,13 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from mnistvec.config import encode_refine
 from mnistvec.data import Failure, resolve_source
-from mnistvec.device import resolve_device
+from mnistvec.encoding.encoders import load_batch_encoder
 from mnistvec.encoding.pipeline import WriteBehind, prefetch, single_torch_thread, steady_heap
-from mnistvec.encoding.vectorise import vectorise
 from mnistvec.errors import InputError
 from mnistvec.io.atomic import is_item_error, remove_stale_temps, write_bytes_atomic, write_files_atomic
 from mnistvec.io.console import progress_bar, warn
@@ -43,7 +40,6 @@ from mnistvec.io.png import save_png
 from mnistvec.io.svg import svg_drawings
 from mnistvec.io.vectors import Vectors, VectorsError
 from mnistvec.models.bundled import resolve_model
-from mnistvec.models.registry import load_model
 from mnistvec.raster import render_in_frame, render_numpy
 from mnistvec.raster.visibility import without_invisible
 
@@ -145,10 +141,9 @@ def encode_source(
     batch) instead of its mean. `refine_steps` None takes the model's own default (`config.encode_refine`)."""
     start = time.perf_counter()
     steady_heap()
-    dev = resolve_device(device)
-    model, config = load_model(model_path, dev)
-    refine_steps = encode_refine(config, refine_steps)
-    if posterior_seed is not None and not model.has_posterior:
+    encoder = load_batch_encoder(model_path, device, refine_steps)
+    config = encoder.config
+    if posterior_seed is not None and not encoder.has_posterior:
         raise InputError(
             f"{model_path}: this {config['method']!r} model has no posterior to sample from "
             "(--sample-posterior needs a vae)"
@@ -172,12 +167,10 @@ def encode_source(
                 total,
                 out_dir,
                 meta,
-                model,
+                encoder,
                 png,
                 size,
-                refine_steps,
                 batch_size,
-                dev,
                 overwrite,
                 mirror,
                 posterior_seed,
@@ -204,12 +197,10 @@ def _encode_locked(
     total,
     out_dir: Path,
     meta: dict,
-    model,
+    encoder,
     png,
     size,
-    refine_steps,
     batch_size,
-    dev,
     overwrite,
     mirror,
     posterior_seed,
@@ -231,7 +222,7 @@ def _encode_locked(
         with (
             progress_bar("encoding", total or 0) as advance,
             graceful_stop() as stop,
-            single_torch_thread(enabled=refine_steps == 0),
+            single_torch_thread(enabled=encoder.uses_torch and encoder.refine_steps == 0),
             WriteBehind() as writer,
         ):
             for batch in prefetch(reader.iter_batches(batch_size, mirror=mirror, on_failure=on_failure)):
@@ -256,9 +247,7 @@ def _encode_locked(
                     todo.append(i)
                 draw = None if posterior_seed is None else posterior_seed * 1_000_003 + position + len(batch.names)
                 write, failed = (
-                    _encode_items(
-                        model, batch, todo, stems, entries, out_dir, png, size, refine_steps, dev, summary, draw
-                    )
+                    _encode_items(encoder, batch, todo, stems, entries, out_dir, png, size, summary, draw)
                     if todo
                     else ((lambda: None), [])
                 )
@@ -315,7 +304,7 @@ def _then_journal(write, journal: JournalWriter, entries: Entries, failed: list[
 
 
 def _encode_items(
-    model,
+    encoder,
     batch,
     todo,
     stems,
@@ -323,8 +312,6 @@ def _encode_items(
     out_dir,
     png,
     size,
-    refine_steps,
-    dev,
     summary,
     draw_seed: int | None = None,
 ):
@@ -332,9 +319,7 @@ def _encode_items(
     next batch is encoded (hides the strokes no one can see, fills their slots in `entries`, scores them and
     writes their SVG and PNG files), and the items that failed: those whose strokes are not finite numbers
     (a warning each, listed in errors.txt; nothing of them is written)."""
-    images = torch.from_numpy(batch.images[todo]).to(dev)
-    generator = None if draw_seed is None else torch.Generator().manual_seed(draw_seed)
-    drawn = Vectors(*vectorise(model, images, refine_steps, generator, hide_invisible=False))
+    drawn = Vectors(*encoder.encode(batch.images[todo], draw_seed))
     bad = dict(drawn.bad_items())
     for k, reason in bad.items():  # a model whose weights overflow: nothing of these items is written
         summary.failures.append(

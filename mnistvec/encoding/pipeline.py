@@ -1,7 +1,8 @@
 """Overlapping stages of batch work with threads: read ahead while encoding, write behind.
 
-PIL decoding, torch kernels and file system calls release the GIL, so a reader thread, the main thread
-and a writer thread each make progress while the others wait on I/O or compute.
+PIL decoding, torch kernels, the native library's calls and file system calls release the GIL, so a
+reader thread, the main thread and a writer thread each make progress while the others wait on I/O or
+compute.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ def single_torch_thread(enabled: bool = True) -> Iterator[None]:
     With a reader and a writer thread busy beside it, torch's own worker threads oversubscribe the cores and
     every parallel kernel waits for a descheduled worker; one torch thread leaves the other cores to I/O.
     """
-    import torch
-
     if not enabled:
         yield
         return
+    import torch
+
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

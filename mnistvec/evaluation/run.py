@@ -5,8 +5,8 @@ compared with the original (`scores.score_reconstructions`): strokes (models, th
 the native renderer, potrace's outlines by rsvg-convert. Beside the scores: how many numbers a drawing
 takes (6 per visible stroke: x0, y0, x1, y1, width, opacity; potrace: the numbers of its path data), the
 mean size of its SVG file, and how many images per second the method vectorises (the model's forward
-pass or the baseline's tracing; reading, scoring and rendering for the score excluded). A model with a
-prior also gets its samples scored (`scores.score_samples`).
+pass, by the encoder `encode` uses, or the baseline's tracing; reading, scoring and rendering for the
+score excluded). A model with a prior also gets its samples scored (`scores.score_samples`).
 
 Labels come from the source (MNIST, an IDX file with its labels, an .npz with `labels`), from a CSV file
 of name,label rows, or from a folder's class sub-folders 0/ ... 9/ (`data.labels`); without labels the
@@ -21,10 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from mnistvec.config import encode_refine
-from mnistvec.encoding.vectorise import vectorise as encode_strokes
 from mnistvec.errors import InputError
 from mnistvec.evaluation.scores import ReconstructionScores, SampleScores, score_reconstructions, score_samples
 from mnistvec.io.console import info, progress_bar, warn
@@ -109,16 +106,14 @@ def stroke_sizes(lines: np.ndarray, widths: np.ndarray, opacity: np.ndarray) -> 
     return numbers, sizes
 
 
-def model_strokes(
-    model, images: np.ndarray, device, batch_size: int, refine_steps: int = 0
-) -> tuple[tuple[np.ndarray, ...], float]:
-    """(lines, widths, opacity) of every image, as `encode` makes them (`encoding.vectorise`: refinement and
-    hygiene included), and the seconds that took."""
+def model_strokes(encoder, images: np.ndarray, batch_size: int) -> tuple[tuple[np.ndarray, ...], float]:
+    """(lines, widths, opacity) of every image, as `encode` makes them (the same encoder,
+    `encoding/encoders.py`: refinement and hygiene included), and the seconds that took."""
     parts, seconds = [], 0.0
     for lo in range(0, len(images), batch_size):
-        batch = torch.from_numpy(images[lo : lo + batch_size]).to(device)
         start = time.perf_counter()
-        parts.append(encode_strokes(model, batch, refine_steps))
+        lines, widths, opacity = encoder.encode(images[lo : lo + batch_size], None)
+        parts.append((lines, widths, without_invisible(lines, widths, opacity)))
         seconds += time.perf_counter() - start
     return tuple(np.concatenate([p[k] for p in parts]) for k in range(3)), seconds
 
@@ -155,13 +150,11 @@ def vectorise(
         strokes = tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
         name, model = f"skeleton ({lines} lines)", None
     else:
-        from mnistvec.device import resolve_device
-        from mnistvec.models.registry import load_model
+        from mnistvec.encoding.encoders import load_batch_encoder
 
-        dev = resolve_device(device)
-        model, config = load_model(model_path, dev)
-        refine_steps = encode_refine(config, refine)
-        strokes, seconds = model_strokes(model, images, dev, batch_size, refine_steps)
+        encoder = load_batch_encoder(model_path, device, refine)
+        config, refine_steps, model = encoder.config, encoder.refine_steps, encoder.model
+        strokes, seconds = model_strokes(encoder, images, batch_size)
         name = f"{config['method']} ({model_path})" + (f", {refine_steps} refinement steps" if refine_steps else "")
     if model is None:
         strokes = (strokes[0], strokes[1], without_invisible(*strokes))  # the hygiene encode applies

@@ -6,20 +6,26 @@
 - ``soft``: a Gaussian-blurred version of the formula, differentiable, CPU or CUDA (`soft.py`); on the CPU
   it runs natively, with a hand-derived backward pass, when the library is built.
 
+The native renderer's functions (`render_numpy`, `render_in_frame`) need no torch: torch is imported only
+by the torch renderers, when they run.
+
 Canvas units c become pixels as ``c * scale`` (scale = the output size for a square canvas); widths are full
 stroke widths, so the capsule radius in pixels is ``width * scale / 2``.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import torch
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from mnistvec.config import RENDER_TEMPERATURE as DEFAULT_TEMPERATURE
 from mnistvec.config import RENDERERS
 from mnistvec.raster import native
-from mnistvec.raster.exact import render_exact_px
 from mnistvec.raster.native import native_available, render_native
-from mnistvec.raster.soft import DEFAULT_TEMPERATURE, render_soft_px
+
+if TYPE_CHECKING:
+    import torch
 
 
 def resolve_renderer(name: str) -> str:
@@ -44,6 +50,8 @@ def render_torch(
 
     ``soft`` keeps gradients; ``exact`` and ``native`` do not (native runs on the CPU and is copied back).
     """
+    import torch
+
     name = resolve_renderer(renderer)
     if name == "native":
         images = render_native(
@@ -72,6 +80,8 @@ def render_numpy(
     name = resolve_renderer(renderer)
     if name == "native":
         return render_native(lines, widths, opacity, height, width, scale)
+    import torch
+
     tensors = (torch.as_tensor(np.asarray(a, dtype=np.float32)) for a in (lines, widths, opacity))
     with torch.no_grad():
         return _render_tensors(*tensors, height, width, scale, name, temperature).numpy()
@@ -117,6 +127,9 @@ def _render_tensors(
     lines, widths, opacity, height: int, width: int, scale: float, name: str, temperature: float
 ) -> torch.Tensor:
     """The torch renderers (`exact` or `soft`) on canvas-unit tensors (see `pixel_strokes`)."""
+    from mnistvec.raster.exact import render_exact_px
+    from mnistvec.raster.soft import render_soft_px
+
     lines_px, radius, alpha = pixel_strokes(lines, widths, opacity, scale)
     if name == "exact":
         return render_exact_px(lines_px, radius, alpha, height, width)
