@@ -464,14 +464,7 @@ pub fn encode_images(dims: Dims, packed: &[f32], images: &[f32], threads: u32, o
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn noise(seed: u64, i: usize) -> f32 {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x ^= x >> 31;
-        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^= x >> 29;
-        (x >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-    }
+    use crate::gemm::tests::noise;
 
     /// The network written out directly from its definition, in f64, on torch's layout.
     fn reference(dims: Dims, torch: &[f32], image: &[f32]) -> Vec<f64> {

@@ -224,11 +224,11 @@ mod avx2 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    /// A deterministic value in [-1, 1) for index `i` of stream `seed`.
-    fn noise(seed: u64, i: usize) -> f32 {
+    /// A deterministic value in [-1, 1) for index `i` of stream `seed` (the encoder's tests use it too).
+    pub(crate) fn noise(seed: u64, i: usize) -> f32 {
         let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (i as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         x ^= x >> 31;
         x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
