@@ -198,6 +198,8 @@ struct Network<'a> {
     hidden: Packed<'a>,
     head: Packed<'a>,
     dims: Dims,
+    /// Whether the AVX2 code runs (where the processor has it); the portable code otherwise.
+    fused: bool,
 }
 
 impl<'a> Network<'a> {
@@ -227,6 +229,7 @@ impl<'a> Network<'a> {
             hidden,
             head,
             dims,
+            fused: gemm::fused_kernel(),
         }
     }
 }
@@ -373,7 +376,15 @@ fn conv_features(net: &Network, image: &[f32], work: &mut Workspace, features: &
         let stage = layer.stage;
         im2col(stage, source, ld, columns);
         let ldc = stride(stage.outputs);
-        gemm::gemm(stage.rows(), columns, stage.depth(), layer.weights, out, ldc);
+        gemm::gemm(
+            stage.rows(),
+            columns,
+            stage.depth(),
+            layer.weights,
+            out,
+            ldc,
+            net.fused,
+        );
         norm_gelu(out, stage.rows(), stage.outputs, ldc, layer.gamma, layer.beta);
         source = out;
         ld = ldc;
@@ -389,7 +400,7 @@ fn conv_features(net: &Network, image: &[f32], work: &mut Workspace, features: &
 /// order: the same numbers), else for any processor.
 fn encode_run(net: &Network, images: &[f32], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if gemm::fused_kernel() {
+    if net.fused && gemm::fused_kernel() {
         // SAFETY: `fused_kernel` says the processor has AVX2 and FMA.
         return unsafe { encode_run_avx2(net, images, out) };
     }
@@ -423,12 +434,20 @@ fn encode_run_body(net: &Network, images: &[f32], out: &mut [f32]) {
         {
             conv_features(net, image, &mut work, row);
         }
-        gemm::gemm(count, &rows, features, net.hidden, &mut work.hidden, ldh);
+        gemm::gemm(
+            count,
+            &rows,
+            features,
+            net.hidden,
+            &mut work.hidden,
+            ldh,
+            net.fused,
+        );
         work.features = rows;
         for row in work.hidden.chunks_exact_mut(ldh).take(count) {
             gelu_in_place(&mut row[..net.dims.hidden]);
         }
-        gemm::gemm(count, &work.hidden, ldh, net.head, &mut work.head, ldo);
+        gemm::gemm(count, &work.hidden, ldh, net.head, &mut work.head, ldo, net.fused);
         for (row, raw) in work.head.chunks_exact(ldo).zip(out.chunks_exact_mut(outputs)) {
             raw.copy_from_slice(&row[..outputs]);
         }
@@ -601,6 +620,32 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_portable_code_gives_the_same_numbers_to_rounding() {
+        let dims = Dims {
+            in_planes: 3,
+            channels: 8,
+            hidden: 24,
+            outputs: 12,
+        };
+        let mut packed = vec![0.0; dims.packed_len()];
+        pack_weights(dims, &network(dims, 5), &mut packed);
+        let images = images(7, 6);
+        let mut results = Vec::new();
+        for fused in [true, false] {
+            let net = Network {
+                fused,
+                ..Network::new(dims, &packed)
+            };
+            let mut out = vec![0.0; 7 * dims.outputs];
+            encode_run(&net, &images, &mut out);
+            results.push(out);
+        }
+        for (a, b) in results[0].iter().zip(&results[1]) {
+            assert!((a - b).abs() <= 1e-5 * a.abs().max(1.0), "{a} against {b}");
         }
     }
 

@@ -68,8 +68,9 @@ pub fn padded_rows(m: usize) -> usize {
 }
 
 /// `c = a · b + bias` for the first `padded_rows(m)` rows (module docs); `c`'s first `b.n` columns of
-/// each row are written (up to the panel width, when `ldc` leaves room).
-pub fn gemm(m: usize, a: &[f32], lda: usize, b: Packed, c: &mut [f32], ldc: usize) {
+/// each row are written (up to the panel width, when `ldc` leaves room). With `fused`, the AVX2 kernel
+/// runs where the processor has it; without, the portable one everywhere.
+pub fn gemm(m: usize, a: &[f32], lda: usize, b: Packed, c: &mut [f32], ldc: usize, fused: bool) {
     let columns = b.columns();
     let rows = padded_rows(m);
     assert_eq!(b.data.len(), packed_len(b.k, b.n), "packed size");
@@ -79,7 +80,7 @@ pub fn gemm(m: usize, a: &[f32], lda: usize, b: Packed, c: &mut [f32], ldc: usiz
     }
     assert!(a.len() >= (rows - 1) * lda + b.k, "A holds its padded rows");
     assert!(c.len() >= (rows - 1) * ldc + columns, "C holds its padded rows");
-    let kernel = tile_kernel();
+    let kernel = tile_kernel(fused);
     let (bias, panels) = b.data.split_at(columns);
     for k0 in (0..b.k.max(1)).step_by(KC) {
         let kc = KC.min(b.k - k0);
@@ -110,10 +111,10 @@ pub fn fused_kernel() -> bool {
     false
 }
 
-/// The fastest tile kernel this processor runs.
-fn tile_kernel() -> Kernel {
+/// The AVX2 tile kernel when `fused` is asked for and the processor has it, else the portable one.
+fn tile_kernel(fused: bool) -> Kernel {
     #[cfg(target_arch = "x86_64")]
-    if fused_kernel() {
+    if fused && fused_kernel() {
         return avx2::tile;
     }
     portable_tile
@@ -258,7 +259,7 @@ pub(crate) mod tests {
         pack(k, n, &bias, |q, j| w[q * n + j], &mut packed);
         let b = Packed { k, n, data: &packed };
         let mut c = vec![f32::NAN; rows * ldc];
-        gemm(m, &a, lda, b, &mut c, ldc);
+        gemm(m, &a, lda, b, &mut c, ldc, true);
         let want = reference(m, k, n, &a, lda, &w, &bias);
         for i in 0..m {
             for j in 0..n {
@@ -296,11 +297,11 @@ pub(crate) mod tests {
         let b = Packed { k, n, data: &packed };
         let ldc = 32;
         let mut all = vec![0.0; 12 * ldc];
-        gemm(12, &a, k, b, &mut all, ldc);
+        gemm(12, &a, k, b, &mut all, ldc, true);
         let mut alone = vec![9.0; MR * k]; // row 11 alone, as the first row of a tile of other values
         alone[..k].copy_from_slice(&a[11 * k..12 * k]);
         let mut last = vec![0.0; MR * ldc];
-        gemm(1, &alone, k, b, &mut last, ldc);
+        gemm(1, &alone, k, b, &mut last, ldc, true);
         assert_eq!(&all[11 * ldc..11 * ldc + n], &last[..n]);
     }
 
@@ -313,7 +314,7 @@ pub(crate) mod tests {
         let mut plain = vec![0.0; MR * ldc];
         portable_tile(kc, &a, lda, &b, &mut plain, ldc, Some(&start));
         let mut fast = vec![0.0; MR * ldc];
-        tile_kernel()(kc, &a, lda, &b, &mut fast, ldc, Some(&start));
+        tile_kernel(true)(kc, &a, lda, &b, &mut fast, ldc, Some(&start));
         for (x, y) in plain.iter().zip(&fast) {
             assert!((x - y).abs() < 1e-5);
         }
@@ -328,6 +329,6 @@ pub(crate) mod tests {
             n: 16,
             data: &packed,
         };
-        gemm(2, &[0.0; 8], 4, b, &mut [0.0; 96], 16);
+        gemm(2, &[0.0; 8], 4, b, &mut [0.0; 96], 16, true);
     }
 }
