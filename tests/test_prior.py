@@ -3,6 +3,7 @@ checkpoints (a run's, a bundled one's and the shipped VAE's)."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -198,11 +199,15 @@ def test_a_tiny_vae_run_fits_and_saves_its_prior(tmp_path, tiny_images):
     assert np.array_equal(drawn["learned"].sample_images, draw_prior_samples(model, 30, 0))
     assert np.array_equal(drawn["standard"].sample_images, draw_prior_samples(model, 30, 0, prior="standard"))
     assert not np.array_equal(drawn["learned"].sample_images, drawn["standard"].sample_images)
+    assert drawn["learned"].samples.prior == "mixture-2" and drawn["standard"].samples.prior == "standard"
+    scores = tmp_path / "scores.json"
     result = CliRunner().invoke(
         cli,
-        ["eval", "--model", str(tmp_path / "model.pt"), "--data", str(data), "--samples", "5", "--prior", "standard"],
+        ["eval", "--model", str(tmp_path / "model.pt"), "--data", str(data), "--samples", "5", "--prior", "standard"]
+        + ["--json", str(scores)],
     )
     assert result.exit_code == 0, result.output
+    assert json.loads(scores.read_text())["samples"]["prior"] == "standard"  # the JSON says what they came from
 
 
 @pytest.fixture(scope="module")

@@ -278,6 +278,9 @@ def evaluate_source(
     if model is not None and model.can_sample and samples > 0:
         sample_images = draw_prior_samples(model, samples, seed, prior=prior)
         sample_scores = score_samples(sample_images, classifier, reference=images)
+        from mnistvec.encoding.sampling import prior_name
+
+        sample_scores.prior = prior_name(model, prior)
     return Evaluation(
         name,
         str(data),

@@ -112,6 +112,9 @@ class SampleScores:
     histogram: list[int]
     entropy: float
     frechet: float | None = None
+    prior: str | None = None
+    """What the samples were drawn from (`encoding.sampling.prior_name`: `mixture-K` or `standard`), when
+    known."""
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
