@@ -11,6 +11,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 from conftest import REPO, synthetic_digits
+from fuzz_native import SPECIAL
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from native_guards import SENTINEL_BITS, Guarded, check_output_guards
 
 from mnistvec.cli import cli
 from mnistvec.config import TrainConfig
@@ -179,3 +183,59 @@ def test_the_c_abi_refuses_sizes_it_does_not_run_and_null_pointers():
     assert run(*args[:6], None, 2, 1, out.ctypes.data_as(floats)) == -1
     assert run(*args[:7], 2**62, 1, out.ctypes.data_as(floats)) == -2
     assert run(*args, out.ctypes.data_as(floats)) == 0 and np.array_equal(out, np.zeros((2, 96)))  # zero weights
+
+
+hostile_floats = st.one_of(st.floats(-2.0, 2.0, width=32), st.sampled_from(SPECIAL.tolist()), st.floats(width=32))
+
+
+@st.composite
+def hostile_networks(draw):
+    """(sizes, weights in torch's layout, images): small networks, hostile weights and pixels mixed in."""
+    dims = (
+        draw(st.sampled_from([1, 3])),
+        8 * draw(st.integers(1, 2)),
+        draw(st.integers(1, 40)),
+        draw(st.integers(1, 40)),
+    )
+    count = sum(int(np.prod(s)) for s in encoder_shapes(*dims).values())
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    weights = (0.2 * rng.standard_normal(count)).astype(np.float32)
+    images = rng.random((draw(st.integers(0, 13)), 28, 28), dtype=np.float32)
+    for array in (weights, images):
+        spots = draw(st.lists(st.tuples(st.integers(0, max(array.size - 1, 0)), hostile_floats), max_size=6))
+        for index, value in spots if array.size else ():
+            array.flat[index] = value
+    return dims, weights, images
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hostile_networks(), st.integers(0, 4))
+def test_hostile_weights_and_pixels_stay_inside_their_arrays(case, threads):
+    from mnistvec.native import load_library
+
+    library = load_library()
+    dims, weights, images = case
+    torch_len, packed_len = ctypes.c_uint64(), ctypes.c_uint64()
+    assert library.mnistvec_encoder_sizes(*dims, ctypes.byref(torch_len), ctypes.byref(packed_len)) == 0
+    assert torch_len.value == weights.size
+    source = Guarded.around(weights, np.nan)
+    packed = Guarded.output((packed_len.value,))
+    packed_before, source_before = packed.bits().copy(), source.bits().copy()
+    assert library.mnistvec_encoder_pack(source.pointer(), weights.size, *dims, packed.pointer(), packed_len.value) == 0
+    check_output_guards(packed, packed_before)
+    assert np.array_equal(source.bits(), source_before), "the weights were written"
+    results = []
+    for run_threads in (threads, 1):
+        pixels = Guarded.around(images, np.nan)
+        weights_in = Guarded.around(packed.view, np.nan)
+        out = Guarded.output((len(images), dims[3]))
+        before = [g.bits().copy() for g in (pixels, weights_in)], out.bits().copy()
+        code = library.mnistvec_encode(
+            weights_in.pointer(), packed_len.value, *dims, pixels.pointer(), len(images), run_threads, out.pointer()
+        )
+        assert code == 0
+        check_output_guards(out, before[1])
+        assert all(np.array_equal(g.bits(), b) for g, b in zip((pixels, weights_in), before[0])), "an input was written"
+        assert not (out.view.view(np.uint32) == SENTINEL_BITS).any(), "outputs left unwritten"
+        results.append(out.view.view(np.uint32).copy())
+    assert np.array_equal(*results), "the threads changed the numbers"
