@@ -5,7 +5,9 @@
 //! from the segment by `cov = F(r - d) - F(-r - d)` (see [`coverage`]), and strokes composite as
 //! `pixel = 1 - prod_k (1 - alpha_k cov_k)`.
 //!
-//! The C ABI (this module) is the only place with `unsafe` code:
+//! The C ABI (this module) holds the `unsafe` code that touches the caller's memory; elsewhere `unsafe`
+//! fences only the AVX2 code paths (`lanes`, `soft_batch`, `soft_loss`, `gemm`, `encoder`), each behind a
+//! check that the processor has the instructions, and the C library's `erfc` (`soft`):
 //!
 //! ```c
 //! uint32_t mnistvec_abi_version(void);
