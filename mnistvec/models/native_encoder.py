@@ -25,15 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from mnistvec.config import TrainConfig
+from mnistvec.data.imageset import CANVAS_PIXELS
 from mnistvec.io.checkpoint_arrays import read_checkpoint_arrays
 from mnistvec.native import as_threads, check_code, load_library
 from mnistvec.strokes import PARAMS_PER_LINE, squash
 
 CONV_LAYERS = ("features.0", "features.1", "features.3", "features.4", "features.6", "features.7")
 """The encoder's conv and group-norm layers, in the order the network takes their weights."""
-LINEAR_LAYERS = ("features.10", "head")
-SIDE = 28
-"""The canvas the network reads."""
 
 ERROR_CODES = {
     -1: "null pointer",
@@ -98,8 +96,8 @@ class NativeEncoder:
         """images [B, 28, 28] in [0, 1] -> float32 unconstrained stroke parameters [B, N, 6], on up to
         `threads` threads (0: every core)."""
         images = np.ascontiguousarray(images, np.float32)
-        if images.ndim != 3 or images.shape[1:] != (SIDE, SIDE):
-            raise ValueError(f"images must be [B, {SIDE}, {SIDE}], got {list(images.shape)}")
+        if images.ndim != 3 or images.shape[1:] != (CANVAS_PIXELS, CANVAS_PIXELS):
+            raise ValueError(f"images must be [B, {CANVAS_PIXELS}, {CANVAS_PIXELS}], got {list(images.shape)}")
         out = np.empty((len(images), self.n_lines, PARAMS_PER_LINE), np.float32)
         code = self._library.mnistvec_encode(
             self._packed.ctypes.data_as(_float_pointer),
